@@ -1,0 +1,139 @@
+//! The one error type of a job: a stable code, a message that says what to fix, and
+//! whether a retry could ever succeed.
+//!
+//! Permanent failures are recorded as `failed` and the invocation succeeds (a retry would
+//! fail the same way and might pay for a second model call). Transient ones are recorded and
+//! the invocation fails, so Lambda retries it.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Stable snake_case codes, written to `status.json` and used as the Lambda `errorType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The manifest is not valid JSON, has unknown fields, or breaks a Nova Canvas rule.
+    InvalidManifest,
+    /// The manifest or an image it names does not exist.
+    MissingObject,
+    /// An object is bigger than the configured byte cap.
+    InputTooLarge,
+    /// The bytes are not an accepted image format (JPEG, PNG, WebP).
+    UnsupportedImage,
+    /// The bytes claim an accepted format but cannot be decoded.
+    InvalidImage,
+    /// The decoded image is larger than the configured pixel or dimension caps.
+    ImageTooLarge,
+    /// The `imageBasedMask` image is not a usable black-and-white mask for the source.
+    InvalidMask,
+    /// Nova Canvas' content filters blocked the input or every output.
+    ContentFiltered,
+    /// Nova Canvas rejected the request (ValidationException other than moderation).
+    ModelRejected,
+    /// The model cannot be used: end of life, no access, wrong id or region.
+    ModelUnavailable,
+    /// The model did not answer before the deadline, or answered 408.
+    ModelTimeout,
+    /// Bedrock throttled the call and the SDK's retries ran out.
+    Throttled,
+    /// Bedrock or the model failed on its side (5xx, 424, network).
+    ModelError,
+    /// S3 failed while reading or writing (other than a missing object).
+    StorageError,
+    /// Anything the function did not expect (a malformed model reply, a bug).
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code, for documentation tests.
+    pub const ALL: [ErrorCode; 15] = [
+        ErrorCode::InvalidManifest,
+        ErrorCode::MissingObject,
+        ErrorCode::InputTooLarge,
+        ErrorCode::UnsupportedImage,
+        ErrorCode::InvalidImage,
+        ErrorCode::ImageTooLarge,
+        ErrorCode::InvalidMask,
+        ErrorCode::ContentFiltered,
+        ErrorCode::ModelRejected,
+        ErrorCode::ModelUnavailable,
+        ErrorCode::ModelTimeout,
+        ErrorCode::Throttled,
+        ErrorCode::ModelError,
+        ErrorCode::StorageError,
+        ErrorCode::Internal,
+    ];
+
+    /// The stable wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidManifest => "invalid_manifest",
+            ErrorCode::MissingObject => "missing_object",
+            ErrorCode::InputTooLarge => "input_too_large",
+            ErrorCode::UnsupportedImage => "unsupported_image",
+            ErrorCode::InvalidImage => "invalid_image",
+            ErrorCode::ImageTooLarge => "image_too_large",
+            ErrorCode::InvalidMask => "invalid_mask",
+            ErrorCode::ContentFiltered => "content_filtered",
+            ErrorCode::ModelRejected => "model_rejected",
+            ErrorCode::ModelUnavailable => "model_unavailable",
+            ErrorCode::ModelTimeout => "model_timeout",
+            ErrorCode::Throttled => "throttled",
+            ErrorCode::ModelError => "model_error",
+            ErrorCode::StorageError => "storage_error",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// Whether a later attempt of the same job could succeed. `internal` is not retried:
+    /// an unexpected state is as likely to repeat, and a retry may pay for another model call.
+    pub fn retryable(self) -> bool {
+        matches!(self, ErrorCode::ModelTimeout | ErrorCode::Throttled | ErrorCode::ModelError | ErrorCode::StorageError)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A job failure: what went wrong (stable code) and what to do about it (message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct JobError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl JobError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        JobError { code, message: message.into() }
+    }
+
+    pub fn retryable(&self) -> bool {
+        self.code.retryable()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_snake_case_and_serialise_as_their_names() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            let s = code.as_str();
+            assert!(seen.insert(s), "duplicate code {s}");
+            assert!(s.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(s));
+        }
+    }
+
+    #[test]
+    fn only_infrastructure_failures_are_retryable() {
+        let retryable: Vec<_> = ErrorCode::ALL.iter().filter(|c| c.retryable()).map(|c| c.as_str()).collect();
+        assert_eq!(retryable, ["model_timeout", "throttled", "model_error", "storage_error"]);
+    }
+}

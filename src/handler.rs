@@ -1,0 +1,149 @@
+//! The Lambda entry: one invocation's event in, every record handled, one result out.
+//! Transient failures fail the invocation (so Lambda retries it, and the jobs already done
+//! are skipped as duplicates); everything else returns a summary.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde_json::Value;
+use tracing::{error, warn};
+
+use crate::error::{ErrorCode, JobError};
+use crate::event::{self, Record};
+use crate::job::{Outcome, Service};
+use crate::ports::{Model, Storage};
+
+/// What the runtime tells us about the invocation.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// Lambda's request id; async retries of one event keep it.
+    pub request_id: String,
+    pub deadline: Instant,
+}
+
+impl Invocation {
+    /// From the runtime's deadline in milliseconds since the epoch.
+    pub fn new(request_id: impl Into<String>, deadline_epoch_ms: u64) -> Self {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let left = Duration::from_millis(deadline_epoch_ms.saturating_sub(now_ms));
+        Invocation { request_id: request_id.into(), deadline: Instant::now() + left }
+    }
+}
+
+/// One line of the invocation's result per record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordResult {
+    pub key: String,
+    /// succeeded | failed | skipped | duplicate | retry
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub records: Vec<RecordResult>,
+}
+
+/// A failed invocation: its `errorType` is the stable code of the first transient failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvocationError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl From<InvocationError> for lambda_runtime::Diagnostic {
+    fn from(e: InvocationError) -> Self {
+        lambda_runtime::Diagnostic { error_type: e.code.as_str().to_owned(), error_message: e.message }
+    }
+}
+
+/// Handles a whole event.
+pub async fn handle<S: Storage, M: Model>(
+    svc: &Service<S, M>,
+    payload: Value,
+    inv: &Invocation,
+) -> Result<Summary, InvocationError> {
+    let records = match event::parse_event(payload) {
+        Ok(r) => r,
+        Err(e) => {
+            // Retrying an event we cannot read would fail the same way.
+            warn!(error = %e, "event ignored");
+            return Ok(Summary {
+                records: vec![RecordResult {
+                    key: String::new(),
+                    outcome: "skipped",
+                    job_id: None,
+                    code: None,
+                    detail: Some(e.to_string()),
+                }],
+            });
+        }
+    };
+    let mut results = Vec::with_capacity(records.len());
+    let mut transient: Vec<JobError> = Vec::new();
+    for record in records {
+        let obj = match record {
+            Record::Ignored { what, reason } => {
+                warn!(key = %what, %reason, "record ignored");
+                results.push(RecordResult {
+                    key: what,
+                    outcome: "skipped",
+                    job_id: None,
+                    code: None,
+                    detail: Some(reason),
+                });
+                continue;
+            }
+            Record::Created(obj) => obj,
+        };
+        let r = match svc.handle(&obj, &inv.request_id, inv.deadline).await {
+            Ok(Outcome::Succeeded { job_id, .. }) => {
+                RecordResult { key: obj.key, outcome: "succeeded", job_id: Some(job_id), code: None, detail: None }
+            }
+            Ok(Outcome::Failed { job_id, code }) => RecordResult {
+                key: obj.key,
+                outcome: "failed",
+                job_id: Some(job_id),
+                code: Some(code.as_str()),
+                detail: None,
+            },
+            Ok(Outcome::Skipped { reason }) => {
+                RecordResult { key: obj.key, outcome: "skipped", job_id: None, code: None, detail: Some(reason) }
+            }
+            Ok(Outcome::Duplicate { job_id, reason }) => RecordResult {
+                key: obj.key,
+                outcome: "duplicate",
+                job_id: Some(job_id),
+                code: None,
+                detail: Some(reason),
+            },
+            Err(e) => {
+                error!(key = %obj.key, code = %e.code, message = %e.message, "record needs a retry");
+                let r = RecordResult {
+                    key: obj.key,
+                    outcome: "retry",
+                    job_id: None,
+                    code: Some(e.code.as_str()),
+                    detail: Some(e.message.clone()),
+                };
+                transient.push(e);
+                r
+            }
+        };
+        results.push(r);
+    }
+    match transient.first() {
+        None => Ok(Summary { records: results }),
+        Some(first) => Err(InvocationError {
+            code: first.code,
+            message: format!("{} of {} records failed transiently; first: {}", transient.len(), results.len(), first),
+        }),
+    }
+}

@@ -1,0 +1,528 @@
+//! One job, from its manifest to its recorded outcome, over the storage and model ports.
+//!
+//! 1. Read the manifest (its ETag names the manifest version).
+//! 2. Claim the job on `status.json` with a conditional write (`If-None-Match: *` to create,
+//!    `If-Match` to move on), so one manifest version costs one model call however often
+//!    the event is delivered.
+//! 3. Validate, read and prepare the images, call the model, write the outputs.
+//! 4. Record the outcome. Outputs are written before the status says `succeeded`.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use tracing::{info, warn, Instrument};
+
+use crate::config::Config;
+use crate::error::{ErrorCode, JobError};
+use crate::event::{self, ObjectCreated};
+use crate::manifest::{self, JobSpec};
+use crate::nova::{self, RequestImages, MAX_BODY_BYTES};
+use crate::ports::{Model, PutCondition, Storage, StorageError, StoredObject};
+use crate::prepare::{self, Encoding, InputFormat, Prepared};
+use crate::status::{
+    self, Claim, Diagnostics, ImageDiagnostics, Lease, ManifestRef, Outputs, PreparedInfo, State, Status, StatusError,
+    Warning,
+};
+
+/// The function's dependencies, built once at init.
+pub struct Service<S, M> {
+    pub storage: S,
+    pub model: M,
+    pub config: Config,
+}
+
+/// How a delivery ended, when it needs no retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded {
+        job_id: String,
+        images: usize,
+    },
+    /// A permanent failure, recorded in `status.json`.
+    Failed {
+        job_id: String,
+        code: ErrorCode,
+    },
+    /// Not a job (another key, another event type).
+    Skipped {
+        reason: String,
+    },
+    /// The job was done, failed for good, or is being worked on by another invocation.
+    Duplicate {
+        job_id: String,
+        reason: String,
+    },
+}
+
+/// Key layout of one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobPaths {
+    pub job_id: String,
+    /// `uploads/<jobId>/`
+    pub folder: String,
+    /// `outputs/<jobId>/`
+    pub outputs: String,
+}
+
+impl JobPaths {
+    pub fn new(config: &Config, job_id: &str) -> Self {
+        JobPaths {
+            job_id: job_id.to_owned(),
+            folder: format!("{}{job_id}/", config.uploads_prefix),
+            outputs: format!("{}{job_id}/", config.outputs_prefix),
+        }
+    }
+    pub fn status(&self) -> String {
+        format!("{}status.json", self.outputs)
+    }
+    pub fn result(&self, index: usize) -> String {
+        if index == 0 {
+            format!("{}result.png", self.outputs)
+        } else {
+            format!("{}result-{}.png", self.outputs, index + 1)
+        }
+    }
+    pub fn mask(&self) -> String {
+        format!("{}mask.png", self.outputs)
+    }
+}
+
+/// Largest `status.json` read back (ours are a few KB).
+const MAX_STATUS_BYTES: u64 = 1024 * 1024;
+
+/// What a finished model call produced.
+struct Done {
+    images: Vec<String>,
+    mask: Option<String>,
+    moderation: Option<String>,
+}
+
+impl<S: Storage, M: Model> Service<S, M> {
+    /// Handles one announced object. `Ok` means no retry is needed (success, a recorded
+    /// permanent failure, a skip or a duplicate). `Err` is a transient failure, already
+    /// recorded where storage allowed: the invocation must fail so Lambda retries it.
+    pub async fn handle(&self, obj: &ObjectCreated, invocation: &str, deadline: Instant) -> Result<Outcome, JobError> {
+        let job_id = match event::job_id(&obj.key, &self.config.uploads_prefix) {
+            Ok(id) => id.to_owned(),
+            Err(reason) => {
+                info!(key = %obj.key, %reason, "skipped object");
+                return Ok(Outcome::Skipped { reason });
+            }
+        };
+        let span = tracing::info_span!("job", job = %job_id);
+        self.run(obj, &job_id, invocation, deadline).instrument(span).await
+    }
+
+    async fn run(
+        &self,
+        obj: &ObjectCreated,
+        job_id: &str,
+        invocation: &str,
+        deadline: Instant,
+    ) -> Result<Outcome, JobError> {
+        let cfg = &self.config;
+        let paths = JobPaths::new(cfg, job_id);
+        let started = Instant::now();
+        let mut diagnostics = Diagnostics { model_id: self.model.model_id().to_owned(), ..Default::default() };
+
+        // 1. The manifest.
+        let t = Instant::now();
+        let read = self.storage.get(&obj.bucket, &obj.key, cfg.limits.max_manifest_bytes).await;
+        diagnostics.timings_ms.insert("readManifest".into(), ms(t));
+        let (manifest_obj, early_error) = match read {
+            Ok(o) => (Some(o), None),
+            Err(StorageError::NotFound) => (
+                None,
+                Some(JobError::new(
+                    ErrorCode::MissingObject,
+                    format!("the manifest {} was deleted before the job ran; upload it again", obj.key),
+                )),
+            ),
+            Err(StorageError::TooLarge { size }) => (
+                None,
+                Some(JobError::new(
+                    ErrorCode::InputTooLarge,
+                    format!("job.json is {size} bytes; at most {} bytes are accepted", cfg.limits.max_manifest_bytes),
+                )),
+            ),
+            Err(e) => return Err(storage_error("reading the manifest", &e)),
+        };
+        let etag = manifest_obj.as_ref().map(|o| o.etag.clone()).or_else(|| obj.etag.clone()).unwrap_or_default();
+        let manifest_ref = ManifestRef {
+            bucket: obj.bucket.clone(),
+            key: obj.key.clone(),
+            etag: etag.clone(),
+            version_id: manifest_obj.as_ref().and_then(|o| o.version_id.clone()).or_else(|| obj.version_id.clone()),
+        };
+
+        // 2. Claim.
+        let t = Instant::now();
+        let now = SystemTime::now();
+        let lease_until = deadline.saturating_duration_since(Instant::now()) + cfg.lease_margin;
+        let mut status = Status {
+            job_id: job_id.to_owned(),
+            state: State::Processing,
+            manifest: manifest_ref,
+            outputs: Outputs::default(),
+            error: None,
+            warnings: vec![],
+            attempts: 1,
+            lease: Some(Lease { owner: invocation.to_owned(), expires_at: status::timestamp_after(now, lease_until) }),
+            updated_at: status::timestamp(now),
+            diagnostics: Diagnostics::default(),
+        };
+        let status_key = paths.status();
+        let condition_etag;
+        let condition = match self.storage.get(&obj.bucket, &status_key, MAX_STATUS_BYTES).await {
+            Err(StorageError::NotFound) => PutCondition::IfAbsent,
+            Err(e) => return Err(storage_error("reading status.json", &e)),
+            Ok(found) => {
+                condition_etag = found.etag.clone();
+                match serde_json::from_slice::<Status>(&found.bytes) {
+                    Ok(previous) => match previous.claim(&etag, invocation, now) {
+                        Claim::Skip(reason) => {
+                            info!(%reason, "duplicate delivery skipped");
+                            return Ok(Outcome::Duplicate { job_id: job_id.to_owned(), reason });
+                        }
+                        Claim::Take { attempt } => status.attempts = attempt,
+                    },
+                    Err(e) => warn!(error = %e, "status.json is unreadable; replacing it"),
+                }
+                PutCondition::IfMatch(&condition_etag)
+            }
+        };
+        diagnostics.timings_ms.insert("claim".into(), ms(t));
+        status.diagnostics = diagnostics.clone();
+        let mut status_etag =
+            match self.storage.put(&obj.bucket, &status_key, to_json(&status), "application/json", condition).await {
+                Ok(e) => e,
+                Err(StorageError::PreconditionFailed) => {
+                    let reason = "another delivery claimed the job first".to_owned();
+                    info!(%reason, "duplicate delivery skipped");
+                    return Ok(Outcome::Duplicate { job_id: job_id.to_owned(), reason });
+                }
+                Err(e) => return Err(storage_error("claiming status.json", &e)),
+            };
+        info!(attempt = status.attempts, etag = %etag, "job claimed");
+
+        // 3. The work.
+        let result = match (early_error, manifest_obj) {
+            (Some(e), _) => Err(e),
+            (None, Some(m)) => self.process(&obj.bucket, &paths, m, &mut status.diagnostics, deadline).await,
+            (None, None) => Err(JobError::new(ErrorCode::Internal, "manifest missing without an error")),
+        };
+
+        // 4. The record.
+        status.diagnostics.timings_ms.insert("total".into(), ms(started));
+        status.updated_at = status::timestamp(SystemTime::now());
+        status.lease = None;
+        let (outcome, failure) = match result {
+            Ok(done) => {
+                status.state = State::Succeeded;
+                status.outputs = Outputs { images: done.images.clone(), mask: done.mask };
+                if let Some(m) = done.moderation {
+                    status.warnings.push(Warning {
+                        code: ErrorCode::ContentFiltered.as_str().into(),
+                        message: format!(
+                            "Nova Canvas' content filters blocked some images (\"{m}\"); {} of {} were returned",
+                            done.images.len(),
+                            status.diagnostics.images_requested.unwrap_or(0)
+                        ),
+                    });
+                }
+                (Outcome::Succeeded { job_id: job_id.to_owned(), images: done.images.len() }, None)
+            }
+            Err(e) => {
+                status.error = Some(StatusError::from(&e));
+                let last = status.attempts >= cfg.max_attempts;
+                status.state = if e.retryable() && !last { State::Processing } else { State::Failed };
+                (Outcome::Failed { job_id: job_id.to_owned(), code: e.code }, Some(e))
+            }
+        };
+        let t = &status.diagnostics.timings_ms;
+        info!(
+            state = ?status.state,
+            code = failure.as_ref().map(|e| e.code.as_str()),
+            attempt = status.attempts,
+            images = status.outputs.images.len(),
+            request_bytes = status.diagnostics.request_bytes,
+            bedrock_request_id = status.diagnostics.bedrock_request_id.as_deref(),
+            read_ms = t.get("readImages"),
+            prepare_ms = t.get("prepare"),
+            model_ms = t.get("model"),
+            write_ms = t.get("writeOutputs"),
+            total_ms = t.get("total"),
+            "job finished"
+        );
+        match self
+            .storage
+            .put(&obj.bucket, &status_key, to_json(&status), "application/json", PutCondition::IfMatch(&status_etag))
+            .await
+        {
+            Ok(e) => status_etag = e,
+            Err(StorageError::PreconditionFailed) => {
+                warn!("status.json changed under us (the lease was taken over); leaving it to the new owner");
+                return Ok(Outcome::Duplicate {
+                    job_id: job_id.to_owned(),
+                    reason: "lost the lease while working".into(),
+                });
+            }
+            Err(e) => return Err(storage_error("recording status.json", &e)),
+        }
+        let _ = status_etag;
+        match failure {
+            Some(e) if e.retryable() => {
+                warn!(code = %e.code, message = %e.message, "transient failure; the invocation fails so Lambda retries");
+                Err(e)
+            }
+            Some(e) => {
+                warn!(code = %e.code, message = %e.message, "job failed");
+                Ok(outcome)
+            }
+            None => Ok(outcome),
+        }
+    }
+
+    async fn process(
+        &self,
+        bucket: &str,
+        paths: &JobPaths,
+        manifest_obj: StoredObject,
+        diag: &mut Diagnostics,
+        deadline: Instant,
+    ) -> Result<Done, JobError> {
+        let cfg = &self.config;
+        let spec = manifest::parse(&manifest_obj.bytes, &paths.folder)?;
+        drop(manifest_obj);
+        diag.images_requested = Some(spec.number_of_images());
+
+        // Inputs, read concurrently.
+        let t = Instant::now();
+        let max = cfg.limits.max_image_bytes;
+        let mask_read = async {
+            match &spec.mask_key {
+                Some(k) => self.read_image(bucket, k, "mask image", max).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (source, garment, mask) = tokio::join!(
+            self.read_image(bucket, &spec.source_key, "source image", max),
+            self.read_image(bucket, &spec.garment_key, "garment image", max),
+            mask_read
+        );
+        let (source, garment, mask) = (source?, garment?, mask?);
+        diag.timings_ms.insert("readImages".into(), ms(t));
+
+        // Preparation: source and garment in parallel on the blocking pool.
+        let t = Instant::now();
+        let limits = cfg.limits;
+        let src = blocking(move || prepare::prepare(&source, &limits, "the source image"));
+        let gar = blocking(move || prepare::prepare(&garment, &limits, "the garment image"));
+        let (src, gar) = tokio::join!(src, gar);
+        let (src, gar) = (src?, gar?);
+        let mask_canvas = match mask {
+            Some(bytes) => {
+                let (info, plan) = (src.input, src.plan);
+                Some(blocking(move || prepare::prepare_mask(&bytes, &limits, &info, &plan)).await?)
+            }
+            None => None,
+        };
+        let (body, encoded) = build_body(&spec, &src, &gar, mask_canvas.as_ref())?;
+        diag.timings_ms.insert("prepare".into(), ms(t));
+        diag.request_bytes = Some(body.len() as u64);
+        diag.images.insert("source".into(), image_diag(&src, encoded.source));
+        diag.images.insert("garment".into(), image_diag(&gar, encoded.garment));
+        if let (Some(m), Some(bytes)) = (&mask_canvas, encoded.mask) {
+            diag.images.insert(
+                "mask".into(),
+                ImageDiagnostics {
+                    input: None,
+                    prepared: PreparedInfo {
+                        width: m.width(),
+                        height: m.height(),
+                        encoding: Some(Encoding::Png),
+                        bytes,
+                        content: None,
+                    },
+                },
+            );
+        }
+        let price = nova::price_per_image(spec.quality(), src.plan.canvas_width, src.plan.canvas_height);
+        diag.estimated_cost_usd = Some(round_cents(price * spec.number_of_images() as f64));
+        drop(gar);
+        drop(mask_canvas);
+
+        // The model call, cut off early enough to record the outcome before the deadline.
+        let t = Instant::now();
+        let left = deadline.saturating_duration_since(Instant::now()).saturating_sub(cfg.deadline_reserve);
+        let timeout = cfg.model_timeout.min(left);
+        if timeout < Duration::from_secs(1) {
+            return Err(JobError::new(
+                ErrorCode::ModelTimeout,
+                "too little time was left before the Lambda deadline to call the model",
+            ));
+        }
+        info!(request_bytes = body.len(), timeout_s = timeout.as_secs(), "calling the model");
+        let reply = self.model.invoke(body, timeout).await;
+        diag.timings_ms.insert("model".into(), ms(t));
+        let reply = match reply {
+            Ok(r) => r,
+            Err(e) => {
+                diag.bedrock_request_id = e.request_id.clone();
+                return Err(nova::classify(&e, self.model.model_id()));
+            }
+        };
+        diag.bedrock_request_id = reply.request_id.clone();
+        let parsed = nova::parse_reply(&reply.body)?;
+        drop(reply);
+        diag.images_returned = Some(parsed.images.len() as u32);
+
+        // Outputs: crop any padding, then write. Images first, the status last (by the caller).
+        let t = Instant::now();
+        let plan = src.plan;
+        drop(src);
+        let nova::Reply { images, mask, moderation } = parsed;
+        let finished = blocking(move || {
+            let images = images
+                .iter()
+                .enumerate()
+                .map(|(i, b)| prepare::finish_output(b, &plan, &limits, &format!("image {}", i + 1)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mask = mask.map(|m| prepare::finish_output(&m, &plan, &limits, "mask")).transpose()?;
+            Ok((images, mask))
+        })
+        .await?;
+        let (images, mask) = finished;
+        let mut keys = Vec::with_capacity(images.len());
+        for (i, png) in images.into_iter().enumerate() {
+            let key = paths.result(i);
+            self.put_output(bucket, &key, png).await?;
+            keys.push(key);
+        }
+        let mask_key = match mask {
+            Some(png) => {
+                let key = paths.mask();
+                self.put_output(bucket, &key, png).await?;
+                Some(key)
+            }
+            None => None,
+        };
+        diag.timings_ms.insert("writeOutputs".into(), ms(t));
+        Ok(Done { images: keys, mask: mask_key, moderation })
+    }
+
+    async fn read_image(&self, bucket: &str, key: &str, what: &str, max: u64) -> Result<Vec<u8>, JobError> {
+        match self.storage.get(bucket, key, max).await {
+            Ok(o) => Ok(o.bytes),
+            Err(StorageError::NotFound) => Err(JobError::new(
+                ErrorCode::MissingObject,
+                format!("the {what} {key} does not exist; upload the images before job.json, and check the name in the manifest"),
+            )),
+            Err(StorageError::TooLarge { size }) => {
+                Err(JobError::new(ErrorCode::InputTooLarge, format!("the {what} {key} is {size} bytes; at most {max} bytes are accepted")))
+            }
+            Err(e) => Err(storage_error(&format!("reading the {what}"), &e)),
+        }
+    }
+
+    async fn put_output(&self, bucket: &str, key: &str, png: Vec<u8>) -> Result<(), JobError> {
+        // Outputs never go under the uploads prefix (that would start jobs recursively).
+        if key.starts_with(&self.config.uploads_prefix) {
+            return Err(JobError::new(
+                ErrorCode::Internal,
+                format!("refusing to write {key} under the uploads prefix"),
+            ));
+        }
+        self.storage
+            .put(bucket, key, png, "image/png", PutCondition::Always)
+            .await
+            .map(|_| ())
+            .map_err(|e| storage_error(&format!("writing {key}"), &e))
+    }
+}
+
+/// Encoded sizes of the request images.
+struct EncodedSizes {
+    source: (Encoding, u64),
+    garment: (Encoding, u64),
+    mask: Option<u64>,
+}
+
+/// The request encoding of an input: JPEG q95 for JPEG uploads (they are photos, already
+/// lossy), fast PNG for PNG and WebP uploads (cut-outs, graphics, logos keep every pixel).
+pub fn choose_encoding(input: InputFormat) -> Encoding {
+    match input {
+        InputFormat::Jpeg => Encoding::Jpeg,
+        InputFormat::Png | InputFormat::Webp => Encoding::Png,
+    }
+}
+
+/// Encodes the images and builds the body; if the body would pass Bedrock's 25 MB cap,
+/// PNG images are re-encoded as JPEG (two 4.19 MP JPEGs at q95 stay far below it).
+fn build_body(
+    spec: &JobSpec,
+    src: &Prepared,
+    gar: &Prepared,
+    mask: Option<&image::RgbImage>,
+) -> Result<(Vec<u8>, EncodedSizes), JobError> {
+    let mask_png = mask.map(prepare::encode_png_rgb).transpose()?;
+    let mut encodings = [choose_encoding(src.input.format), choose_encoding(gar.input.format)];
+    loop {
+        let s = prepare::encode(&src.canvas, encodings[0])?;
+        let g = prepare::encode(&gar.canvas, encodings[1])?;
+        let mut sizes = vec![s.len(), g.len()];
+        sizes.extend(mask_png.as_ref().map(Vec::len));
+        if nova::body_size_estimate(&sizes) > MAX_BODY_BYTES && encodings.contains(&Encoding::Png) {
+            encodings = [Encoding::Jpeg, Encoding::Jpeg];
+            continue;
+        }
+        let body = nova::request_body(spec, RequestImages { source: &s, reference: &g, mask: mask_png.as_deref() });
+        if body.len() > MAX_BODY_BYTES {
+            return Err(JobError::new(
+                ErrorCode::ImageTooLarge,
+                format!("the request would be {} bytes, over Bedrock's {MAX_BODY_BYTES}-byte limit", body.len()),
+            ));
+        }
+        let sizes = EncodedSizes {
+            source: (encodings[0], s.len() as u64),
+            garment: (encodings[1], g.len() as u64),
+            mask: mask_png.as_ref().map(|m| m.len() as u64),
+        };
+        return Ok((body, sizes));
+    }
+}
+
+fn image_diag(p: &Prepared, (encoding, bytes): (Encoding, u64)) -> ImageDiagnostics {
+    ImageDiagnostics {
+        input: Some(p.input),
+        prepared: PreparedInfo {
+            width: p.plan.canvas_width,
+            height: p.plan.canvas_height,
+            encoding: Some(encoding),
+            bytes,
+            content: p.plan.padded().then_some(p.plan.content),
+        },
+    }
+}
+
+/// Runs CPU-bound image work off the async threads; a panic in a decoder becomes `internal`.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, JobError> + Send + 'static) -> Result<T, JobError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(JobError::new(ErrorCode::Internal, format!("image processing crashed: {e}"))))
+}
+
+fn storage_error(doing: &str, e: &StorageError) -> JobError {
+    JobError::new(ErrorCode::StorageError, format!("S3 failed while {doing}: {e}"))
+}
+
+fn to_json(status: &Status) -> Vec<u8> {
+    serde_json::to_vec_pretty(status).unwrap_or_default()
+}
+
+fn ms(since: Instant) -> u64 {
+    since.elapsed().as_millis() as u64
+}
+
+fn round_cents(usd: f64) -> f64 {
+    (usd * 10_000.0).round() / 10_000.0
+}

@@ -1,0 +1,23 @@
+//! The Lambda function: init once, then serve invocations.
+
+use std::sync::Arc;
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+use tryon::config::Config;
+use tryon::handler::{self, Invocation};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    let service = Arc::new(tryon::aws::service(config).await);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let service = Arc::clone(&service);
+        async move {
+            let inv = Invocation::new(event.context.request_id.clone(), event.context.deadline);
+            handler::handle(&service, event.payload, &inv).await
+        }
+    }))
+    .await
+}

@@ -1,0 +1,270 @@
+//! Nova Canvas `VIRTUAL_TRY_ON`: the request body exactly per the reference, reply parsing,
+//! and the mapping of model failures to job errors. Pure.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ErrorCode, JobError};
+use crate::manifest::{
+    GarmentBasedMask, GenerationConfig, JobSpec, MaskExclusions, MaskType, MergeStyle, PromptBasedMask,
+};
+use crate::ports::{ModelCallError, ModelFailureKind};
+
+/// Bedrock's cap on the `InvokeModel` body.
+pub const MAX_BODY_BYTES: usize = 25_000_000;
+
+/// The encoded request images.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestImages<'a> {
+    pub source: &'a [u8],
+    pub reference: &'a [u8],
+    pub mask: Option<&'a [u8]>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Body<'a> {
+    task_type: &'static str,
+    virtual_try_on_params: Params<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_generation_config: Option<&'a GenerationConfig>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Params<'a> {
+    source_image: String,
+    reference_image: String,
+    mask_type: MaskType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_based_mask: Option<MaskImage>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    garment_based_mask: Option<&'a GarmentBasedMask>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt_based_mask: Option<&'a PromptBasedMask>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mask_exclusions: Option<&'a MaskExclusions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    merge_style: Option<MergeStyle>,
+    return_mask: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MaskImage {
+    mask_image: String,
+}
+
+/// Builds the `InvokeModel` body. Only the fields the manifest gave (plus the documented
+/// defaults) are sent; `width`/`height` never are.
+pub fn request_body(spec: &JobSpec, images: RequestImages<'_>) -> Vec<u8> {
+    let p = &spec.params;
+    let g = &spec.generation;
+    let any_config = g.number_of_images.is_some() || g.quality.is_some() || g.cfg_scale.is_some() || g.seed.is_some();
+    let body = Body {
+        task_type: "VIRTUAL_TRY_ON",
+        virtual_try_on_params: Params {
+            source_image: B64.encode(images.source),
+            reference_image: B64.encode(images.reference),
+            mask_type: spec.mask_type(),
+            image_based_mask: images.mask.map(|m| MaskImage { mask_image: B64.encode(m) }),
+            garment_based_mask: p.garment_based_mask.as_ref().filter(|_| spec.mask_type() == MaskType::Garment),
+            prompt_based_mask: p.prompt_based_mask.as_ref().filter(|_| spec.mask_type() == MaskType::Prompt),
+            mask_exclusions: p.mask_exclusions.as_ref(),
+            merge_style: p.merge_style,
+            return_mask: spec.return_mask(),
+        },
+        image_generation_config: any_config.then_some(g),
+    };
+    // Serialising plain strings, enums and numbers into a Vec cannot fail.
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// Size of the body for given encoded image sizes, without building it.
+pub fn body_size_estimate(image_bytes: &[usize]) -> usize {
+    image_bytes.iter().map(|n| n.div_ceil(3) * 4).sum::<usize>() + 2048
+}
+
+/// A parsed successful reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub images: Vec<Vec<u8>>,
+    pub mask: Option<Vec<u8>>,
+    /// The moderation message when some outputs were blocked.
+    pub moderation: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawReply {
+    #[serde(default)]
+    images: Vec<String>,
+    #[serde(default, rename = "maskImage")]
+    mask_image: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// Parses a 200 reply. Output moderation that blocked every image is `content_filtered`.
+pub fn parse_reply(body: &[u8]) -> Result<Reply, JobError> {
+    let raw: RawReply = serde_json::from_slice(body)
+        .map_err(|e| JobError::new(ErrorCode::Internal, format!("the model reply is not the expected JSON ({e})")))?;
+    let decode = |s: &str, what: &str| {
+        B64.decode(s.as_bytes()).map_err(|e| {
+            JobError::new(ErrorCode::Internal, format!("the model reply's {what} is not valid base64 ({e})"))
+        })
+    };
+    let moderation = raw.error.filter(|e| !e.trim().is_empty());
+    if raw.images.is_empty() {
+        return Err(match moderation {
+            Some(m) => JobError::new(
+                ErrorCode::ContentFiltered,
+                format!("Nova Canvas' content filters blocked every generated image (\"{m}\"); try other photos or parameters"),
+            ),
+            None => JobError::new(ErrorCode::Internal, "the model reply has no images and no error"),
+        });
+    }
+    let images = raw
+        .images
+        .iter()
+        .enumerate()
+        .map(|(i, s)| decode(s, &format!("image {}", i + 1)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mask = raw.mask_image.as_deref().map(|m| decode(m, "maskImage")).transpose()?;
+    Ok(Reply { images, mask, moderation })
+}
+
+/// Maps a failed model call to the job error users see.
+pub fn classify(e: &ModelCallError, model_id: &str) -> JobError {
+    let msg = e.message.trim();
+    match e.kind {
+        ModelFailureKind::Validation if msg.to_ascii_lowercase().contains("content filters") => JobError::new(
+            ErrorCode::ContentFiltered,
+            format!("Nova Canvas' content filters blocked the input (\"{msg}\"); use other photos or a different mask prompt"),
+        ),
+        ModelFailureKind::Validation => JobError::new(ErrorCode::ModelRejected, format!("Nova Canvas rejected the request: {msg}")),
+        ModelFailureKind::NotFound => JobError::new(
+            ErrorCode::ModelUnavailable,
+            format!(
+                "model {model_id} is not available (\"{msg}\"); it may have reached end of life or lost legacy access, or it is not offered in this region: set MODEL_ID and BEDROCK_REGION"
+            ),
+        ),
+        ModelFailureKind::AccessDenied => JobError::new(
+            ErrorCode::ModelUnavailable,
+            format!("access to model {model_id} was denied (\"{msg}\"); enable model access in the Bedrock console and allow bedrock:InvokeModel on the model in the function's role"),
+        ),
+        ModelFailureKind::Throttled => JobError::new(ErrorCode::Throttled, format!("Bedrock throttled the call after retries (\"{msg}\"); the job will be retried")),
+        ModelFailureKind::Timeout => JobError::new(ErrorCode::ModelTimeout, format!("the model did not answer in time ({msg})")),
+        ModelFailureKind::ModelError => JobError::new(ErrorCode::ModelError, format!("the model failed while processing the request (\"{msg}\")")),
+        ModelFailureKind::Unavailable => JobError::new(ErrorCode::ModelError, format!("Bedrock is unavailable (\"{msg}\")")),
+    }
+}
+
+/// Nova Canvas on-demand price per image in USD (reference §1, Bedrock pricing): by quality
+/// and by the output's size band.
+pub fn price_per_image(quality: crate::manifest::Quality, width: u32, height: u32) -> f64 {
+    let small = width as u64 * height as u64 <= 1024 * 1024;
+    match (quality, small) {
+        (crate::manifest::Quality::Standard, true) => 0.04,
+        (crate::manifest::Quality::Standard, false) => 0.06,
+        (crate::manifest::Quality::Premium, true) => 0.06,
+        (crate::manifest::Quality::Premium, false) => 0.08,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest;
+
+    fn spec(v: serde_json::Value) -> JobSpec {
+        manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/").unwrap()
+    }
+
+    #[test]
+    fn body_matches_golden_files() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".manifest.json"))
+            else {
+                continue;
+            };
+            let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            let s = spec(manifest);
+            let mask = s.mask_key.as_ref().map(|_| b"MASK".as_slice());
+            let body = request_body(&s, RequestImages { source: b"SOURCE", reference: b"GARMENT", mask });
+            let got: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let want: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.request.json"))).unwrap()).unwrap();
+            assert_eq!(got, want, "golden {name}");
+            // Field order on the wire follows the reference.
+            let text = String::from_utf8(body).unwrap();
+            assert!(
+                text.starts_with("{\"taskType\":\"VIRTUAL_TRY_ON\",\"virtualTryOnParams\":{\"sourceImage\":"),
+                "{name}"
+            );
+            assert!(!text.contains("width") && !text.contains("height"));
+            n += 1;
+        }
+        assert!(n >= 4, "expected golden cases, found {n}");
+    }
+
+    #[test]
+    fn reply_parsing() {
+        let r = parse_reply(br#"{"images":["aGk=","aGk="],"maskImage":"bWFzaw=="}"#).unwrap();
+        assert_eq!(r.images, vec![b"hi".to_vec(), b"hi".to_vec()]);
+        assert_eq!(r.mask.as_deref(), Some(&b"mask"[..]));
+        assert_eq!(r.moderation, None);
+
+        let r = parse_reply(
+            br#"{"images":["aGk="],"error":"Some of the generated images have been blocked by our content filters."}"#,
+        )
+        .unwrap();
+        assert_eq!(r.images.len(), 1);
+        assert!(r.moderation.unwrap().contains("Some"));
+
+        let e = parse_reply(
+            br#"{"images":[],"error":"All of the generated images have been blocked by our content filters."}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::ContentFiltered);
+        let e = parse_reply(br#"{"error":"All of the generated images have been blocked by our content filters."}"#)
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::ContentFiltered);
+        assert_eq!(parse_reply(b"not json").unwrap_err().code, ErrorCode::Internal);
+        assert_eq!(parse_reply(br#"{"images":["***"]}"#).unwrap_err().code, ErrorCode::Internal);
+        assert_eq!(parse_reply(br#"{"images":[]}"#).unwrap_err().code, ErrorCode::Internal);
+    }
+
+    #[test]
+    fn model_failures_map_to_stable_codes() {
+        let e = |kind, message: &str| ModelCallError { kind, message: message.into(), request_id: None };
+        let cases = [
+            (e(ModelFailureKind::Validation, "This request has been blocked by our content filters. Please adjust your input image to submit a new request."), ErrorCode::ContentFiltered),
+            (e(ModelFailureKind::Validation, "Malformed input request: 1 schema violations found"), ErrorCode::ModelRejected),
+            (e(ModelFailureKind::NotFound, "This model version has reached the end of its life."), ErrorCode::ModelUnavailable),
+            (e(ModelFailureKind::AccessDenied, "no"), ErrorCode::ModelUnavailable),
+            (e(ModelFailureKind::Throttled, "slow down"), ErrorCode::Throttled),
+            (e(ModelFailureKind::Timeout, "408"), ErrorCode::ModelTimeout),
+            (e(ModelFailureKind::ModelError, "424"), ErrorCode::ModelError),
+            (e(ModelFailureKind::Unavailable, "503"), ErrorCode::ModelError),
+        ];
+        for (err, code) in cases {
+            let j = classify(&err, "amazon.nova-canvas-v1:0");
+            assert_eq!(j.code, code, "{err}");
+            assert!(j.message.contains(err.message.trim()), "{j}");
+        }
+        assert!(classify(&e(ModelFailureKind::NotFound, "x"), "m").message.contains("end of life"));
+    }
+
+    #[test]
+    fn prices_follow_quality_and_size_band() {
+        use crate::manifest::Quality::*;
+        assert_eq!(price_per_image(Standard, 1024, 1024), 0.04);
+        assert_eq!(price_per_image(Standard, 1773, 2365), 0.06);
+        assert_eq!(price_per_image(Premium, 320, 480), 0.06);
+        assert_eq!(price_per_image(Premium, 2047, 2047), 0.08);
+    }
+}

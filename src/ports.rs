@@ -1,0 +1,103 @@
+//! The only ways out of the core: object storage and the model. Plain types, so fakes stay
+//! trivial and the SDKs can change underneath.
+
+use std::future::Future;
+use std::time::Duration;
+
+/// An object read from storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    pub bytes: Vec<u8>,
+    pub etag: String,
+    pub version_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StorageError {
+    #[error("no such object")]
+    NotFound,
+    #[error("object is {size} bytes")]
+    TooLarge { size: u64 },
+    /// A conditional write lost: the object exists (`IfAbsent`) or changed (`IfMatch`).
+    #[error("precondition failed")]
+    PreconditionFailed,
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Conditions for a write, as S3 conditional writes express them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutCondition<'a> {
+    Always,
+    /// `If-None-Match: *`: only create.
+    IfAbsent,
+    /// `If-Match: <etag>`: only replace this version.
+    IfMatch(&'a str),
+}
+
+/// Object storage (S3, or a local folder for `tryon run`).
+pub trait Storage: Send + Sync {
+    /// Reads an object, refusing (before downloading it) one larger than `max_bytes`.
+    fn get(
+        &self,
+        bucket: &str,
+        key: &str,
+        max_bytes: u64,
+    ) -> impl Future<Output = Result<StoredObject, StorageError>> + Send;
+
+    /// Writes an object; returns its new ETag.
+    fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        condition: PutCondition<'_>,
+    ) -> impl Future<Output = Result<String, StorageError>> + Send;
+}
+
+/// The raw model reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelResponse {
+    pub body: Vec<u8>,
+    pub request_id: Option<String>,
+}
+
+/// How a model call failed, as Bedrock reports it (after the SDK's own retries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelFailureKind {
+    /// 400 ValidationException (bad input or input moderation).
+    Validation,
+    /// 404 ResourceNotFoundException (unknown model, end of life, legacy access lost).
+    NotFound,
+    /// 403 AccessDeniedException.
+    AccessDenied,
+    /// 429 ThrottlingException / ModelNotReady, or a quota.
+    Throttled,
+    /// 408 ModelTimeoutException, or the operation timeout ran out.
+    Timeout,
+    /// 424 ModelErrorException.
+    ModelError,
+    /// 5xx, or the service could not be reached.
+    Unavailable,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind:?}: {message}")]
+pub struct ModelCallError {
+    pub kind: ModelFailureKind,
+    pub message: String,
+    pub request_id: Option<String>,
+}
+
+/// The image model (Bedrock Runtime `InvokeModel`).
+pub trait Model: Send + Sync {
+    fn model_id(&self) -> &str;
+
+    /// Sends one request body; `timeout` bounds the whole call including SDK retries.
+    fn invoke(
+        &self,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<ModelResponse, ModelCallError>> + Send;
+}

@@ -1,0 +1,628 @@
+//! Image preparation: turns untrusted upload bytes into what Nova Canvas accepts, and the
+//! model's outputs back into what the job promised. Pure and synchronous.
+//!
+//! Order of work for an input: sniff the format from the bytes, read the header with decode
+//! limits in place (dimensions, pixels, allocation), decode, flatten alpha onto white as
+//! 8-bit RGB, resize to the planned size in the stored orientation (cheaper than rotating
+//! the full-size image), apply the EXIF orientation, then pad a too-thin image with white.
+
+use std::io::Cursor;
+
+use fast_image_resize as fr;
+use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, RgbImage};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Limits;
+use crate::error::{ErrorCode, JobError};
+
+/// Nova Canvas input limits (reference §4). The pixel limit is applied strictly ("fewer
+/// than 4,194,304"), the stricter of the two readings of the AWS pages.
+pub const MIN_SIDE: u32 = 320;
+pub const MAX_SIDE: u32 = 4096;
+pub const MAX_PIXELS: u64 = 4_194_304 - 1;
+pub const MAX_ASPECT: u32 = 4;
+
+/// Formats accepted as uploads, detected from bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputFormat {
+    Jpeg,
+    Png,
+    Webp,
+}
+
+impl InputFormat {
+    fn image_format(self) -> ImageFormat {
+        match self {
+            InputFormat::Jpeg => ImageFormat::Jpeg,
+            InputFormat::Png => ImageFormat::Png,
+            InputFormat::Webp => ImageFormat::WebP,
+        }
+    }
+}
+
+/// Encodings sent to Nova Canvas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    Jpeg,
+    Png,
+}
+
+/// JPEG quality for request images: visually lossless for photos.
+pub const JPEG_QUALITY: u8 = 95;
+
+/// A rectangle in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rect {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Where an image of a given size goes on the canvas sent to Nova.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    pub canvas_width: u32,
+    pub canvas_height: u32,
+    /// The image itself, scaled; the rest of the canvas is white padding.
+    pub content: Rect,
+}
+
+impl Plan {
+    pub fn padded(&self) -> bool {
+        self.content.width != self.canvas_width || self.content.height != self.canvas_height
+    }
+}
+
+/// Plans the canvas for a `w`×`h` image (as displayed): keep the aspect ratio, shrink to
+/// ≤ 4096 px per side and < 4,194,304 px, enlarge to ≥ 320 px per side, and pad the short
+/// side with white when the image is thinner than 1:4.
+pub fn plan(w: u32, h: u32) -> Plan {
+    let (long, short) = (w.max(h).max(1) as u64, w.min(h).max(1) as u64);
+    // The canvas in source pixels: the short side grows to a quarter of the long one if needed.
+    let canvas_short_src = (short as f64).max(long as f64 / MAX_ASPECT as f64);
+    let mut s =
+        (MAX_PIXELS as f64 / (long as f64 * canvas_short_src)).sqrt().min(MAX_SIDE as f64 / long as f64).min(1.0);
+    if canvas_short_src * s < MIN_SIDE as f64 {
+        s = MIN_SIDE as f64 / canvas_short_src;
+    }
+    let mut content_long = ((long as f64 * s).round() as u64).clamp(MIN_SIDE as u64, MAX_SIDE as u64);
+    let (content_short, canvas_short) = loop {
+        let content_short = ((short * content_long) as f64 / long as f64).round().max(1.0) as u64;
+        let canvas_short = content_short.max(content_long.div_ceil(MAX_ASPECT as u64)).max(MIN_SIDE as u64);
+        if content_long * canvas_short <= MAX_PIXELS {
+            break (content_short.min(canvas_short), canvas_short);
+        }
+        content_long -= 1;
+    };
+    let (cl, cs, kl, ks) = (content_long as u32, canvas_short as u32, content_long as u32, content_short as u32);
+    if w >= h {
+        Plan { canvas_width: cl, canvas_height: cs, content: Rect { x: 0, y: (cs - ks) / 2, width: kl, height: ks } }
+    } else {
+        Plan { canvas_width: cs, canvas_height: cl, content: Rect { x: (cs - ks) / 2, y: 0, width: ks, height: kl } }
+    }
+}
+
+/// What was uploaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InputInfo {
+    pub format: InputFormat,
+    /// As displayed (after the EXIF orientation).
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    /// EXIF orientation 1–8 (1 when absent).
+    pub orientation: u8,
+    pub had_alpha: bool,
+}
+
+/// An input ready to encode: the canvas and where the picture sits on it.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub canvas: RgbImage,
+    pub plan: Plan,
+    pub input: InputInfo,
+}
+
+/// Detects the format from magic bytes, naming what was found when it is not accepted.
+pub fn sniff(bytes: &[u8]) -> Result<InputFormat, JobError> {
+    if bytes.is_empty() {
+        return Err(JobError::new(ErrorCode::InvalidImage, "the file is empty (0 bytes)"));
+    }
+    let unsupported = |what: &str| {
+        Err(JobError::new(
+            ErrorCode::UnsupportedImage,
+            format!("{what} is not supported; upload a JPEG, PNG or WebP image"),
+        ))
+    };
+    if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
+        let brand = &bytes[8..12];
+        return match brand {
+            b"heic" | b"heix" | b"hevc" | b"heim" | b"heis" | b"mif1" | b"msf1" => unsupported("HEIC/HEIF"),
+            b"avif" | b"avis" => unsupported("AVIF"),
+            _ => unsupported("an ISO media file"),
+        };
+    }
+    match image::guess_format(bytes) {
+        Ok(ImageFormat::Jpeg) => Ok(InputFormat::Jpeg),
+        Ok(ImageFormat::Png) => Ok(InputFormat::Png),
+        Ok(ImageFormat::WebP) => Ok(InputFormat::Webp),
+        Ok(other) => unsupported(&format!("{other:?}").to_uppercase()),
+        Err(_) => {
+            let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
+            if head.contains("<svg") || (head.trim_start().starts_with("<?xml") && head.contains("svg")) {
+                unsupported("SVG")
+            } else {
+                unsupported("this file type (not a recognised image)")
+            }
+        }
+    }
+}
+
+fn decode_error(e: ImageError, what: &str) -> JobError {
+    match e {
+        ImageError::Limits(l) => {
+            JobError::new(ErrorCode::ImageTooLarge, format!("{what} is too large to decode safely ({l})"))
+        }
+        ImageError::Unsupported(u) => {
+            JobError::new(ErrorCode::UnsupportedImage, format!("{what} uses an unsupported image feature ({u})"))
+        }
+        other => JobError::new(
+            ErrorCode::InvalidImage,
+            format!("{what} could not be decoded; it is truncated or corrupt ({other})"),
+        ),
+    }
+}
+
+/// Decodes with every limit in place before any pixel is allocated. Returns the RGB image in
+/// its stored orientation, the EXIF orientation, and the input facts.
+pub fn decode(
+    bytes: &[u8],
+    limits: &Limits,
+    what: &str,
+) -> Result<(RgbImage, image::metadata::Orientation, InputInfo), JobError> {
+    let format = sniff(bytes).map_err(|e| JobError::new(e.code, format!("{what}: {}", e.message)))?;
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
+    let mut l = image::Limits::default();
+    l.max_image_width = Some(limits.max_input_side);
+    l.max_image_height = Some(limits.max_input_side);
+    l.max_alloc = Some(limits.max_decode_alloc);
+    reader.limits(l);
+    let mut decoder = reader.into_decoder().map_err(|e| decode_error(e, what))?;
+    let (w, h) = decoder.dimensions();
+    if w == 0 || h == 0 {
+        return Err(JobError::new(ErrorCode::InvalidImage, format!("{what} has no pixels ({w}x{h})")));
+    }
+    if w as u64 * h as u64 > limits.max_input_pixels {
+        return Err(JobError::new(
+            ErrorCode::ImageTooLarge,
+            format!(
+                "{what} is {w}x{h} ({:.1} MP); at most {:.1} MP is accepted",
+                (w as f64 * h as f64) / 1e6,
+                limits.max_input_pixels as f64 / 1e6
+            ),
+        ));
+    }
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(e, what))?;
+    let had_alpha = img.color().has_alpha();
+    let rgb = into_rgb_on_white(img);
+    let (dw, dh) = if swaps_axes(orientation) { (h, w) } else { (w, h) };
+    let info = InputInfo {
+        format,
+        width: dw,
+        height: dh,
+        bytes: bytes.len() as u64,
+        orientation: exif_value(orientation),
+        had_alpha,
+    };
+    Ok((rgb, orientation, info))
+}
+
+/// Prepares a source or garment image for Nova Canvas.
+pub fn prepare(bytes: &[u8], limits: &Limits, what: &str) -> Result<Prepared, JobError> {
+    let (rgb, orientation, input) = decode(bytes, limits, what)?;
+    let plan = plan(input.width, input.height);
+    let (cw, ch) = (plan.content.width, plan.content.height);
+    let stored = if swaps_axes(orientation) { (ch, cw) } else { (cw, ch) };
+    let resized = resize_rgb(rgb, stored.0, stored.1)?;
+    let upright = orient(resized, orientation);
+    let canvas = pad(upright, &plan);
+    Ok(Prepared { canvas, plan, input })
+}
+
+/// Converts an `imageBasedMask` upload into a pure black/white mask on the source's canvas.
+/// The mask must have the source's aspect ratio (it is usually drawn on the source photo);
+/// grey anti-aliasing is thresholded, but a picture that is not black and white is refused.
+pub fn prepare_mask(bytes: &[u8], limits: &Limits, source: &InputInfo, plan: &Plan) -> Result<RgbImage, JobError> {
+    let what = "the mask image";
+    let (rgb, orientation, info) = decode(bytes, limits, what).map_err(|e| match e.code {
+        ErrorCode::InvalidImage | ErrorCode::UnsupportedImage => JobError::new(ErrorCode::InvalidMask, e.message),
+        _ => e,
+    })?;
+    let (mw, mh) = (info.width as f64, info.height as f64);
+    let (sw, sh) = (source.width as f64, source.height as f64);
+    if ((mw / mh) / (sw / sh) - 1.0).abs() > 0.01 {
+        return Err(JobError::new(
+            ErrorCode::InvalidMask,
+            format!(
+                "the mask is {}x{} but the source photo is {}x{}; draw the mask at the source photo's size",
+                info.width, info.height, source.width, source.height
+            ),
+        ));
+    }
+    let luma: Vec<u8> = rgb
+        .pixels()
+        .map(|p| ((p[0] as u32 * 299 + p[1] as u32 * 587 + p[2] as u32 * 114 + 500) / 1000) as u8)
+        .collect();
+    let total = luma.len().max(1);
+    let grey = luma.iter().filter(|&&v| (32..224).contains(&v)).count();
+    if grey * 20 > total {
+        return Err(JobError::new(
+            ErrorCode::InvalidMask,
+            format!("the mask is not black and white ({:.0}% of pixels are grey or coloured); use pure black (0,0,0) for the area to change and white for the rest", grey as f64 * 100.0 / total as f64),
+        ));
+    }
+    if !luma.iter().any(|&v| v < 128) {
+        return Err(JobError::new(
+            ErrorCode::InvalidMask,
+            "the mask has no black area; paint the area to change in pure black",
+        ));
+    }
+    let (w, h) = rgb.dimensions();
+    drop(rgb);
+    let (cw, ch) = (plan.content.width, plan.content.height);
+    let stored = if swaps_axes(orientation) { (ch, cw) } else { (cw, ch) };
+    let resized = resize_u8(luma, w, h, stored.0, stored.1, fr::PixelType::U8)?;
+    let mut bw = RgbImage::new(stored.0, stored.1);
+    for (p, v) in bw.pixels_mut().zip(resized) {
+        let c = if v < 128 { 0 } else { 255 };
+        *p = image::Rgb([c, c, c]);
+    }
+    Ok(pad(orient(bw, orientation), plan))
+}
+
+/// Takes a model output (the canvas) back to the picture: crops the padding and returns PNG
+/// bytes. An unpadded PNG of the canvas size is passed through untouched.
+pub fn finish_output(bytes: &[u8], plan: &Plan, limits: &Limits, what: &str) -> Result<Vec<u8>, JobError> {
+    let bad = |m: String| JobError::new(ErrorCode::Internal, format!("the model returned an unusable {what}: {m}"));
+    let format = image::guess_format(bytes).map_err(|_| bad("not an image".into()))?;
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut l = image::Limits::default();
+    l.max_image_width = Some(MAX_SIDE * 2);
+    l.max_image_height = Some(MAX_SIDE * 2);
+    l.max_alloc = Some(limits.max_decode_alloc);
+    reader.limits(l);
+    let decoder = reader.into_decoder().map_err(|e| bad(e.to_string()))?;
+    let (w, h) = decoder.dimensions();
+    if format == ImageFormat::Png && !plan.padded() && (w, h) == (plan.canvas_width, plan.canvas_height) {
+        return Ok(bytes.to_vec());
+    }
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| bad(e.to_string()))?;
+    // The output should be the canvas size; if it is not, map the content rectangle onto it.
+    let sx = w as f64 / plan.canvas_width as f64;
+    let sy = h as f64 / plan.canvas_height as f64;
+    let c = plan.content;
+    let x = ((c.x as f64 * sx).round() as u32).min(w.saturating_sub(1));
+    let y = ((c.y as f64 * sy).round() as u32).min(h.saturating_sub(1));
+    let cw = ((c.width as f64 * sx).round() as u32).clamp(1, w - x);
+    let ch = ((c.height as f64 * sy).round() as u32).clamp(1, h - y);
+    let cropped = img.crop_imm(x, y, cw, ch);
+    encode_dynamic_png(&cropped).map_err(|e| bad(e.message))
+}
+
+/// Encodes an RGB image for the request.
+pub fn encode(img: &RgbImage, encoding: Encoding) -> Result<Vec<u8>, JobError> {
+    let (w, h) = img.dimensions();
+    let fail = |e: String| JobError::new(ErrorCode::Internal, format!("encoding a {w}x{h} image failed: {e}"));
+    match encoding {
+        Encoding::Jpeg => {
+            let mut out = Vec::with_capacity((w * h) as usize / 2);
+            let mut enc = jpeg_encoder::Encoder::new(&mut out, JPEG_QUALITY);
+            enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_1_1);
+            enc.encode(img.as_raw(), w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+                .map_err(|e| fail(e.to_string()))?;
+            Ok(out)
+        }
+        Encoding::Png => encode_dynamic_png(&DynamicImage::ImageRgb8(img.clone())).map_err(|e| fail(e.message)),
+    }
+}
+
+/// Encodes as PNG with fast compression (zlib level 6 costs seconds per photo for a few
+/// percent of size).
+pub fn encode_png_rgb(img: &RgbImage) -> Result<Vec<u8>, JobError> {
+    png_bytes(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgb8)
+}
+
+fn encode_dynamic_png(img: &DynamicImage) -> Result<Vec<u8>, JobError> {
+    match img {
+        DynamicImage::ImageRgb8(i) => encode_png_rgb(i),
+        DynamicImage::ImageLuma8(i) => png_bytes(i.as_raw(), i.width(), i.height(), image::ExtendedColorType::L8),
+        other => encode_png_rgb(&other.to_rgb8()),
+    }
+}
+
+fn png_bytes(raw: &[u8], w: u32, h: u32, color: image::ExtendedColorType) -> Result<Vec<u8>, JobError> {
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+    use image::ImageEncoder;
+    let mut out = Vec::with_capacity(raw.len() / 2);
+    PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive)
+        .write_image(raw, w, h, color)
+        .map_err(|e| JobError::new(ErrorCode::Internal, format!("PNG encoding failed: {e}")))?;
+    Ok(out)
+}
+
+/// Composites any alpha onto white and converts to 8-bit RGB (grey, 16-bit and palette
+/// images included).
+pub fn into_rgb_on_white(img: DynamicImage) -> RgbImage {
+    if !img.color().has_alpha() {
+        return img.into_rgb8();
+    }
+    let rgba = img.into_rgba8();
+    let (w, h) = rgba.dimensions();
+    let mut out = Vec::with_capacity(w as usize * h as usize * 3);
+    for p in rgba.pixels() {
+        let a = p[3] as u32;
+        for c in 0..3 {
+            out.push(((p[c] as u32 * a + 255 * (255 - a) + 127) / 255) as u8);
+        }
+    }
+    RgbImage::from_raw(w, h, out).unwrap_or_default()
+}
+
+fn swaps_axes(o: image::metadata::Orientation) -> bool {
+    use image::metadata::Orientation::*;
+    matches!(o, Rotate90 | Rotate270 | Rotate90FlipH | Rotate270FlipH)
+}
+
+fn exif_value(o: image::metadata::Orientation) -> u8 {
+    o.to_exif()
+}
+
+fn orient(img: RgbImage, o: image::metadata::Orientation) -> RgbImage {
+    if o == image::metadata::Orientation::NoTransforms {
+        return img;
+    }
+    let mut d = DynamicImage::ImageRgb8(img);
+    d.apply_orientation(o);
+    d.into_rgb8()
+}
+
+fn resize_rgb(img: RgbImage, w: u32, h: u32) -> Result<RgbImage, JobError> {
+    if img.dimensions() == (w, h) {
+        return Ok(img);
+    }
+    let (sw, sh) = img.dimensions();
+    let out = resize_u8(img.into_raw(), sw, sh, w, h, fr::PixelType::U8x3)?;
+    RgbImage::from_raw(w, h, out)
+        .ok_or_else(|| JobError::new(ErrorCode::Internal, "resize produced a buffer of the wrong size"))
+}
+
+fn resize_u8(buf: Vec<u8>, sw: u32, sh: u32, w: u32, h: u32, pixel: fr::PixelType) -> Result<Vec<u8>, JobError> {
+    if (sw, sh) == (w, h) {
+        return Ok(buf);
+    }
+    let fail = |e: String| JobError::new(ErrorCode::Internal, format!("resizing {sw}x{sh} to {w}x{h} failed: {e}"));
+    let src = fr::images::Image::from_vec_u8(sw, sh, buf, pixel).map_err(|e| fail(e.to_string()))?;
+    let mut dst = fr::images::Image::new(w, h, pixel);
+    let opts = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
+    fr::Resizer::new().resize(&src, &mut dst, &opts).map_err(|e| fail(e.to_string()))?;
+    Ok(dst.into_vec())
+}
+
+fn pad(img: RgbImage, plan: &Plan) -> RgbImage {
+    if !plan.padded() {
+        return img;
+    }
+    let mut canvas = RgbImage::from_pixel(plan.canvas_width, plan.canvas_height, image::Rgb([255, 255, 255]));
+    image::imageops::replace(&mut canvas, &img, plan.content.x as i64, plan.content.y as i64);
+    canvas
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{GrayImage, Luma, Rgb, Rgba, RgbaImage};
+
+    fn within_nova(p: &Plan) {
+        let (w, h) = (p.canvas_width as u64, p.canvas_height as u64);
+        assert!(
+            (MIN_SIDE as u64..=MAX_SIDE as u64).contains(&w) && (MIN_SIDE as u64..=MAX_SIDE as u64).contains(&h),
+            "{p:?}"
+        );
+        assert!(w * h <= MAX_PIXELS, "{p:?}");
+        assert!(w <= 4 * h && h <= 4 * w, "{p:?}");
+        let c = p.content;
+        assert!(c.x + c.width <= p.canvas_width && c.y + c.height <= p.canvas_height, "{p:?}");
+    }
+
+    fn keeps_aspect(w: u32, h: u32, p: &Plan) {
+        // ±1 px: the content's short side equals the exact scaled value rounded.
+        let c = p.content;
+        let exact_h = c.width as f64 * h as f64 / w as f64;
+        let exact_w = c.height as f64 * w as f64 / h as f64;
+        assert!(
+            (c.height as f64 - exact_h).abs() <= 1.0 || (c.width as f64 - exact_w).abs() <= 1.0,
+            "{w}x{h} -> {p:?}"
+        );
+    }
+
+    #[test]
+    fn plan_examples() {
+        let p = plan(3024, 4032);
+        assert_eq!((p.canvas_width, p.canvas_height), (1773, 2364));
+        assert!(!p.padded());
+        let p = plan(1024, 1024);
+        assert_eq!((p.canvas_width, p.canvas_height, p.padded()), (1024, 1024, false));
+        let p = plan(100, 150);
+        assert_eq!((p.canvas_width, p.canvas_height), (320, 480));
+        let p = plan(2048, 2048);
+        assert_eq!((p.canvas_width, p.canvas_height), (2047, 2047));
+        let p = plan(1, 10_000);
+        assert!(p.padded());
+        assert_eq!(p.content.width, 1);
+        assert_eq!(p.canvas_height, 4095);
+        let p = plan(5000, 1000);
+        assert!(p.padded());
+        assert_eq!(p.content.height * 5, p.content.width);
+    }
+
+    #[test]
+    fn plan_always_fits_nova_and_keeps_the_aspect_ratio() {
+        let mut sizes = vec![];
+        for w in [
+            1, 2, 3, 79, 80, 319, 320, 321, 1000, 1279, 1280, 1281, 2047, 2048, 2049, 4095, 4096, 4097, 8191, 16384,
+            65535,
+        ] {
+            for h in [1, 2, 5, 80, 319, 320, 321, 999, 1024, 2048, 3023, 4096, 5000, 16384, 65535] {
+                sizes.push((w, h));
+            }
+        }
+        let mut x: u64 = 0x9E3779B97F4A7C15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            sizes.push(((x % 20_000 + 1) as u32, ((x >> 32) % 20_000 + 1) as u32));
+        }
+        for (w, h) in sizes {
+            let p = plan(w, h);
+            within_nova(&p);
+            keeps_aspect(w, h, &p);
+            if w <= 4 * h && h <= 4 * w {
+                assert!(
+                    !p.padded()
+                        || p.content.width.abs_diff(p.canvas_width) <= 1
+                            && p.content.height.abs_diff(p.canvas_height) <= 1,
+                    "{w}x{h} {p:?}"
+                );
+            }
+        }
+    }
+
+    fn jpeg(img: &RgbImage) -> Vec<u8> {
+        encode(img, Encoding::Jpeg).unwrap()
+    }
+
+    fn limits() -> Limits {
+        Limits::default()
+    }
+
+    #[test]
+    fn sniffs_formats_from_bytes_not_names() {
+        let img = RgbImage::from_pixel(4, 4, Rgb([1, 2, 3]));
+        assert_eq!(sniff(&jpeg(&img)).unwrap(), InputFormat::Jpeg);
+        assert_eq!(sniff(&encode_png_rgb(&img).unwrap()).unwrap(), InputFormat::Png);
+        assert_eq!(sniff(b"").unwrap_err().code, ErrorCode::InvalidImage);
+        for (bytes, name) in [
+            (&b"GIF89a\x01\x00\x01\x00"[..], "GIF"),
+            (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00", "HEIC"),
+            (b"<?xml version=\"1.0\"?><svg xmlns='http://www.w3.org/2000/svg'/>", "SVG"),
+            (b"hello, this is text", "not a recognised image"),
+        ] {
+            let e = sniff(bytes).unwrap_err();
+            assert_eq!(e.code, ErrorCode::UnsupportedImage);
+            assert!(e.message.contains(name), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn small_photo_is_upscaled_and_alpha_flattened_on_white() {
+        let mut img = RgbaImage::from_pixel(100, 200, Rgba([255, 0, 0, 255]));
+        img.put_pixel(0, 0, Rgba([0, 0, 0, 0]));
+        img.put_pixel(1, 0, Rgba([0, 0, 0, 128]));
+        let mut png = Vec::new();
+        DynamicImage::ImageRgba8(img).write_to(&mut Cursor::new(&mut png), ImageFormat::Png).unwrap();
+        let p = prepare(&png, &limits(), "garment").unwrap();
+        assert_eq!(p.canvas.dimensions(), (320, 640));
+        assert!(p.input.had_alpha);
+        assert_eq!(p.input.format, InputFormat::Png);
+        // Red stays red; the transparent corner became white.
+        assert_eq!(p.canvas.get_pixel(160, 320), &Rgb([255, 0, 0]));
+        let corner = p.canvas.get_pixel(0, 0);
+        assert!(corner[1] > 200 && corner[2] > 200, "{corner:?}");
+    }
+
+    #[test]
+    fn flattening_is_exact_per_pixel() {
+        let img = RgbaImage::from_fn(3, 1, |x, _| Rgba([0, 0, 0, [0, 128, 255][x as usize]]));
+        let rgb = into_rgb_on_white(DynamicImage::ImageRgba8(img));
+        assert_eq!(rgb.as_raw(), &[255, 255, 255, 127, 127, 127, 0, 0, 0]);
+        let grey = into_rgb_on_white(DynamicImage::ImageLuma16(image::ImageBuffer::from_pixel(1, 1, Luma([65535u16]))));
+        assert_eq!(grey.as_raw(), &[255, 255, 255]);
+    }
+
+    #[test]
+    fn thin_image_is_padded_with_white_and_cropped_back() {
+        let img = RgbImage::from_pixel(2000, 400, Rgb([0, 0, 200]));
+        let p = prepare(&encode_png_rgb(&img).unwrap(), &limits(), "source").unwrap();
+        assert!(p.plan.padded());
+        assert_eq!(p.canvas.dimensions(), (2000, 500));
+        let c = p.plan.content;
+        assert_eq!((c.x, c.y, c.width, c.height), (0, 50, 2000, 400));
+        assert_eq!(p.canvas.get_pixel(800, 10), &Rgb([255, 255, 255]));
+        assert_eq!(p.canvas.get_pixel(800, 250), &Rgb([0, 0, 200]));
+        assert_eq!(p.canvas.get_pixel(800, 490), &Rgb([255, 255, 255]));
+        let out = finish_output(&encode_png_rgb(&p.canvas).unwrap(), &p.plan, &limits(), "result").unwrap();
+        let back = image::load_from_memory(&out).unwrap().to_rgb8();
+        assert_eq!(back.dimensions(), (c.width, c.height));
+        assert!(back.pixels().all(|px| px == &Rgb([0, 0, 200])));
+    }
+
+    #[test]
+    fn unpadded_png_outputs_pass_through_untouched() {
+        let img = RgbImage::from_pixel(400, 400, Rgb([9, 9, 9]));
+        let png = encode_png_rgb(&img).unwrap();
+        assert_eq!(finish_output(&png, &plan(400, 400), &limits(), "result").unwrap(), png);
+    }
+
+    #[test]
+    fn decode_limits_apply_before_pixels() {
+        let img = RgbImage::from_pixel(600, 500, Rgb([9, 9, 9]));
+        let png = encode_png_rgb(&img).unwrap();
+        let tight = Limits { max_input_pixels: 100_000, ..limits() };
+        assert_eq!(prepare(&png, &tight, "source").unwrap_err().code, ErrorCode::ImageTooLarge);
+        let narrow = Limits { max_input_side: 550, ..limits() };
+        assert_eq!(prepare(&png, &narrow, "source").unwrap_err().code, ErrorCode::ImageTooLarge);
+        let truncated = &png[..png.len() / 2];
+        assert_eq!(prepare(truncated, &limits(), "source").unwrap_err().code, ErrorCode::InvalidImage);
+    }
+
+    #[test]
+    fn masks_become_pure_black_and_white_on_the_canvas() {
+        let source = InputInfo {
+            format: InputFormat::Jpeg,
+            width: 800,
+            height: 1000,
+            bytes: 0,
+            orientation: 1,
+            had_alpha: false,
+        };
+        let plan = plan(800, 1000);
+        let mut m = GrayImage::from_pixel(400, 500, Luma([255]));
+        for y in 100..300 {
+            for x in 100..300 {
+                m.put_pixel(x, y, Luma([if x == 100 { 90 } else { 0 }]));
+            }
+        }
+        let mut png = Vec::new();
+        DynamicImage::ImageLuma8(m).write_to(&mut Cursor::new(&mut png), ImageFormat::Png).unwrap();
+        let out = prepare_mask(&png, &limits(), &source, &plan).unwrap();
+        assert_eq!(out.dimensions(), (plan.canvas_width, plan.canvas_height));
+        assert!(out.pixels().all(|p| p == &Rgb([0, 0, 0]) || p == &Rgb([255, 255, 255])));
+        assert_eq!(out.get_pixel(400, 400), &Rgb([0, 0, 0]));
+        assert_eq!(out.get_pixel(10, 10), &Rgb([255, 255, 255]));
+
+        let wrong = encode_png_rgb(&RgbImage::from_pixel(500, 500, Rgb([0, 0, 0]))).unwrap();
+        let e = prepare_mask(&wrong, &limits(), &source, &plan).unwrap_err();
+        assert!(e.code == ErrorCode::InvalidMask && e.message.contains("500x500"), "{e}");
+        let photo = encode_png_rgb(&RgbImage::from_fn(400, 500, |x, _| Rgb([(x % 256) as u8, 100, 50]))).unwrap();
+        assert_eq!(prepare_mask(&photo, &limits(), &source, &plan).unwrap_err().code, ErrorCode::InvalidMask);
+        let white = encode_png_rgb(&RgbImage::from_pixel(400, 500, Rgb([255, 255, 255]))).unwrap();
+        assert!(prepare_mask(&white, &limits(), &source, &plan).unwrap_err().message.contains("no black area"));
+    }
+}
