@@ -1,0 +1,325 @@
+//! The real handler against moto's S3 server and the Nova Canvas emulator over HTTP, through
+//! the real SDK clients. Each test has its own bucket and emulator.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::*;
+use tryon::emulator::Fault;
+
+fn decode_png(bytes: &[u8]) -> image::RgbImage {
+    assert_eq!(image::guess_format(bytes).unwrap(), image::ImageFormat::Png);
+    image::load_from_memory(bytes).unwrap().to_rgb8()
+}
+
+fn standard_files() -> Vec<(&'static str, Vec<u8>)> {
+    vec![("person.jpg", person_jpeg()), ("hoodie.png", garment_png())]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garment_mask_job_writes_result_mask_and_status() {
+    let w = World::new().await;
+    let manifest = json!({
+        "source": "person.jpg", "garment": "hoodie.png",
+        "virtualTryOnParams": {"garmentBasedMask": {"garmentClass": "UPPER_BODY", "garmentStyling": {"outerLayerStyle": "OPEN"}},
+            "maskExclusions": {"preserveFace": "ON"}, "mergeStyle": "SEAMLESS"},
+        "imageGenerationConfig": {"quality": "premium", "seed": 42}
+    });
+    w.upload_job("j1", &standard_files(), &manifest).await;
+    let summary = w.deliver("uploads/j1/job.json").await.expect("success");
+    assert_eq!(summary.records[0].outcome, "succeeded");
+
+    assert_eq!(w.keys("outputs/j1/").await, ["outputs/j1/mask.png", "outputs/j1/result.png", "outputs/j1/status.json"]);
+    let result = decode_png(&w.get("outputs/j1/result.png").await.unwrap());
+    assert_eq!(result.dimensions(), (420, 560), "upright, as displayed");
+    let mask = decode_png(&w.get("outputs/j1/mask.png").await.unwrap());
+    assert_eq!(mask.dimensions(), (420, 560));
+
+    let s = w.status("j1").await;
+    assert_eq!(s["jobId"], "j1");
+    assert_eq!(s["state"], "succeeded");
+    assert_eq!(s["manifest"]["key"], "uploads/j1/job.json");
+    assert!(s["manifest"]["etag"].as_str().unwrap().len() > 2);
+    assert_eq!(s["outputs"]["images"], json!(["outputs/j1/result.png"]));
+    assert_eq!(s["outputs"]["mask"], "outputs/j1/mask.png");
+    assert_eq!(s["error"], Value::Null);
+    assert!(humantime::parse_rfc3339(s["updatedAt"].as_str().unwrap()).is_ok());
+    let d = &s["diagnostics"];
+    assert_eq!(d["modelId"], "amazon.nova-canvas-v1:0");
+    assert_eq!(d["bedrockRequestId"], w.calls()[0].request_id.as_str());
+    assert_eq!(d["images"]["source"]["input"]["orientation"], 6);
+    assert_eq!(d["images"]["source"]["input"]["width"], 420);
+    assert_eq!(d["images"]["source"]["prepared"]["encoding"], "jpeg");
+    assert_eq!(d["images"]["garment"]["input"]["hadAlpha"], true);
+    assert_eq!(d["images"]["garment"]["prepared"]["encoding"], "png");
+    assert_eq!(d["estimatedCostUsd"], 0.06);
+    for stage in ["readManifest", "claim", "readImages", "prepare", "model", "writeOutputs", "total"] {
+        assert!(d["timingsMs"][stage].is_u64(), "timing {stage}");
+    }
+
+    // The request as Bedrock received it.
+    let calls = w.calls();
+    assert_eq!(calls.len(), 1);
+    let c = &calls[0];
+    assert_eq!(c.model_id, "amazon.nova-canvas-v1:0");
+    assert_eq!(c.content_type.as_deref(), Some("application/json"));
+    assert_eq!(c.auth, "sigv4");
+    assert_eq!(c.status, 200);
+    let p = &c.body["virtualTryOnParams"];
+    assert_eq!(c.body["taskType"], "VIRTUAL_TRY_ON");
+    assert_eq!(p["maskType"], "GARMENT");
+    assert_eq!(
+        p["garmentBasedMask"],
+        json!({"garmentClass": "UPPER_BODY", "garmentStyling": {"outerLayerStyle": "OPEN"}})
+    );
+    assert_eq!(p["maskExclusions"], json!({"preserveFace": "ON"}));
+    assert_eq!(p["mergeStyle"], "SEAMLESS");
+    assert_eq!(p["returnMask"], true);
+    assert_eq!(p["sourceImage"]["format"], "jpeg");
+    assert_eq!((p["sourceImage"]["width"].as_u64(), p["sourceImage"]["height"].as_u64()), (Some(420), Some(560)));
+    assert_eq!(p["referenceImage"]["format"], "png");
+    assert_eq!(c.body["imageGenerationConfig"], json!({"quality": "premium", "seed": 42}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prompt_mask_with_three_images() {
+    let w = World::new().await;
+    let manifest = json!({
+        "source": "person.jpg", "garment": "hoodie.png",
+        "virtualTryOnParams": {"maskType": "PROMPT", "promptBasedMask": {"maskPrompt": "the grey shirt", "maskShape": "BOUNDING_BOX"}},
+        "imageGenerationConfig": {"numberOfImages": 3}
+    });
+    w.upload_job("p", &standard_files(), &manifest).await;
+    w.deliver("uploads/p/job.json").await.expect("success");
+    assert_eq!(
+        w.keys("outputs/p/").await,
+        [
+            "outputs/p/mask.png",
+            "outputs/p/result-2.png",
+            "outputs/p/result-3.png",
+            "outputs/p/result.png",
+            "outputs/p/status.json"
+        ]
+    );
+    let s = w.status("p").await;
+    assert_eq!(
+        s["outputs"]["images"],
+        json!(["outputs/p/result.png", "outputs/p/result-2.png", "outputs/p/result-3.png"])
+    );
+    assert_eq!(s["diagnostics"]["imagesRequested"], 3);
+    assert_eq!(s["diagnostics"]["imagesReturned"], 3);
+    assert_eq!(s["diagnostics"]["estimatedCostUsd"], 0.12);
+    let a = w.get("outputs/p/result.png").await.unwrap();
+    let b = w.get("outputs/p/result-2.png").await.unwrap();
+    assert_ne!(a, b, "each image differs");
+    let p = &w.calls()[0].body["virtualTryOnParams"];
+    assert_eq!(p["maskType"], "PROMPT");
+    assert_eq!(p["promptBasedMask"], json!({"maskPrompt": "the grey shirt", "maskShape": "BOUNDING_BOX"}));
+    assert!(p.get("garmentBasedMask").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_mask_is_sent_black_and_white_at_the_source_size() {
+    let w = World::new().await;
+    let manifest = json!({
+        "source": "person.jpg", "garment": "hoodie.png",
+        "virtualTryOnParams": {"maskType": "IMAGE", "imageBasedMask": {"maskImage": "masks/torso.png"}, "returnMask": false}
+    });
+    let mut files = standard_files();
+    files.push(("masks/torso.png", mask_png()));
+    w.upload_job("m", &files, &manifest).await;
+    w.deliver("uploads/m/job.json").await.expect("success");
+    assert_eq!(w.keys("outputs/m/").await, ["outputs/m/result.png", "outputs/m/status.json"]);
+    let s = w.status("m").await;
+    assert_eq!(s["outputs"]["mask"], Value::Null);
+    let p = &w.calls()[0].body["virtualTryOnParams"];
+    assert_eq!(p["maskType"], "IMAGE");
+    let m = &p["imageBasedMask"]["maskImage"];
+    assert_eq!((m["format"].as_str(), m["width"].as_u64(), m["height"].as_u64()), (Some("png"), Some(420), Some(560)));
+    // The emulator enforces pure black/white at the source size; a 200 proves it passed.
+    assert_eq!(w.calls()[0].status, 200);
+    // The garment was drawn inside the mask only.
+    let result = decode_png(&w.get("outputs/m/result.png").await.unwrap());
+    let near = |a: &image::Rgb<u8>, b: &image::Rgb<u8>| a.0.iter().zip(b.0).all(|(x, y)| x.abs_diff(y) <= 6);
+    let original = tryon::samples::person(420, 560);
+    assert!(near(result.get_pixel(5, 5), original.get_pixel(5, 5)), "outside the mask the photo is kept");
+    assert!(!near(result.get_pixel(210, 300), original.get_pixel(210, 300)), "inside the mask the garment is drawn");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encoded_keys_with_spaces_and_non_ascii_are_decoded() {
+    let w = World::new().await;
+    let job = "shop 1/été sale/ジョブ+1";
+    let manifest = json!({"source": "my person.jpg", "garment": "hoodie.png"});
+    w.upload_job(job, &[("my person.jpg", person_jpeg()), ("hoodie.png", garment_png())], &manifest).await;
+    let summary = w.deliver(&format!("uploads/{job}/job.json")).await.expect("success");
+    assert_eq!(summary.records[0].outcome, "succeeded");
+    assert_eq!(summary.records[0].job_id.as_deref(), Some(job));
+    let s = w.status(job).await;
+    assert_eq!(s["state"], "succeeded");
+    assert_eq!(s["outputs"]["images"], json!([format!("outputs/{job}/result.png")]));
+    assert!(w.get(&format!("outputs/{job}/result.png")).await.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_garment_fails_permanently_without_a_model_call() {
+    let w = World::new().await;
+    w.upload_job("g", &[("person.jpg", person_jpeg())], &json!({"source": "person.jpg", "garment": "nope.png"})).await;
+    let summary = w.deliver("uploads/g/job.json").await.expect("permanent failures return success");
+    assert_eq!(summary.records[0].outcome, "failed");
+    assert_eq!(summary.records[0].code, Some("missing_object"));
+    let s = w.status("g").await;
+    assert_eq!(s["state"], "failed");
+    assert_eq!(s["error"]["code"], "missing_object");
+    assert_eq!(s["error"]["retryable"], false);
+    assert!(s["error"]["message"].as_str().unwrap().contains("uploads/g/nope.png"));
+    assert!(w.calls().is_empty());
+    assert_eq!(w.keys("outputs/g/").await, ["outputs/g/status.json"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_field_is_named_in_the_status() {
+    let w = World::new().await;
+    let manifest =
+        json!({"source": "person.jpg", "garment": "hoodie.png", "virtualTryOnParams": {"mergStyle": "SEAMLESS"}});
+    w.upload_job("u", &standard_files(), &manifest).await;
+    w.deliver("uploads/u/job.json").await.expect("success");
+    let s = w.status("u").await;
+    assert_eq!(s["state"], "failed");
+    assert_eq!(s["error"]["code"], "invalid_manifest");
+    let msg = s["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("virtualTryOnParams") && msg.contains("`mergStyle`"), "{msg}");
+    assert!(w.calls().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_filtered_input_and_output_are_permanent() {
+    let w = World::new().await;
+    // Input moderation: a 400, queued through the HTTP control API.
+    let (code, _) = http_post(&w.emulator_url, "/_emulator/faults", r#"{"type":"inputModeration"}"#).await;
+    assert_eq!(code, 200);
+    w.upload_job("c1", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    w.deliver("uploads/c1/job.json").await.expect("permanent");
+    let s = w.status("c1").await;
+    assert_eq!((s["state"].as_str(), s["error"]["code"].as_str()), (Some("failed"), Some("content_filtered")));
+    assert!(s["diagnostics"]["bedrockRequestId"].is_string());
+
+    // Output moderation: a 200 with `error` and no images.
+    w.emulator.push_fault(Fault::OutputModeration { images: 0 });
+    w.upload_job("c2", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    w.deliver("uploads/c2/job.json").await.expect("permanent");
+    let s = w.status("c2").await;
+    assert_eq!((s["state"].as_str(), s["error"]["code"].as_str()), (Some("failed"), Some("content_filtered")));
+    assert_eq!(w.keys("outputs/c2/").await, ["outputs/c2/status.json"]);
+
+    // Some blocked: the job succeeds with the images that came, and says so.
+    w.emulator.push_fault(Fault::OutputModeration { images: 1 });
+    let m = json!({"source": "person.jpg", "garment": "hoodie.png", "imageGenerationConfig": {"numberOfImages": 3}});
+    w.upload_job("c3", &standard_files(), &m).await;
+    w.deliver("uploads/c3/job.json").await.expect("success");
+    let s = w.status("c3").await;
+    assert_eq!(s["state"], "succeeded");
+    assert_eq!(s["outputs"]["images"], json!(["outputs/c3/result.png"]));
+    assert_eq!(s["warnings"][0]["code"], "content_filtered");
+    assert_eq!(s["diagnostics"]["imagesReturned"], 1);
+    assert_eq!(w.calls().len(), 3, "one call per job, never a retry");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_manifest_keys_are_skipped_and_nothing_is_written() {
+    let w = World::new().await;
+    w.put("uploads/j/person.jpg", person_jpeg()).await;
+    for key in ["uploads/j/person.jpg", "outputs/j/job.json", "uploads/job.json", "other/j/job.json"] {
+        let s = w.deliver(key).await.expect("skips are not errors");
+        assert_eq!(s.records[0].outcome, "skipped", "{key}");
+    }
+    assert!(w.keys("outputs/").await.is_empty());
+    assert!(w.calls().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_deliveries_cost_one_call_and_reuploads_one_more() {
+    let w = World::new().await;
+    w.upload_job("d", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    w.deliver("uploads/d/job.json").await.unwrap();
+    let again = w.deliver_as("uploads/d/job.json", "req-2", Duration::from_secs(300)).await.unwrap();
+    assert_eq!(again.records[0].outcome, "duplicate");
+    assert_eq!(w.calls().len(), 1);
+    // A new upload of the manifest (new ETag) is a new run.
+    w.put(
+        "uploads/d/job.json",
+        serde_json::to_vec(
+            &json!({"source": "person.jpg", "garment": "hoodie.png", "imageGenerationConfig": {"seed": 1}}),
+        )
+        .unwrap(),
+    )
+    .await;
+    w.deliver_as("uploads/d/job.json", "req-3", Duration::from_secs(300)).await.unwrap();
+    assert_eq!(w.calls().len(), 2);
+    assert_eq!(w.status("d").await["attempts"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_deliveries_claim_the_job_once() {
+    let w = std::sync::Arc::new(World::new().await);
+    w.upload_job("race", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let w = w.clone();
+            tokio::spawn(async move {
+                w.deliver_as("uploads/race/job.json", &format!("req-{i}"), Duration::from_secs(300)).await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap().expect("no transient failures").records[0].outcome);
+    }
+    let succeeded = outcomes.iter().filter(|o| **o == "succeeded").count();
+    let duplicates = outcomes.iter().filter(|o| **o == "duplicate").count();
+    println!(
+        "20 concurrent deliveries: {succeeded} succeeded, {duplicates} duplicates, {} model calls",
+        w.calls().len()
+    );
+    assert_eq!((succeeded, duplicates), (1, 19));
+    assert_eq!(w.calls().len(), 1);
+    assert_eq!(w.status("race").await["state"], "succeeded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_fails_the_invocation_then_the_retry_succeeds() {
+    let w = World::new().await;
+    // The SDK makes 3 attempts; all throttled.
+    for _ in 0..3 {
+        w.emulator.push_fault(Fault::Throttling);
+    }
+    w.upload_job("t", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    let err = w.deliver("uploads/t/job.json").await.expect_err("transient: Lambda must retry");
+    assert_eq!(err.code.as_str(), "throttled");
+    let s = w.status("t").await;
+    assert_eq!(s["state"], "processing");
+    assert_eq!(s["error"]["code"], "throttled");
+    assert_eq!(s["error"]["retryable"], true);
+    assert_eq!(s["lease"], Value::Null);
+    assert_eq!(w.calls().len(), 3);
+    assert!(w.calls().iter().all(|c| c.status == 429));
+    // Lambda's retry (same request id) takes the job over and succeeds.
+    w.deliver("uploads/t/job.json").await.expect("retry succeeds");
+    let s = w.status("t").await;
+    assert_eq!(s["state"], "succeeded");
+    assert_eq!(s["attempts"], 2);
+    assert_eq!(s["error"], Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn end_of_life_model_is_reported_plainly() {
+    let w = World::new().await;
+    w.emulator.push_fault(Fault::EndOfLife);
+    w.upload_job("e", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    w.deliver("uploads/e/job.json").await.expect("permanent");
+    let s = w.status("e").await;
+    assert_eq!(s["error"]["code"], "model_unavailable");
+    assert!(s["error"]["message"].as_str().unwrap().contains("end of its life"));
+}
