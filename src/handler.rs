@@ -22,10 +22,21 @@ pub struct Invocation {
 }
 
 impl Invocation {
-    /// From the runtime's deadline in milliseconds since the epoch.
-    pub fn new(request_id: impl Into<String>, deadline_epoch_ms: u64) -> Self {
+    /// From the runtime's deadline in milliseconds since the epoch. A deadline more than an
+    /// hour in the past is not one Lambda sends (local runtime emulators send a constant such
+    /// as 600000): it is treated as unknown and `fallback` from now is used instead.
+    pub fn new(request_id: impl Into<String>, deadline_epoch_ms: u64, fallback: Duration) -> Self {
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-        let left = Duration::from_millis(deadline_epoch_ms.saturating_sub(now_ms));
+        let left = if deadline_epoch_ms.saturating_add(3_600_000) < now_ms {
+            warn!(
+                deadline_epoch_ms,
+                fallback_s = fallback.as_secs(),
+                "the invocation deadline is implausible; using the fallback"
+            );
+            fallback
+        } else {
+            Duration::from_millis(deadline_epoch_ms.saturating_sub(now_ms))
+        };
         Invocation { request_id: request_id.into(), deadline: Instant::now() + left }
     }
 }
@@ -145,5 +156,23 @@ pub async fn handle<S: Storage, M: Model>(
             code: first.code,
             message: format!("{} of {} records failed transiently; first: {}", transient.len(), results.len(), first),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_come_from_the_runtime_unless_implausible() {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let fallback = Duration::from_secs(1000);
+        let real = Invocation::new("r", now_ms + 30_000, fallback);
+        let left = real.deadline.saturating_duration_since(Instant::now());
+        assert!(left <= Duration::from_secs(30) && left > Duration::from_secs(28), "{left:?}");
+        let past = Invocation::new("r", now_ms - 5_000, fallback);
+        assert!(past.deadline <= Instant::now(), "a deadline just passed stays passed");
+        let bogus = Invocation::new("r", 600_000, fallback);
+        assert!(bogus.deadline.saturating_duration_since(Instant::now()) > Duration::from_secs(990));
     }
 }

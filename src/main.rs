@@ -11,11 +11,13 @@ use tryon::handler::{self, Invocation};
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
+    // Used only when the runtime sends no plausible deadline.
+    let fallback_deadline = config.model_timeout + config.deadline_reserve;
     let service = Arc::new(tryon::aws::service(config).await);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let service = Arc::clone(&service);
         async move {
-            let inv = Invocation::new(event.context.request_id.clone(), event.context.deadline);
+            let inv = Invocation::new(event.context.request_id.clone(), event.context.deadline, fallback_deadline);
             handler::handle(&service, event.payload, &inv).await
         }
     }))

@@ -138,7 +138,7 @@ impl World {
         let event = tryon::event::sample_put_event(&self.bucket, key, "\"etag\"", 100, "us-east-1");
         let deadline_ms =
             SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64 + time_left.as_millis() as u64;
-        handler::handle(&self.svc, event, &Invocation::new(request_id, deadline_ms)).await
+        handler::handle(&self.svc, event, &Invocation::new(request_id, deadline_ms, Duration::from_secs(300))).await
     }
 
     pub fn calls(&self) -> Vec<RecordedRequest> {
