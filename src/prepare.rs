@@ -625,4 +625,25 @@ mod tests {
         let white = encode_png_rgb(&RgbImage::from_pixel(400, 500, Rgb([255, 255, 255]))).unwrap();
         assert!(prepare_mask(&white, &limits(), &source, &plan).unwrap_err().message.contains("no black area"));
     }
+
+    #[test]
+    fn all_eight_exif_orientations_come_out_upright() {
+        // An asymmetric picture: a red block top-left, a blue block bottom-right.
+        let upright = RgbImage::from_fn(360, 480, |x, y| match (x < 120 && y < 120, x >= 240 && y >= 360) {
+            (true, _) => Rgb([220, 20, 20]),
+            (_, true) => Rgb([20, 20, 220]),
+            _ => Rgb([240, 240, 240]),
+        });
+        for o in 1..=8u16 {
+            let jpeg = crate::samples::phone_jpeg(&upright, o).unwrap();
+            let p = prepare(&jpeg, &limits(), "source").unwrap();
+            assert_eq!(p.input.orientation as u16, o);
+            assert_eq!((p.input.width, p.input.height), (360, 480), "orientation {o}");
+            assert_eq!(p.canvas.dimensions(), (360, 480), "orientation {o}");
+            let tl = p.canvas.get_pixel(40, 40);
+            let br = p.canvas.get_pixel(320, 440);
+            assert!(tl[0] > 180 && tl[2] < 80, "orientation {o}: top-left is {tl:?}");
+            assert!(br[2] > 180 && br[0] < 80, "orientation {o}: bottom-right is {br:?}");
+        }
+    }
 }

@@ -323,3 +323,82 @@ async fn end_of_life_model_is_reported_plainly() {
     assert_eq!(s["error"]["code"], "model_unavailable");
     assert!(s["error"]["message"].as_str().unwrap().contains("end of its life"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_slower_than_the_deadline_is_cut_off_in_time_to_record_it() {
+    let w = World::new().await;
+    w.emulator.push_fault(Fault::Delay { ms: 20_000 });
+    w.upload_job("slow", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    // 18 s left, 15 s reserved: the model gets about 3 s.
+    let started = std::time::Instant::now();
+    let err = w.deliver_as("uploads/slow/job.json", "req-slow", Duration::from_secs(18)).await.expect_err("transient");
+    let took = started.elapsed();
+    println!("slow reply cut off after {:.1} s", took.as_secs_f64());
+    assert_eq!(err.code.as_str(), "model_timeout");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    let s = w.status("slow").await;
+    assert_eq!((s["state"].as_str(), s["error"]["code"].as_str()), (Some("processing"), Some("model_timeout")));
+    assert_eq!(s["error"]["retryable"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_failure_on_the_last_attempt_is_recorded_as_failed() {
+    let w = World::with_config(tryon::config::Config { max_attempts: 1, ..Default::default() }).await;
+    w.emulator.push_fault(Fault::ModelError);
+    w.upload_job("last", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    let err =
+        w.deliver("uploads/last/job.json").await.expect_err("still fails so it reaches the on-failure destination");
+    assert_eq!(err.code.as_str(), "model_error");
+    let s = w.status("last").await;
+    assert_eq!((s["state"].as_str(), s["error"]["retryable"].as_bool()), (Some("failed"), Some(true)));
+    // A redelivery of the same manifest version does not pay again.
+    let again = w.deliver_as("uploads/last/job.json", "req-9", Duration::from_secs(300)).await.unwrap();
+    assert_eq!(again.records[0].outcome, "duplicate");
+    assert_eq!(w.calls().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_speaks_the_bedrock_wire_protocol() {
+    let w = World::new().await;
+    // Unknown model id: 404 ResourceNotFoundException with the standard headers.
+    let (status, body) = http_post(&w.emulator_url, "/model/amazon.nova-canvas-v9%3A0/invoke", "{}").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("model identifier is invalid"), "{body}");
+    // Not JSON content: 400 ValidationException.
+    let (status, body) = http_post(&w.emulator_url, "/model/amazon.nova-canvas-v1%3A0/invoke", "not json").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("Malformed input request"), "{body}");
+    // Faults are validated; a bad one is refused.
+    let (status, _) = http_post(&w.emulator_url, "/_emulator/faults", r#"{"type":"meteorStrike"}"#).await;
+    assert_eq!(status, 400);
+    let (status, body) =
+        http_post(&w.emulator_url, "/_emulator/faults", r#"[{"type":"throttling"},{"type":"delay","ms":5}]"#).await;
+    assert_eq!((status, body.as_str()), (200, r#"{"queued":2}"#));
+    let (status, _) = http_post(&w.emulator_url, "/_emulator/reset", "").await;
+    assert_eq!(status, 204);
+    assert!(w.calls().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panorama_is_padded_for_nova_and_cropped_back() {
+    let w = World::new().await;
+    let wide = tryon::samples::png_rgb(&tryon::samples::person(2000, 400));
+    w.upload_job(
+        "wide",
+        &[("pano.png", wide), ("hoodie.png", garment_png())],
+        &json!({"source": "pano.png", "garment": "hoodie.png"}),
+    )
+    .await;
+    w.deliver("uploads/wide/job.json").await.expect("success");
+    let sent = &w.calls()[0].body["virtualTryOnParams"]["sourceImage"];
+    assert_eq!((sent["width"].as_u64(), sent["height"].as_u64()), (Some(2000), Some(500)), "padded to 4:1");
+    let result = decode_png(&w.get("outputs/wide/result.png").await.unwrap());
+    assert_eq!(result.dimensions(), (2000, 400), "padding cropped off");
+    let mask = decode_png(&w.get("outputs/wide/mask.png").await.unwrap());
+    assert_eq!(mask.dimensions(), (2000, 400));
+    let s = w.status("wide").await;
+    assert_eq!(
+        s["diagnostics"]["images"]["source"]["prepared"]["content"],
+        json!({"x": 0, "y": 50, "width": 2000, "height": 400})
+    );
+}
