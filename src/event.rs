@@ -1,5 +1,9 @@
 //! Event adapter: turns an incoming Lambda payload into the objects it announces, and an
 //! object key into a job. Pure: no I/O, no AWS clients.
+//!
+//! Accepted payloads: S3 notifications (direct), SQS batches whose bodies are S3
+//! notifications (also wrapped in SNS, or EventBridge events; `s3:TestEvent` is skipped),
+//! and EventBridge "Object Created" events from S3.
 
 use aws_lambda_events::s3::S3Event;
 use serde_json::Value;
@@ -12,6 +16,9 @@ pub struct ObjectCreated {
     pub key: String,
     pub etag: Option<String>,
     pub version_id: Option<String>,
+    /// The key exactly as the event carried it, when that differs from `key` and the source
+    /// does not document its encoding (EventBridge): tried if `key` does not exist.
+    pub raw_key: Option<String>,
 }
 
 /// What one record of an event asks for.
@@ -30,14 +37,115 @@ pub enum Record {
 #[error("unrecognised event: {0}")]
 pub struct EventError(pub String);
 
-/// Parses an S3 notification event (`Records[].s3`).
-pub fn parse_event(payload: Value) -> Result<Vec<Record>, EventError> {
-    if payload.get("Records").is_none() {
-        return Err(EventError("expected an S3 notification with a Records array".into()));
+/// Where an invocation's event came from; it decides how failures are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Asynchronous: a failed invocation is retried by Lambda.
+    S3,
+    /// Asynchronous, like S3.
+    EventBridge,
+    /// A batch: failed messages are reported in `batchItemFailures` and redelivered by SQS.
+    Sqs,
+}
+
+/// A unit of delivery: the whole event for S3 and EventBridge, one message for SQS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The SQS `messageId`.
+    pub id: Option<String>,
+    pub records: Vec<Record>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    pub source: Source,
+    pub messages: Vec<Message>,
+}
+
+/// Parses any accepted payload.
+pub fn parse_event(payload: Value) -> Result<Incoming, EventError> {
+    if is_eventbridge(&payload) {
+        return Ok(Incoming {
+            source: Source::EventBridge,
+            messages: vec![Message { id: None, records: vec![eventbridge(&payload)] }],
+        });
     }
+    let Some(records) = payload.get("Records").and_then(Value::as_array) else {
+        return Err(EventError(
+            "expected an S3 notification, an SQS batch or an EventBridge Object Created event".into(),
+        ));
+    };
+    if records.first().and_then(|r| r.get("eventSource")).and_then(Value::as_str) == Some("aws:sqs") {
+        let messages = records
+            .iter()
+            .map(|r| {
+                let id = r.get("messageId").and_then(Value::as_str).map(str::to_owned);
+                let body = r.get("body").and_then(Value::as_str).unwrap_or_default();
+                Message { id, records: sqs_body(body) }
+            })
+            .collect();
+        return Ok(Incoming { source: Source::Sqs, messages });
+    }
+    Ok(Incoming { source: Source::S3, messages: vec![Message { id: None, records: s3_records(payload)? }] })
+}
+
+/// Parses an S3 notification (`Records[].s3`).
+pub fn s3_records(payload: Value) -> Result<Vec<Record>, EventError> {
     let event: S3Event =
         serde_json::from_value(payload).map_err(|e| EventError(format!("not an S3 notification: {e}")))?;
     Ok(event.records.into_iter().map(record).collect())
+}
+
+/// The records of one SQS message body: an S3 notification, the same wrapped in an SNS
+/// envelope, or an EventBridge event. Anything else is ignored (it is not a job).
+fn sqs_body(body: &str) -> Vec<Record> {
+    let ignored = |reason: &str| vec![Record::Ignored { what: "SQS message".into(), reason: reason.into() }];
+    let Ok(v) = serde_json::from_str::<Value>(body) else { return ignored("the message body is not JSON") };
+    if v.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+        return ignored("s3:TestEvent (sent when notifications are configured)");
+    }
+    if v.get("Type").and_then(Value::as_str) == Some("Notification") {
+        if let Some(inner) = v.get("Message").and_then(Value::as_str) {
+            return sqs_body(inner);
+        }
+    }
+    if is_eventbridge(&v) {
+        return vec![eventbridge(&v)];
+    }
+    if v.get("Records").is_some() {
+        return s3_records(v).unwrap_or_else(|e| ignored(&e.to_string()));
+    }
+    ignored("the message body is not an S3 notification")
+}
+
+fn is_eventbridge(v: &Value) -> bool {
+    v.get("detail-type").is_some() && v.get("source").and_then(Value::as_str) == Some("aws.s3")
+}
+
+fn eventbridge(v: &Value) -> Record {
+    let detail = &v["detail"];
+    let raw_key = detail["object"]["key"].as_str().unwrap_or_default();
+    let kind = v["detail-type"].as_str().unwrap_or_default();
+    if kind != "Object Created" {
+        return Record::Ignored { what: raw_key.into(), reason: format!("EventBridge {kind:?} is not Object Created") };
+    }
+    let Some(bucket) = detail["bucket"]["name"].as_str().filter(|b| !b.is_empty()) else {
+        return Record::Ignored { what: raw_key.into(), reason: "event has no bucket name".into() };
+    };
+    let opt = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(|s| s.to_owned());
+    // S3 documents form encoding for its notifications but not for EventBridge: decode the
+    // same way, and keep the raw key to try if the decoded one does not exist.
+    let key = decode_key(raw_key).unwrap_or_else(|_| raw_key.to_owned());
+    if key.is_empty() {
+        return Record::Ignored { what: String::new(), reason: "empty key".into() };
+    }
+    Record::Created(ObjectCreated {
+        bucket: bucket.to_owned(),
+        raw_key: (key != raw_key).then(|| raw_key.to_owned()),
+        key,
+        etag: opt(&detail["object"]["etag"]),
+        version_id: opt(&detail["object"]["version-id"]),
+    })
 }
 
 fn record(r: aws_lambda_events::s3::S3EventRecord) -> Record {
@@ -55,6 +163,7 @@ fn record(r: aws_lambda_events::s3::S3EventRecord) -> Record {
             key,
             etag: r.s3.object.e_tag.filter(|e| !e.is_empty()),
             version_id: r.s3.object.version_id.filter(|v| !v.is_empty()),
+            raw_key: None,
         }),
         Err(reason) => Record::Ignored { what: raw_key, reason },
     }
@@ -137,6 +246,51 @@ pub fn sample_put_event(bucket: &str, key: &str, etag: &str, size: u64, region: 
     })
 }
 
+/// The same object announced through an SQS queue (body = the S3 notification).
+pub fn sample_sqs_event(bucket: &str, key: &str, etag: &str, region: &str, message_id: &str) -> Value {
+    serde_json::json!({
+        "Records": [{
+            "messageId": message_id,
+            "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a...",
+            "body": sample_put_event(bucket, key, etag, 1024, region).to_string(),
+            "attributes": {
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": "1764417600000",
+                "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                "ApproximateFirstReceiveTimestamp": "1764417600001"
+            },
+            "messageAttributes": {},
+            "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": format!("arn:aws:sqs:{region}:123456789012:tryon-jobs"),
+            "awsRegion": region
+        }]
+    })
+}
+
+/// The same object announced by EventBridge (S3 "Object Created"); the key as S3 sends it.
+pub fn sample_eventbridge_event(bucket: &str, key: &str, etag: &str, region: &str) -> Value {
+    serde_json::json!({
+        "version": "0",
+        "id": "17793124-05d4-b198-2fde-7ededc63b103",
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": "123456789012",
+        "time": "2026-11-29T12:00:00Z",
+        "region": region,
+        "resources": [format!("arn:aws:s3:::{bucket}")],
+        "detail": {
+            "version": "0",
+            "bucket": { "name": bucket },
+            "object": { "key": encode_key(key), "size": 1024, "etag": etag.trim_matches('"'), "sequencer": "617f08299329d189" },
+            "request-id": "N4N7GDK58NMKJ12R",
+            "requester": "123456789012",
+            "source-ip-address": "127.0.0.1",
+            "reason": "PutObject"
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,7 +338,9 @@ mod tests {
         let mut second = ev["Records"][0].clone();
         second["eventName"] = "ObjectRemoved:Delete".into();
         ev["Records"].as_array_mut().unwrap().push(second);
-        let records = parse_event(ev).unwrap();
+        let incoming = parse_event(ev).unwrap();
+        assert_eq!(incoming.source, Source::S3);
+        let records = incoming.messages.into_iter().next().unwrap().records;
         assert_eq!(records.len(), 2);
         assert_eq!(
             records[0],
@@ -192,7 +348,8 @@ mod tests {
                 bucket: "b".into(),
                 key: "uploads/a b/job.json".into(),
                 etag: Some("\"e1\"".into()),
-                version_id: None
+                version_id: None,
+                raw_key: None,
             })
         );
         assert!(matches!(records[1], Record::Ignored { .. }));
@@ -203,5 +360,53 @@ mod tests {
         assert!(parse_event(serde_json::json!({"hello": "world"})).is_err());
         assert!(parse_event(serde_json::json!({"Records": "nope"})).is_err());
         assert!(parse_event(serde_json::json!([1, 2])).is_err());
+    }
+
+    fn created(r: &Record) -> &ObjectCreated {
+        match r {
+            Record::Created(o) => o,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sqs_batches_carry_message_ids_and_skip_test_events() {
+        let mut ev = sample_sqs_event("b", "uploads/a b/job.json", "\"e\"", "us-east-1", "m1");
+        let mut test_event = ev["Records"][0].clone();
+        test_event["messageId"] = "m2".into();
+        test_event["body"] =
+            serde_json::json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "b"}).to_string().into();
+        let mut garbage = ev["Records"][0].clone();
+        garbage["messageId"] = "m3".into();
+        garbage["body"] = "not json".into();
+        let mut sns = ev["Records"][0].clone();
+        sns["messageId"] = "m4".into();
+        let inner = ev["Records"][0]["body"].as_str().unwrap().to_owned();
+        sns["body"] = serde_json::json!({"Type": "Notification", "Message": inner}).to_string().into();
+        ev["Records"].as_array_mut().unwrap().extend([test_event, garbage, sns]);
+        let incoming = parse_event(ev).unwrap();
+        assert_eq!(incoming.source, Source::Sqs);
+        let ids: Vec<_> = incoming.messages.iter().map(|m| m.id.clone().unwrap()).collect();
+        assert_eq!(ids, ["m1", "m2", "m3", "m4"]);
+        assert_eq!(created(&incoming.messages[0].records[0]).key, "uploads/a b/job.json");
+        assert!(
+            matches!(&incoming.messages[1].records[0], Record::Ignored { reason, .. } if reason.contains("TestEvent"))
+        );
+        assert!(matches!(&incoming.messages[2].records[0], Record::Ignored { .. }));
+        assert_eq!(created(&incoming.messages[3].records[0]).key, "uploads/a b/job.json");
+    }
+
+    #[test]
+    fn eventbridge_object_created_is_decoded_with_the_raw_key_kept() {
+        let ev = sample_eventbridge_event("b", "uploads/a b/job.json", "\"e\"", "eu-west-1");
+        let incoming = parse_event(ev).unwrap();
+        assert_eq!(incoming.source, Source::EventBridge);
+        let o = created(&incoming.messages[0].records[0]).clone();
+        assert_eq!((o.bucket.as_str(), o.key.as_str()), ("b", "uploads/a b/job.json"));
+        assert_eq!(o.raw_key.as_deref(), Some("uploads/a+b/job.json"));
+        assert_eq!(o.etag.as_deref(), Some("e"));
+        let mut deleted = sample_eventbridge_event("b", "uploads/x/job.json", "e", "eu-west-1");
+        deleted["detail-type"] = "Object Deleted".into();
+        assert!(matches!(parse_event(deleted).unwrap().messages[0].records[0], Record::Ignored { .. }));
     }
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use tracing::{error, warn};
 
 use crate::error::{ErrorCode, JobError};
-use crate::event::{self, Record};
+use crate::event::{self, Record, Source};
 use crate::job::{Outcome, Service};
 use crate::ports::{Model, Storage};
 
@@ -56,9 +56,26 @@ pub struct RecordResult {
     pub detail: Option<String>,
 }
 
+/// What the invocation did with every record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
     pub records: Vec<RecordResult>,
+    /// For SQS batches: the messages to redeliver (transient failures only).
+    #[serde(skip)]
+    pub batch_item_failures: Option<Vec<String>>,
+}
+
+impl Summary {
+    /// The invocation's result: `{"batchItemFailures": [...]}` for SQS batches (so only the
+    /// failed messages are redelivered), the per-record summary otherwise.
+    pub fn response(&self) -> Value {
+        match &self.batch_item_failures {
+            Some(ids) => serde_json::json!({
+                "batchItemFailures": ids.iter().map(|id| serde_json::json!({ "itemIdentifier": id })).collect::<Vec<_>>()
+            }),
+            None => serde_json::json!({ "records": self.records }),
+        }
+    }
 }
 
 /// A failed invocation: its `errorType` is the stable code of the first transient failure.
@@ -75,83 +92,99 @@ impl From<InvocationError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// Handles a whole event.
+/// Handles a whole event. S3 and EventBridge invocations fail when any record failed
+/// transiently (Lambda retries them; finished jobs are then skipped as duplicates). SQS
+/// batches always succeed and name the messages to redeliver.
 pub async fn handle<S: Storage, M: Model>(
     svc: &Service<S, M>,
     payload: Value,
     inv: &Invocation,
 ) -> Result<Summary, InvocationError> {
-    let records = match event::parse_event(payload) {
-        Ok(r) => r,
+    let incoming = match event::parse_event(payload) {
+        Ok(i) => i,
         Err(e) => {
             // Retrying an event we cannot read would fail the same way.
             warn!(error = %e, "event ignored");
-            return Ok(Summary {
-                records: vec![RecordResult {
-                    key: String::new(),
-                    outcome: "skipped",
-                    job_id: None,
-                    code: None,
-                    detail: Some(e.to_string()),
-                }],
-            });
+            let skipped = RecordResult {
+                key: String::new(),
+                outcome: "skipped",
+                job_id: None,
+                code: None,
+                detail: Some(e.to_string()),
+            };
+            return Ok(Summary { records: vec![skipped], batch_item_failures: None });
         }
     };
-    let mut results = Vec::with_capacity(records.len());
+    let mut results = Vec::new();
     let mut transient: Vec<JobError> = Vec::new();
-    for record in records {
-        let obj = match record {
-            Record::Ignored { what, reason } => {
-                warn!(key = %what, %reason, "record ignored");
-                results.push(RecordResult {
-                    key: what,
-                    outcome: "skipped",
-                    job_id: None,
+    let mut failed_messages = Vec::new();
+    for message in incoming.messages {
+        let mut message_failed = false;
+        for record in message.records {
+            let obj = match record {
+                Record::Ignored { what, reason } => {
+                    warn!(key = %what, %reason, "record ignored");
+                    results.push(RecordResult {
+                        key: what,
+                        outcome: "skipped",
+                        job_id: None,
+                        code: None,
+                        detail: Some(reason),
+                    });
+                    continue;
+                }
+                Record::Created(obj) => obj,
+            };
+            let r = match svc.handle(&obj, &inv.request_id, inv.deadline).await {
+                Ok(Outcome::Succeeded { job_id, .. }) => {
+                    RecordResult { key: obj.key, outcome: "succeeded", job_id: Some(job_id), code: None, detail: None }
+                }
+                Ok(Outcome::Failed { job_id, code }) => RecordResult {
+                    key: obj.key,
+                    outcome: "failed",
+                    job_id: Some(job_id),
+                    code: Some(code.as_str()),
+                    detail: None,
+                },
+                Ok(Outcome::Skipped { reason }) => {
+                    RecordResult { key: obj.key, outcome: "skipped", job_id: None, code: None, detail: Some(reason) }
+                }
+                Ok(Outcome::Duplicate { job_id, reason }) => RecordResult {
+                    key: obj.key,
+                    outcome: "duplicate",
+                    job_id: Some(job_id),
                     code: None,
                     detail: Some(reason),
-                });
-                continue;
-            }
-            Record::Created(obj) => obj,
-        };
-        let r = match svc.handle(&obj, &inv.request_id, inv.deadline).await {
-            Ok(Outcome::Succeeded { job_id, .. }) => {
-                RecordResult { key: obj.key, outcome: "succeeded", job_id: Some(job_id), code: None, detail: None }
-            }
-            Ok(Outcome::Failed { job_id, code }) => RecordResult {
-                key: obj.key,
-                outcome: "failed",
-                job_id: Some(job_id),
-                code: Some(code.as_str()),
-                detail: None,
-            },
-            Ok(Outcome::Skipped { reason }) => {
-                RecordResult { key: obj.key, outcome: "skipped", job_id: None, code: None, detail: Some(reason) }
-            }
-            Ok(Outcome::Duplicate { job_id, reason }) => RecordResult {
-                key: obj.key,
-                outcome: "duplicate",
-                job_id: Some(job_id),
-                code: None,
-                detail: Some(reason),
-            },
-            Err(e) => {
-                error!(key = %obj.key, code = %e.code, message = %e.message, "record needs a retry");
-                let r = RecordResult {
-                    key: obj.key,
-                    outcome: "retry",
-                    job_id: None,
-                    code: Some(e.code.as_str()),
-                    detail: Some(e.message.clone()),
-                };
-                transient.push(e);
-                r
-            }
-        };
-        results.push(r);
+                },
+                Err(e) => {
+                    error!(key = %obj.key, code = %e.code, message = %e.message, "record needs a retry");
+                    let r = RecordResult {
+                        key: obj.key,
+                        outcome: "retry",
+                        job_id: None,
+                        code: Some(e.code.as_str()),
+                        detail: Some(e.message.clone()),
+                    };
+                    transient.push(e);
+                    message_failed = true;
+                    r
+                }
+            };
+            results.push(r);
+        }
+        if message_failed {
+            failed_messages.push(message.id);
+        }
+    }
+    if incoming.source == Source::Sqs && failed_messages.iter().all(Option::is_some) {
+        let ids: Vec<String> = failed_messages.into_iter().flatten().collect();
+        if !ids.is_empty() {
+            warn!(failed = ids.len(), "reporting partial batch failures");
+        }
+        return Ok(Summary { records: results, batch_item_failures: Some(ids) });
     }
     match transient.first() {
-        None => Ok(Summary { records: results }),
+        None => Ok(Summary { records: results, batch_item_failures: None }),
         Some(first) => Err(InvocationError {
             code: first.code,
             message: format!("{} of {} records failed transiently; first: {}", transient.len(), results.len(), first),

@@ -109,7 +109,14 @@ impl<S: Storage, M: Model> Service<S, M> {
             }
         };
         let span = tracing::info_span!("job", job = %job_id);
-        self.run(obj, &job_id, invocation, deadline).instrument(span).await
+        match &obj.raw_key {
+            Some(raw) => {
+                let obj = self.pick_key(obj, raw).await;
+                let job_id = event::job_id(&obj.key, &self.config.uploads_prefix).unwrap_or(&job_id).to_owned();
+                self.run(&obj, &job_id, invocation, deadline).instrument(span).await
+            }
+            None => self.run(obj, &job_id, invocation, deadline).instrument(span).await,
+        }
     }
 
     async fn run(
@@ -408,6 +415,23 @@ impl<S: Storage, M: Model> Service<S, M> {
         };
         diag.timings_ms.insert("writeOutputs".into(), ms(t));
         Ok(Done { images: keys, mask: mask_key, moderation })
+    }
+
+    /// For sources whose key encoding is undocumented: the decoded key unless only the raw
+    /// one exists.
+    async fn pick_key(&self, obj: &ObjectCreated, raw: &str) -> ObjectCreated {
+        let max = self.config.limits.max_manifest_bytes;
+        let decoded_missing = matches!(self.storage.get(&obj.bucket, &obj.key, max).await, Err(StorageError::NotFound));
+        let mut chosen = obj.clone();
+        chosen.raw_key = None;
+        if decoded_missing
+            && event::job_id(raw, &self.config.uploads_prefix).is_ok()
+            && !matches!(self.storage.get(&obj.bucket, raw, max).await, Err(StorageError::NotFound))
+        {
+            info!(key = %raw, "using the key as the event carried it");
+            chosen.key = raw.to_owned();
+        }
+        chosen
     }
 
     async fn read_image(&self, bucket: &str, key: &str, what: &str, max: u64) -> Result<Vec<u8>, JobError> {

@@ -18,7 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let service = Arc::clone(&service);
         async move {
             let inv = Invocation::new(event.context.request_id.clone(), event.context.deadline, fallback_deadline);
-            handler::handle(&service, event.payload, &inv).await
+            handler::handle(&service, event.payload, &inv).await.map(|summary| summary.response())
         }
     }))
     .await

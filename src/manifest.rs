@@ -226,6 +226,23 @@ pub fn parse(bytes: &[u8], job_folder: &str) -> Result<JobSpec, ManifestErrors> 
 
 /// The structural step: JSON syntax, field names and types, enum values.
 pub fn parse_json(bytes: &[u8]) -> Result<Manifest, ManifestErrors> {
+    // Editors on Windows save UTF-8 with a byte-order mark; it carries no meaning.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // serde would also accept a JSON array for a struct (fields by position).
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        None => {
+            return Err(ManifestErrors(vec![
+                "is empty; it must be a JSON object such as {\"source\": \"person.jpg\", \"garment\": \"hoodie.png\"}"
+                    .into(),
+            ]))
+        }
+        Some(_) => {
+            return Err(ManifestErrors(vec![
+                "must be a JSON object such as {\"source\": \"person.jpg\", \"garment\": \"hoodie.png\"}".into(),
+            ]))
+        }
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, Manifest>(de) {
         Ok(m) => Ok(m),
@@ -476,7 +493,9 @@ mod tests {
         let e = parse(b"{\"source\": ", F).unwrap_err().to_string();
         assert!(e.contains("not valid JSON"), "{e}");
         let e = parse(b"[1]", F).unwrap_err().to_string();
-        assert!(e.contains("expected struct Manifest") || e.contains("invalid type"), "{e}");
+        assert!(e.contains("must be a JSON object"), "{e}");
+        assert!(parse(br#" ["a.jpg", "b.png"]"#, F).is_err());
+        assert!(parse(b"\xEF\xBB\xBF{\"source\": \"a.jpg\", \"garment\": \"b.png\"}", F).is_ok());
         let deep = "[".repeat(10_000);
         assert!(parse(deep.as_bytes(), F).is_err());
         let e = err(json!({"source": 5, "garment": "b.png"}));

@@ -147,6 +147,10 @@ pub fn sniff(bytes: &[u8]) -> Result<InputFormat, JobError> {
             _ => unsupported("an ISO media file"),
         };
     }
+    // SOI alone marks a JPEG, even when what follows is damaged (decoding says how).
+    if bytes.starts_with(&[0xFF, 0xD8]) {
+        return Ok(InputFormat::Jpeg);
+    }
     match image::guess_format(bytes) {
         Ok(ImageFormat::Jpeg) => Ok(InputFormat::Jpeg),
         Ok(ImageFormat::Png) => Ok(InputFormat::Png),
@@ -186,6 +190,12 @@ pub fn decode(
     what: &str,
 ) -> Result<(RgbImage, image::metadata::Orientation, InputInfo), JobError> {
     let format = sniff(bytes).map_err(|e| JobError::new(e.code, format!("{what}: {}", e.message)))?;
+    if format == InputFormat::Jpeg && !jpeg_is_complete(bytes) {
+        return Err(JobError::new(
+            ErrorCode::InvalidImage,
+            format!("{what} is a truncated JPEG (its end-of-image marker is missing); upload the file again"),
+        ));
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
     let mut l = image::Limits::default();
     l.max_image_width = Some(limits.max_input_side);
@@ -221,6 +231,15 @@ pub fn decode(
         had_alpha,
     };
     Ok((rgb, orientation, info))
+}
+
+/// Whether a JPEG has an end-of-image marker after its first scan. The decoder fills a
+/// truncated scan with grey instead of failing; a cut-off upload must not reach the model.
+/// Entropy-coded data never holds `FF D9` (FF bytes are stuffed), and data appended after
+/// EOI by some cameras comes after the marker, so a search from the first scan is exact.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let Some(sos) = bytes.windows(2).position(|w| w == [0xFF, 0xDA]) else { return false };
+    bytes[sos..].windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
 /// Prepares a source or garment image for Nova Canvas.
@@ -590,6 +609,11 @@ mod tests {
         assert_eq!(prepare(&png, &narrow, "source").unwrap_err().code, ErrorCode::ImageTooLarge);
         let truncated = &png[..png.len() / 2];
         assert_eq!(prepare(truncated, &limits(), "source").unwrap_err().code, ErrorCode::InvalidImage);
+        let jpg = jpeg(&img);
+        assert_eq!(prepare(&jpg[..jpg.len() - 100], &limits(), "source").unwrap_err().code, ErrorCode::InvalidImage);
+        let mut trailer = jpg.clone();
+        trailer.extend(b"camera trailer data after EOI");
+        assert!(prepare(&trailer, &limits(), "source").is_ok());
     }
 
     #[test]

@@ -11,7 +11,7 @@ fn read(path: &str) -> String {
 
 fn created_key(file: &str) -> (String, String) {
     let v: serde_json::Value = serde_json::from_str(&read(file)).unwrap();
-    match parse_event(v).unwrap().pop().unwrap() {
+    match parse_event(v).unwrap().messages.pop().unwrap().records.pop().unwrap() {
         Record::Created(o) => (o.bucket, o.key),
         other => panic!("{file}: {other:?}"),
     }

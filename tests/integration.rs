@@ -402,3 +402,53 @@ async fn a_panorama_is_padded_for_nova_and_cropped_back() {
         json!({"x": 0, "y": 50, "width": 2000, "height": 400})
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqs_batches_report_only_the_failed_messages() {
+    let w = World::new().await;
+    w.upload_job("ok", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    w.upload_job("slow", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    w.upload_job("bad", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png", "x": 1})).await;
+    let mut batch = tryon::event::sample_sqs_event(&w.bucket, "uploads/ok/job.json", "\"e\"", "us-east-1", "m-ok");
+    let mut add = |key: &str, id: &str| {
+        let mut m = tryon::event::sample_sqs_event(&w.bucket, key, "\"e\"", "us-east-1", id)["Records"][0].clone();
+        m["messageId"] = id.into();
+        batch["Records"].as_array_mut().unwrap().push(m);
+    };
+    add("uploads/slow/job.json", "m-throttled");
+    add("uploads/bad/job.json", "m-bad");
+    let mut test_event = batch["Records"][0].clone();
+    test_event["messageId"] = "m-test".into();
+    test_event["body"] =
+        json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": w.bucket}).to_string().into();
+    batch["Records"].as_array_mut().unwrap().push(test_event);
+    // The first job succeeds; the second is throttled on all three SDK attempts.
+    w.emulator.push_fault(Fault::Delay { ms: 0 });
+    for _ in 0..3 {
+        w.emulator.push_fault(Fault::Throttling);
+    }
+    let summary = w.deliver_payload(batch, "req-sqs").await.expect("SQS batches never fail as a whole");
+    assert_eq!(summary.response(), json!({"batchItemFailures": [{"itemIdentifier": "m-throttled"}]}));
+    let outcomes: Vec<_> = summary.records.iter().map(|r| r.outcome).collect();
+    assert_eq!(outcomes, ["succeeded", "retry", "failed", "skipped"]);
+    assert_eq!(w.status("ok").await["state"], "succeeded");
+    assert_eq!(w.status("slow").await["error"]["code"], "throttled");
+    assert_eq!(w.status("bad").await["error"]["code"], "invalid_manifest");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eventbridge_object_created_runs_the_job() {
+    let w = World::new().await;
+    w.upload_job("eb job+1", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    let ev = tryon::event::sample_eventbridge_event(&w.bucket, "uploads/eb job+1/job.json", "\"e\"", "us-east-1");
+    let summary = w.deliver_payload(ev, "req-eb").await.expect("success");
+    assert_eq!(summary.records[0].outcome, "succeeded");
+    assert_eq!(w.status("eb job+1").await["state"], "succeeded");
+    // A key delivered unencoded (the encoding of EventBridge keys is undocumented) works too.
+    w.upload_job("plain+key", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    let mut ev = tryon::event::sample_eventbridge_event(&w.bucket, "x", "\"e\"", "us-east-1");
+    ev["detail"]["object"]["key"] = "uploads/plain+key/job.json".into();
+    let summary = w.deliver_payload(ev, "req-eb2").await.expect("success");
+    assert_eq!(summary.records[0].outcome, "succeeded", "{:?}", summary.records);
+    assert_eq!(w.status("plain+key").await["state"], "succeeded");
+}

@@ -65,10 +65,14 @@ enum Command {
         /// The manifest file.
         manifest: PathBuf,
     },
-    /// Print an S3 ObjectCreated:Put event for a key, encoded as S3 encodes keys.
+    /// Print an event announcing an upload of <key>, ready for `sam local invoke -e` or
+    /// `cargo lambda invoke --data-file`; keys are encoded as S3 encodes them.
     Event {
         bucket: String,
         key: String,
+        /// s3 (a direct notification), sqs (the notification in an SQS batch), or eventbridge.
+        #[arg(long, default_value = "s3", value_parser = ["s3", "sqs", "eventbridge"])]
+        source: String,
         #[arg(long, default_value = "\"0123456789abcdef0123456789abcdef\"")]
         etag: String,
         #[arg(long, default_value = "us-east-1")]
@@ -99,8 +103,14 @@ fn main() -> ExitCode {
             Command::Run { folder, out, job_id, bedrock } => run(&folder, &out, job_id, bedrock).await,
             Command::Emulator { port, host, model_ids } => emulator(SocketAddr::new(host, port), model_ids).await,
             Command::Validate { manifest } => validate(&manifest),
-            Command::Event { bucket, key, etag, region } => {
-                let ev = event::sample_put_event(&bucket, &key, &etag, 1024, &region);
+            Command::Event { bucket, key, source, etag, region } => {
+                let ev = match source.as_str() {
+                    "sqs" => {
+                        event::sample_sqs_event(&bucket, &key, &etag, &region, "059f36b4-87a3-44ab-83d2-661975830a7d")
+                    }
+                    "eventbridge" => event::sample_eventbridge_event(&bucket, &key, &etag, &region),
+                    _ => event::sample_put_event(&bucket, &key, &etag, 1024, &region),
+                };
                 println!("{}", serde_json::to_string_pretty(&ev).unwrap_or_default());
                 ExitCode::SUCCESS
             }
@@ -240,7 +250,7 @@ async fn run(folder: &Path, out: &Path, job_id: Option<String>, bedrock: bool) -
 
     let started = Instant::now();
     let key = format!("{}{MANIFEST_NAME}", paths.folder);
-    let obj = ObjectCreated { bucket: bucket.into(), key, etag: None, version_id: None };
+    let obj = ObjectCreated { bucket: bucket.into(), key, etag: None, version_id: None, raw_key: None };
     let deadline = Instant::now() + Duration::from_secs(900);
     let invocation = format!("tryon-run-{}", std::process::id());
     let result = if bedrock {

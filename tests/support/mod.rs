@@ -141,6 +141,12 @@ impl World {
         handler::handle(&self.svc, event, &Invocation::new(request_id, deadline_ms, Duration::from_secs(300))).await
     }
 
+    /// Delivers any payload to the real handler.
+    pub async fn deliver_payload(&self, payload: Value, request_id: &str) -> Result<Summary, InvocationError> {
+        let deadline_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64 + 300_000;
+        handler::handle(&self.svc, payload, &Invocation::new(request_id, deadline_ms, Duration::from_secs(300))).await
+    }
+
     pub fn calls(&self) -> Vec<RecordedRequest> {
         self.emulator.requests()
     }
