@@ -452,3 +452,112 @@ async fn eventbridge_object_created_runs_the_job() {
     assert_eq!(summary.records[0].outcome, "succeeded", "{:?}", summary.records);
     assert_eq!(w.status("plain+key").await["state"], "succeeded");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_then_success_within_one_invocation() {
+    let w = World::new().await;
+    w.emulator.push_fault(Fault::Throttling);
+    w.emulator.push_fault(Fault::Throttling);
+    w.upload_job("ts", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    w.deliver("uploads/ts/job.json").await.expect("the SDK's retries absorb two throttles");
+    assert_eq!(w.status("ts").await["state"], "succeeded");
+    let attempts: Vec<_> = w.calls().iter().map(|c| (c.status, c.sdk_request.clone().unwrap_or_default())).collect();
+    assert_eq!(attempts.iter().map(|a| a.0).collect::<Vec<_>>(), [429, 429, 200]);
+    assert!(attempts[2].1.starts_with("attempt=3"), "{attempts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_faults_end_in_their_documented_status() {
+    // (faults, code, SDK attempts)
+    let cases: [(Vec<Fault>, &str, usize); 3] = [
+        (vec![Fault::ServiceUnavailable; 3], "model_error", 3),
+        (vec![Fault::ModelTimeout], "model_timeout", 1),
+        (vec![Fault::ModelError], "model_error", 1),
+    ];
+    for (i, (faults, code, attempts)) in cases.into_iter().enumerate() {
+        let w = World::new().await;
+        for f in faults {
+            w.emulator.push_fault(f);
+        }
+        let job = format!("f{i}");
+        w.upload_job(&job, &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+        let err = w.deliver(&format!("uploads/{job}/job.json")).await.expect_err("transient: the invocation fails");
+        assert_eq!(err.code.as_str(), code);
+        let s = w.status(&job).await;
+        assert_eq!(
+            (s["state"].as_str(), s["error"]["code"].as_str(), s["error"]["retryable"].as_bool()),
+            (Some("processing"), Some(code), Some(true))
+        );
+        assert_eq!(w.calls().len(), attempts, "{code}");
+        // Lambda's retry succeeds.
+        w.deliver(&format!("uploads/{job}/job.json")).await.expect("retry");
+        assert_eq!(w.status(&job).await["state"], "succeeded");
+    }
+}
+
+/// The real S3 adapter with writes to matching keys failing, as when S3 has an outage.
+struct FlakyStorage {
+    inner: tryon::aws::S3Storage,
+    fail_puts_containing: std::sync::Mutex<Option<&'static str>>,
+}
+
+impl tryon::ports::Storage for FlakyStorage {
+    async fn get(
+        &self,
+        bucket: &str,
+        key: &str,
+        max: u64,
+    ) -> Result<tryon::ports::StoredObject, tryon::ports::StorageError> {
+        self.inner.get(bucket, key, max).await
+    }
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        condition: tryon::ports::PutCondition<'_>,
+    ) -> Result<String, tryon::ports::StorageError> {
+        let pattern = *self.fail_puts_containing.lock().unwrap();
+        if pattern.is_some_and(|p| key.contains(p)) {
+            return Err(tryon::ports::StorageError::Other("injected: ServiceUnavailable (HTTP 503)".into()));
+        }
+        self.inner.put(bucket, key, body, content_type, condition).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_s3_failure_writing_outputs_is_transient_and_never_claims_success() {
+    let w = World::new().await;
+    let flaky = tryon::job::Service {
+        storage: FlakyStorage {
+            inner: w.svc.storage.clone(),
+            fail_puts_containing: std::sync::Mutex::new(Some("result")),
+        },
+        model: w.svc.model.clone(),
+        config: w.svc.config.clone(),
+    };
+    w.upload_job("s3", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    let obj = tryon::event::ObjectCreated {
+        bucket: w.bucket.clone(),
+        key: "uploads/s3/job.json".into(),
+        etag: None,
+        version_id: None,
+        raw_key: None,
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    let err = flaky.handle(&obj, "req-1", deadline).await.expect_err("transient");
+    assert_eq!(err.code.as_str(), "storage_error");
+    let s = w.status("s3").await;
+    assert_eq!((s["state"].as_str(), s["error"]["code"].as_str()), (Some("processing"), Some("storage_error")));
+    assert_eq!(s["outputs"]["images"], json!([]), "no success claimed without outputs");
+    // S3 recovers; Lambda's retry finishes the job (with a second model call: the first
+    // call's images were never stored).
+    *flaky.storage.fail_puts_containing.lock().unwrap() = None;
+    flaky.handle(&obj, "req-1", deadline).await.expect("retry succeeds");
+    let s = w.status("s3").await;
+    assert_eq!(s["state"], "succeeded");
+    assert_eq!(s["attempts"], 2);
+    assert!(w.get("outputs/s3/result.png").await.is_some());
+    assert_eq!(w.calls().len(), 2);
+}
