@@ -55,11 +55,11 @@ run_examples() {
 
 step "cargo fmt --check" cargo fmt --check
 step "cargo clippy" cargo clippy --all-targets --quiet -- -D warnings
-step "cargo test (unit, integration against moto + emulator)" cargo test --all-targets
+step "cargo test (unit, integration, corpus, fuzz, soak, security)" cargo test --all-targets -- --nocapture
 step "cargo build --bins" cargo build --bins --quiet
 step "tryon run examples/*" run_examples
 step "Lambda runtime API (cargo lambda watch + invoke events/)" .venv-moto/bin/python tests/runtime_api.py "$TRYON_MOTO_URL"
-step "sam validate --lint" sam validate --lint --region us-east-1
+step "sam validate --lint (every trigger mode)" scripts/validate-template.sh
 
 echo "checks: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

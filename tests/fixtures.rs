@@ -23,7 +23,15 @@ fn events_decode_to_their_keys() {
     assert_eq!(created_key("events/s3-put-job-encoded-key.json").1, "uploads/summer sale/café 1/job.json");
     assert_eq!(created_key("events/s3-put-image.json").1, "uploads/demo/person.jpg");
     assert!(read("events/s3-put-job-encoded-key.json").contains("uploads/summer+sale/caf%C3%A9+1/job.json"));
-    for f in ["events/s3-put-job.json", "events/s3-put-job-encoded-key.json", "events/s3-put-image.json"] {
+    assert_eq!(created_key("events/sqs-s3-put-job.json").1, "uploads/queued/job.json");
+    assert_eq!(created_key("events/eventbridge-object-created.json").1, "uploads/bridged/job.json");
+    for f in [
+        "events/s3-put-job.json",
+        "events/s3-put-job-encoded-key.json",
+        "events/s3-put-image.json",
+        "events/sqs-s3-put-job.json",
+        "events/eventbridge-object-created.json",
+    ] {
         assert_eq!(created_key(f).0, "tryon-example-bucket");
     }
 }

@@ -52,7 +52,7 @@ def main():
     except s3.exceptions.BucketAlreadyOwnedByYou:
         pass
     example = ROOT / "examples" / "hoodie"
-    for job in ["demo", "summer sale/café 1"]:
+    for job in ["demo", "summer sale/café 1", "queued", "bridged"]:
         for f in ["person.jpg", "hoodie.png"]:
             s3.put_object(Bucket=BUCKET, Key=f"uploads/{job}/{f}", Body=(example / f).read_bytes())
         s3.put_object(Bucket=BUCKET, Key=f"uploads/{job}/job.json", Body=(example / "job.json").read_bytes())
@@ -99,6 +99,16 @@ def main():
             want = [f"outputs/{job}/mask.png", f"outputs/{job}/result.png", f"outputs/{job}/status.json"]
             check(f"{event_file}: outputs written", keys == want, str(keys))
 
+        out = invoke("sqs-s3-put-job.json")
+        ok = out.returncode == 0 and json.loads(out.stdout or "{}") == {"batchItemFailures": []}
+        check("sqs-s3-put-job.json: SQS batch answers batchItemFailures", ok, out.stdout + out.stderr[-300:])
+        status = json.loads(s3.get_object(Bucket=BUCKET, Key="outputs/queued/status.json")["Body"].read())
+        check("sqs-s3-put-job.json: status.json succeeded", status["state"] == "succeeded", json.dumps(status)[:300])
+
+        out = invoke("eventbridge-object-created.json")
+        ok = out.returncode == 0 and json.loads(out.stdout or "{}").get("records", [{}])[0].get("outcome") == "succeeded"
+        check("eventbridge-object-created.json: job succeeded", ok, out.stdout + out.stderr[-300:])
+
         out = invoke("s3-put-image.json")
         ok = out.returncode == 0 and json.loads(out.stdout or "{}").get("records", [{}])[0].get("outcome") == "skipped"
         check("s3-put-image.json: an image upload is skipped", ok, out.stdout + out.stderr[-300:])
@@ -108,7 +118,7 @@ def main():
         ok = out.returncode == 0 and json.loads(out.stdout or "{}").get("records", [{}])[0].get("outcome") == "duplicate"
         check("s3-put-job.json again: a duplicate", ok, out.stdout)
         calls = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{emu_port}/_emulator/requests").read())
-        check("the emulator got exactly two model calls", len(calls) == 2, str(len(calls)))
+        check("the emulator got exactly four model calls", len(calls) == 4, str(len(calls)))
         check("through SigV4 with content-type application/json",
               all(c["auth"] == "sigv4" and c["contentType"] == "application/json" for c in calls), str(calls)[:300])
     finally:
