@@ -561,3 +561,38 @@ async fn an_s3_failure_writing_outputs_is_transient_and_never_claims_success() {
     assert!(w.get("outputs/s3/result.png").await.is_some());
     assert_eq!(w.calls().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_invocations_lease_is_respected_until_it_expires() {
+    let w = World::new().await;
+    w.upload_job("lease", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    let etag =
+        w.s3.head_object()
+            .bucket(&w.bucket)
+            .key("uploads/lease/job.json")
+            .send()
+            .await
+            .unwrap()
+            .e_tag()
+            .unwrap()
+            .to_owned();
+    let status = |expires: std::time::SystemTime| {
+        json!({
+            "jobId": "lease", "state": "processing",
+            "manifest": {"bucket": w.bucket, "key": "uploads/lease/job.json", "etag": etag, "versionId": null},
+            "attempts": 1,
+            "lease": {"owner": "crashed-invocation", "expiresAt": tryon::status::timestamp(expires)},
+            "updatedAt": tryon::status::timestamp(std::time::SystemTime::now())
+        })
+    };
+    let now = std::time::SystemTime::now();
+    w.put("outputs/lease/status.json", serde_json::to_vec(&status(now + Duration::from_secs(600))).unwrap()).await;
+    let s = w.deliver("uploads/lease/job.json").await.unwrap();
+    assert_eq!(s.records[0].outcome, "duplicate", "a live lease of another invocation is respected");
+    assert!(w.calls().is_empty());
+    w.put("outputs/lease/status.json", serde_json::to_vec(&status(now - Duration::from_secs(1))).unwrap()).await;
+    let s = w.deliver("uploads/lease/job.json").await.unwrap();
+    assert_eq!(s.records[0].outcome, "succeeded", "an expired lease is taken over");
+    let st = w.status("lease").await;
+    assert_eq!((st["attempts"].as_u64(), st["lease"].is_null()), (Some(2), true));
+}
