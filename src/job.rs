@@ -328,7 +328,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         let (src, gar) = (src?, gar?);
         let mask_canvas = match mask {
             Some(bytes) => {
-                let (info, plan) = (src.input, src.plan);
+                let (info, plan) = (src.input.clone(), src.plan);
                 Some(blocking(move || prepare::prepare_mask(&bytes, &limits, &info, &plan)).await?)
             }
             None => None,
@@ -517,7 +517,7 @@ fn build_body(
 
 fn image_diag(p: &Prepared, (encoding, bytes): (Encoding, u64)) -> ImageDiagnostics {
     ImageDiagnostics {
-        input: Some(p.input),
+        input: Some(p.input.clone()),
         prepared: PreparedInfo {
             width: p.plan.canvas_width,
             height: p.plan.canvas_height,

@@ -107,7 +107,7 @@ pub fn plan(w: u32, h: u32) -> Plan {
 }
 
 /// What was uploaded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InputInfo {
     pub format: InputFormat,
@@ -118,6 +118,21 @@ pub struct InputInfo {
     /// EXIF orientation 1–8 (1 when absent).
     pub orientation: u8,
     pub had_alpha: bool,
+    /// What was done with an embedded ICC profile: `converted to sRGB from <name>`, `sRGB`,
+    /// `ignored (<reason>)`; absent when the file has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color_profile: Option<String>,
+}
+
+/// Milliseconds spent in each step of [`prepare_timed`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StageTimes {
+    pub decode: f64,
+    pub convert: f64,
+    pub resize: f64,
+    pub orient: f64,
+    pub color: f64,
+    pub pad: f64,
 }
 
 /// An input ready to encode: the canvas and where the picture sits on it.
@@ -182,13 +197,22 @@ fn decode_error(e: ImageError, what: &str) -> JobError {
     }
 }
 
-/// Decodes with every limit in place before any pixel is allocated. Returns the RGB image in
-/// its stored orientation, the EXIF orientation, and the input facts.
-pub fn decode(
-    bytes: &[u8],
-    limits: &Limits,
-    what: &str,
-) -> Result<(RgbImage, image::metadata::Orientation, InputInfo), JobError> {
+/// An input decoded to 8-bit RGB in its stored orientation.
+pub struct Decoded {
+    pub rgb: RgbImage,
+    pub orientation: image::metadata::Orientation,
+    pub info: InputInfo,
+    /// The embedded ICC profile of an RGB image.
+    pub icc: Option<Vec<u8>>,
+}
+
+/// Decodes with every limit in place before any pixel is allocated.
+pub fn decode(bytes: &[u8], limits: &Limits, what: &str) -> Result<Decoded, JobError> {
+    decode_timed(bytes, limits, what, &mut StageTimes::default())
+}
+
+fn decode_timed(bytes: &[u8], limits: &Limits, what: &str, times: &mut StageTimes) -> Result<Decoded, JobError> {
+    let t = std::time::Instant::now();
     let format = sniff(bytes).map_err(|e| JobError::new(e.code, format!("{what}: {}", e.message)))?;
     if format == InputFormat::Jpeg && !jpeg_is_complete(bytes) {
         return Err(JobError::new(
@@ -218,9 +242,14 @@ pub fn decode(
         ));
     }
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let channels = decoder.color_type().channel_count();
+    let icc = if matches!(channels, 3 | 4) { decoder.icc_profile().ok().flatten() } else { None };
     let img = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(e, what))?;
+    times.decode += ms_since(t);
+    let t = std::time::Instant::now();
     let had_alpha = img.color().has_alpha();
     let rgb = into_rgb_on_white(img);
+    times.convert += ms_since(t);
     let (dw, dh) = if swaps_axes(orientation) { (h, w) } else { (w, h) };
     let info = InputInfo {
         format,
@@ -229,8 +258,63 @@ pub fn decode(
         bytes: bytes.len() as u64,
         orientation: exif_value(orientation),
         had_alpha,
+        color_profile: None,
     };
-    Ok((rgb, orientation, info))
+    Ok(Decoded { rgb, orientation, info, icc })
+}
+
+fn ms_since(t: std::time::Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+/// Converts pixels from an embedded ICC profile to sRGB (Nova Canvas, like browsers, reads
+/// untagged RGB as sRGB). Phones tag photos Display P3, cameras Adobe RGB: sent as they are,
+/// their colours would shift. Profiles with sRGB primaries are left alone; a profile that
+/// cannot be parsed or converted is ignored and said so.
+pub fn to_srgb(img: &mut RgbImage, icc: &[u8]) -> String {
+    let profile = match moxcms::ColorProfile::new_from_slice(icc) {
+        Ok(p) => p,
+        Err(e) => return format!("ignored (unreadable ICC profile: {e:?})"),
+    };
+    let name = profile_name(&profile);
+    let srgb = moxcms::ColorProfile::new_srgb();
+    let close = |a: moxcms::Xyzd, b: moxcms::Xyzd| (a.x - b.x).abs() + (a.y - b.y).abs() + (a.z - b.z).abs() < 0.003;
+    if close(profile.red_colorant, srgb.red_colorant)
+        && close(profile.green_colorant, srgb.green_colorant)
+        && close(profile.blue_colorant, srgb.blue_colorant)
+    {
+        return "sRGB".to_owned();
+    }
+    let options = moxcms::TransformOptions::default();
+    let transform = match profile.create_transform_8bit(moxcms::Layout::Rgb, &srgb, moxcms::Layout::Rgb, options) {
+        Ok(t) => t,
+        Err(e) => return format!("ignored ({name}: cannot convert: {e:?})"),
+    };
+    // In bands, so the extra memory is a few rows, not a second image.
+    let band = img.width() as usize * 3 * 64;
+    let mut out = vec![0u8; band];
+    for chunk in img.chunks_mut(band) {
+        let dst = &mut out[..chunk.len()];
+        if transform.transform(chunk, dst).is_err() {
+            return format!("ignored ({name}: conversion failed)");
+        }
+        chunk.copy_from_slice(dst);
+    }
+    format!("converted to sRGB from {name}")
+}
+
+fn profile_name(p: &moxcms::ColorProfile) -> String {
+    let text = match &p.description {
+        Some(moxcms::ProfileText::PlainString(s)) => s.clone(),
+        Some(moxcms::ProfileText::Localizable(v)) => v.first().map(|l| l.value.clone()).unwrap_or_default(),
+        _ => String::new(),
+    };
+    let text = text.trim_matches(char::from(0)).trim().to_owned();
+    if text.is_empty() {
+        "an unnamed profile".to_owned()
+    } else {
+        text
+    }
 }
 
 /// Whether a JPEG has an end-of-image marker after its first scan. The decoder fills a
@@ -244,13 +328,29 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
 
 /// Prepares a source or garment image for Nova Canvas.
 pub fn prepare(bytes: &[u8], limits: &Limits, what: &str) -> Result<Prepared, JobError> {
-    let (rgb, orientation, input) = decode(bytes, limits, what)?;
+    prepare_timed(bytes, limits, what, &mut StageTimes::default())
+}
+
+/// [`prepare`], recording the time of each step (for the benchmark).
+pub fn prepare_timed(bytes: &[u8], limits: &Limits, what: &str, times: &mut StageTimes) -> Result<Prepared, JobError> {
+    let Decoded { rgb, orientation, info: mut input, icc } = decode_timed(bytes, limits, what, times)?;
     let plan = plan(input.width, input.height);
     let (cw, ch) = (plan.content.width, plan.content.height);
     let stored = if swaps_axes(orientation) { (ch, cw) } else { (cw, ch) };
+    let t = std::time::Instant::now();
     let resized = resize_rgb(rgb, stored.0, stored.1)?;
-    let upright = orient(resized, orientation);
+    times.resize += ms_since(t);
+    let t = std::time::Instant::now();
+    let mut upright = orient(resized, orientation);
+    times.orient += ms_since(t);
+    let t = std::time::Instant::now();
+    if let Some(icc) = icc {
+        input.color_profile = Some(to_srgb(&mut upright, &icc));
+    }
+    times.color += ms_since(t);
+    let t = std::time::Instant::now();
     let canvas = pad(upright, &plan);
+    times.pad += ms_since(t);
     Ok(Prepared { canvas, plan, input })
 }
 
@@ -259,7 +359,7 @@ pub fn prepare(bytes: &[u8], limits: &Limits, what: &str) -> Result<Prepared, Jo
 /// grey anti-aliasing is thresholded, but a picture that is not black and white is refused.
 pub fn prepare_mask(bytes: &[u8], limits: &Limits, source: &InputInfo, plan: &Plan) -> Result<RgbImage, JobError> {
     let what = "the mask image";
-    let (rgb, orientation, info) = decode(bytes, limits, what).map_err(|e| match e.code {
+    let Decoded { rgb, orientation, info, .. } = decode(bytes, limits, what).map_err(|e| match e.code {
         ErrorCode::InvalidImage | ErrorCode::UnsupportedImage => JobError::new(ErrorCode::InvalidMask, e.message),
         _ => e,
     })?;
@@ -625,6 +725,7 @@ mod tests {
             bytes: 0,
             orientation: 1,
             had_alpha: false,
+            color_profile: None,
         };
         let plan = plan(800, 1000);
         let mut m = GrayImage::from_pixel(400, 500, Luma([255]));
