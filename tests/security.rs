@@ -119,7 +119,7 @@ fn function_statements(t: &Yaml) -> Vec<Yaml> {
     }
     let mut out = Vec::new();
     for (_, r) in t["Resources"].as_mapping().unwrap() {
-        if r["Type"] == Yaml::from("AWS::Serverless::Function") {
+        if r["Type"] == "AWS::Serverless::Function" {
             collect(&r["Properties"]["Policies"], &mut out);
         }
     }
