@@ -76,12 +76,14 @@ impl Storage for S3Storage {
         }
         let etag = out.e_tag().unwrap_or_default().to_owned();
         let version_id = out.version_id().map(str::to_owned);
-        let bytes = out
+        // One contiguous buffer is reused rather than copied.
+        let bytes: Vec<u8> = out
             .body
             .collect()
             .await
             .map_err(|e| StorageError::Other(format!("reading the body failed: {e}")))?
-            .to_vec();
+            .into_bytes()
+            .into();
         if bytes.len() as u64 > max_bytes {
             return Err(StorageError::TooLarge { size: bytes.len() as u64 });
         }

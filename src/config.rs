@@ -29,6 +29,20 @@ pub struct Config {
     /// How long past the invocation deadline a `processing` claim is honoured before another
     /// delivery may take the job over.
     pub lease_margin: Duration,
+    /// How request images are encoded.
+    pub request_encoding: RequestEncoding,
+    /// Prepare the source and the garment at the same time (faster with two or more vCPUs,
+    /// higher peak memory).
+    pub parallel_prepare: bool,
+}
+
+/// `REQUEST_ENCODING`: how images are encoded in the model request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestEncoding {
+    /// JPEG q95 for JPEG uploads, fast PNG for PNG and WebP uploads.
+    Auto,
+    Jpeg,
+    Png,
 }
 
 /// Caps on untrusted input, all configurable.
@@ -69,6 +83,8 @@ impl Default for Config {
             deadline_reserve: Duration::from_secs(15),
             max_attempts: 3,
             lease_margin: Duration::from_secs(60),
+            request_encoding: RequestEncoding::Auto,
+            parallel_prepare: false,
         }
     }
 }
@@ -133,6 +149,15 @@ impl Config {
                 "LEASE_MARGIN_SECONDS",
                 d.lease_margin.as_secs(),
             )?),
+            request_encoding: match get("REQUEST_ENCODING").map(str::to_ascii_lowercase).as_deref() {
+                None | Some("auto") => RequestEncoding::Auto,
+                Some("jpeg") => RequestEncoding::Jpeg,
+                Some("png") => RequestEncoding::Png,
+                Some(_) => {
+                    return Err(invalid("REQUEST_ENCODING", get("REQUEST_ENCODING"), "expected auto, jpeg or png"))
+                }
+            },
+            parallel_prepare: boolean(get("PARALLEL_PREPARE"), "PARALLEL_PREPARE", d.parallel_prepare)?,
         };
         if cfg.uploads_prefix.starts_with(&cfg.outputs_prefix) || cfg.outputs_prefix.starts_with(&cfg.uploads_prefix) {
             return Err(invalid(
@@ -220,6 +245,8 @@ mod tests {
             ("DEADLINE_RESERVE_SECONDS", "5"),
             ("MAX_ATTEMPTS", "2"),
             ("LEASE_MARGIN_SECONDS", "7"),
+            ("REQUEST_ENCODING", "PNG"),
+            ("PARALLEL_PREPARE", "true"),
         ]))
         .unwrap();
         assert_eq!(c.uploads_prefix, "in/");
@@ -241,6 +268,8 @@ mod tests {
         assert_eq!(c.deadline_reserve, Duration::from_secs(5));
         assert_eq!(c.max_attempts, 2);
         assert_eq!(c.lease_margin, Duration::from_secs(7));
+        assert_eq!(c.request_encoding, RequestEncoding::Png);
+        assert!(c.parallel_prepare);
     }
 
     #[test]
@@ -252,6 +281,8 @@ mod tests {
             ("OUTPUTS_PREFIX", "uploads/results/"),
             ("MAX_ATTEMPTS", "0"),
             ("BEDROCK_REGION", "US East"),
+            ("REQUEST_ENCODING", "webp"),
+            ("PARALLEL_PREPARE", "sometimes"),
         ] {
             let err = Config::from_vars(&vars(&[(k, v)])).unwrap_err();
             assert!(err.to_string().contains(err.name), "{err}");

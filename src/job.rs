@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tracing::{info, warn, Instrument};
 
-use crate::config::Config;
+use crate::config::{Config, RequestEncoding};
 use crate::error::{ErrorCode, JobError};
 use crate::event::{self, ObjectCreated};
 use crate::manifest::{self, JobSpec};
@@ -323,9 +323,16 @@ impl<S: Storage, M: Model> Service<S, M> {
         let t = Instant::now();
         let limits = cfg.limits;
         let src = blocking(move || prepare::prepare(&source, &limits, "the source image"));
-        let gar = blocking(move || prepare::prepare(&garment, &limits, "the garment image"));
-        let (src, gar) = tokio::join!(src, gar);
-        let (src, gar) = (src?, gar?);
+        let gar = async move { blocking(move || prepare::prepare(&garment, &limits, "the garment image")).await };
+        // In parallel the two decodes overlap in memory; one after the other the peak is the
+        // larger of the two (README, "Sizing").
+        let (src, gar) = if cfg.parallel_prepare {
+            let (src, gar) = tokio::join!(src, gar);
+            (src?, gar?)
+        } else {
+            let src = src.await?;
+            (src, gar.await?)
+        };
         let mask_canvas = match mask {
             Some(bytes) => {
                 let (info, plan) = (src.input.clone(), src.plan);
@@ -333,7 +340,7 @@ impl<S: Storage, M: Model> Service<S, M> {
             }
             None => None,
         };
-        let (body, encoded) = build_body(&spec, &src, &gar, mask_canvas.as_ref())?;
+        let (body, encoded) = build_body(&spec, &src, &gar, mask_canvas.as_ref(), cfg.request_encoding)?;
         diag.timings_ms.insert("prepare".into(), ms(t));
         diag.request_bytes = Some(body.len() as u64);
         diag.images.insert("source".into(), image_diag(&src, encoded.source));
@@ -465,10 +472,10 @@ impl<S: Storage, M: Model> Service<S, M> {
 }
 
 /// Encoded sizes of the request images.
-struct EncodedSizes {
-    source: (Encoding, u64),
-    garment: (Encoding, u64),
-    mask: Option<u64>,
+pub struct EncodedSizes {
+    pub source: (Encoding, u64),
+    pub garment: (Encoding, u64),
+    pub mask: Option<u64>,
 }
 
 /// The request encoding of an input: JPEG q95 for JPEG uploads (they are photos, already
@@ -482,20 +489,25 @@ pub fn choose_encoding(input: InputFormat) -> Encoding {
 
 /// Encodes the images and builds the body; if the body would pass Bedrock's 25 MB cap,
 /// PNG images are re-encoded as JPEG (two 4.19 MP JPEGs at q95 stay far below it).
-fn build_body(
+pub fn build_body(
     spec: &JobSpec,
     src: &Prepared,
     gar: &Prepared,
     mask: Option<&image::RgbImage>,
+    choice: RequestEncoding,
 ) -> Result<(Vec<u8>, EncodedSizes), JobError> {
     let mask_png = mask.map(prepare::encode_png_rgb).transpose()?;
-    let mut encodings = [choose_encoding(src.input.format), choose_encoding(gar.input.format)];
+    let mut encodings = match choice {
+        RequestEncoding::Auto => [choose_encoding(src.input.format), choose_encoding(gar.input.format)],
+        RequestEncoding::Jpeg => [Encoding::Jpeg, Encoding::Jpeg],
+        RequestEncoding::Png => [Encoding::Png, Encoding::Png],
+    };
     loop {
         let s = prepare::encode(&src.canvas, encodings[0])?;
         let g = prepare::encode(&gar.canvas, encodings[1])?;
         let mut sizes = vec![s.len(), g.len()];
         sizes.extend(mask_png.as_ref().map(Vec::len));
-        if nova::body_size_estimate(&sizes) > MAX_BODY_BYTES && encodings.contains(&Encoding::Png) {
+        if nova::body_size(&sizes) > MAX_BODY_BYTES && encodings.contains(&Encoding::Png) {
             encodings = [Encoding::Jpeg, Encoding::Jpeg];
             continue;
         }

@@ -5,6 +5,7 @@
 //! Lambda entry; `emulator` is the offline Nova Canvas used by tests and `tryon run`.
 
 pub mod aws;
+pub mod bench;
 pub mod config;
 pub mod emulator;
 pub mod error;

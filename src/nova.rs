@@ -6,9 +6,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorCode, JobError};
-use crate::manifest::{
-    GarmentBasedMask, GenerationConfig, JobSpec, MaskExclusions, MaskType, MergeStyle, PromptBasedMask,
-};
+use crate::manifest::{GarmentBasedMask, JobSpec, MaskExclusions, MaskType, MergeStyle, PromptBasedMask};
 use crate::ports::{ModelCallError, ModelFailureKind};
 
 /// Bedrock's cap on the `InvokeModel` body.
@@ -22,23 +20,11 @@ pub struct RequestImages<'a> {
     pub mask: Option<&'a [u8]>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Body<'a> {
-    task_type: &'static str,
-    virtual_try_on_params: Params<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    image_generation_config: Option<&'a GenerationConfig>,
-}
-
+/// The non-image part of `virtualTryOnParams`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Params<'a> {
-    source_image: String,
-    reference_image: String,
     mask_type: MaskType,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    image_based_mask: Option<MaskImage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     garment_based_mask: Option<&'a GarmentBasedMask>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,40 +36,59 @@ struct Params<'a> {
     return_mask: bool,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct MaskImage {
-    mask_image: String,
-}
-
 /// Builds the `InvokeModel` body. Only the fields the manifest gave (plus the documented
-/// defaults) are sent; `width`/`height` never are.
+/// defaults) are sent; `width`/`height` never are. The images are base64-encoded straight
+/// into the body (no intermediate strings): the body is the largest buffer of a job.
 pub fn request_body(spec: &JobSpec, images: RequestImages<'_>) -> Vec<u8> {
     let p = &spec.params;
     let g = &spec.generation;
-    let any_config = g.number_of_images.is_some() || g.quality.is_some() || g.cfg_scale.is_some() || g.seed.is_some();
-    let body = Body {
-        task_type: "VIRTUAL_TRY_ON",
-        virtual_try_on_params: Params {
-            source_image: B64.encode(images.source),
-            reference_image: B64.encode(images.reference),
-            mask_type: spec.mask_type(),
-            image_based_mask: images.mask.map(|m| MaskImage { mask_image: B64.encode(m) }),
-            garment_based_mask: p.garment_based_mask.as_ref().filter(|_| spec.mask_type() == MaskType::Garment),
-            prompt_based_mask: p.prompt_based_mask.as_ref().filter(|_| spec.mask_type() == MaskType::Prompt),
-            mask_exclusions: p.mask_exclusions.as_ref(),
-            merge_style: p.merge_style,
-            return_mask: spec.return_mask(),
-        },
-        image_generation_config: any_config.then_some(g),
+    let params = Params {
+        mask_type: spec.mask_type(),
+        garment_based_mask: p.garment_based_mask.as_ref().filter(|_| spec.mask_type() == MaskType::Garment),
+        prompt_based_mask: p.prompt_based_mask.as_ref().filter(|_| spec.mask_type() == MaskType::Prompt),
+        mask_exclusions: p.mask_exclusions.as_ref(),
+        merge_style: p.merge_style,
+        return_mask: spec.return_mask(),
     };
-    // Serialising plain strings, enums and numbers into a Vec cannot fail.
-    serde_json::to_vec(&body).unwrap_or_default()
+    // Serialising enums, strings and numbers cannot fail.
+    let params = serde_json::to_vec(&params).unwrap_or_else(|_| b"{}".to_vec());
+    let any_config = g.number_of_images.is_some() || g.quality.is_some() || g.cfg_scale.is_some() || g.seed.is_some();
+    let config = any_config.then(|| serde_json::to_vec(g).unwrap_or_default());
+    let image_bytes = [images.source.len(), images.reference.len(), images.mask.map_or(0, <[u8]>::len)];
+    let mut out = Vec::with_capacity(body_size(&image_bytes) + params.len() + config.as_ref().map_or(0, Vec::len));
+    out.extend_from_slice(br#"{"taskType":"VIRTUAL_TRY_ON","virtualTryOnParams":{"sourceImage":""#);
+    push_base64(&mut out, images.source);
+    out.extend_from_slice(br#"","referenceImage":""#);
+    push_base64(&mut out, images.reference);
+    out.extend_from_slice(br#"","#);
+    if let Some(mask) = images.mask {
+        out.extend_from_slice(br#""imageBasedMask":{"maskImage":""#);
+        push_base64(&mut out, mask);
+        out.extend_from_slice(br#""},"#);
+    }
+    out.extend_from_slice(&params[1..]);
+    if let Some(c) = config {
+        out.extend_from_slice(br#","imageGenerationConfig":"#);
+        out.extend_from_slice(&c);
+    }
+    out.push(b'}');
+    out
 }
 
-/// Size of the body for given encoded image sizes, without building it.
-pub fn body_size_estimate(image_bytes: &[usize]) -> usize {
-    image_bytes.iter().map(|n| n.div_ceil(3) * 4).sum::<usize>() + 2048
+fn push_base64(out: &mut Vec<u8>, data: &[u8]) {
+    let start = out.len();
+    out.resize(start + base64_len(data.len()), 0);
+    // The slice was sized by the same formula; encode_slice cannot run out of room.
+    let _ = B64.encode_slice(data, &mut out[start..]);
+}
+
+fn base64_len(n: usize) -> usize {
+    n.div_ceil(3) * 4
+}
+
+/// The body size for encoded images of these sizes, within the few hundred bytes of parameters.
+pub fn body_size(image_bytes: &[usize]) -> usize {
+    image_bytes.iter().map(|n| base64_len(*n)).sum::<usize>() + 1024
 }
 
 /// A parsed successful reply.

@@ -52,6 +52,8 @@ const VARIABLES: &[&str] = &[
     "DEADLINE_RESERVE_SECONDS",
     "MAX_ATTEMPTS",
     "LEASE_MARGIN_SECONDS",
+    "REQUEST_ENCODING",
+    "PARALLEL_PREPARE",
 ];
 
 #[test]

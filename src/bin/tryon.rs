@@ -1,8 +1,10 @@
 //! `tryon`: run try-on jobs locally, serve the Nova Canvas emulator, check manifests and
 //! build events.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::process::Command as Process;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -78,6 +80,32 @@ enum Command {
         #[arg(long, default_value = "us-east-1")]
         region: String,
     },
+    /// Benchmark the per-job image work on the shared job against the Pillow peer baseline
+    /// (run interleaved in the same run), next to the floor of single primitives; then the
+    /// peak RSS of one whole invocation and the Lambda binary's cold start. Use --release.
+    Bench {
+        /// Folder with person.jpg, garment.png and response.json.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Interleaved rounds (each runs every variant once).
+        #[arg(long, default_value_t = 7)]
+        iters: usize,
+        /// Python with Pillow for the baseline (default: .venv-bench/bin/python, if present).
+        #[arg(long)]
+        python: Option<PathBuf>,
+        /// The baseline script (default: pillow_baseline.py beside the data folder).
+        #[arg(long)]
+        script: Option<PathBuf>,
+    },
+    /// One whole invocation of the real handler against an emulator, in this process; prints
+    /// its peak RSS as JSON (used by `bench`).
+    #[command(hide = true)]
+    BenchInvocation {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        emulator: String,
+    },
     /// Write the synthetic sample pictures (person.jpg with EXIF rotation, garment.png with
     /// alpha, mask.png) into a folder.
     #[command(hide = true)]
@@ -115,6 +143,8 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Command::Samples { folder } => samples(&folder),
+            Command::Bench { data, iters, python, script } => bench(data, iters, python, script).await,
+            Command::BenchInvocation { data, emulator } => bench_invocation(&data, &emulator).await,
         }
     })
 }
@@ -301,4 +331,237 @@ async fn run(folder: &Path, out: &Path, job_id: Option<String>, bedrock: bool) -
     } else {
         ExitCode::FAILURE
     }
+}
+
+async fn bench_invocation(data: &Path, emulator: &str) -> ExitCode {
+    use tryon::bench::peak_rss_mib;
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let root = std::env::temp_dir().join(format!("tryon-bench-{}", std::process::id()));
+    let storage = FsStorage::new(&root);
+    for (name, file) in [("person.jpg", "person.jpg"), ("garment.png", "garment.png")] {
+        let bytes = match std::fs::read(data.join(file)) {
+            Ok(b) => b,
+            Err(e) => return fail(&e.to_string()),
+        };
+        let _ = storage.put("bench", &format!("uploads/job/{name}"), bytes, "", PutCondition::Always).await;
+    }
+    let manifest = br#"{"source": "person.jpg", "garment": "garment.png"}"#.to_vec();
+    let _ = storage.put("bench", "uploads/job/job.json", manifest, "", PutCondition::Always).await;
+    // The same clients the Lambda builds at init.
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("bench", "bench", None, None, "bench"))
+        .load()
+        .await;
+    let _s3 = tryon::aws::S3Storage::from_sdk_config(&sdk, true);
+    let model = BedrockModel::for_emulator(emulator, &config.model_id);
+    let svc = Service { storage, model, config };
+    let after_init = peak_rss_mib().unwrap_or(0.0);
+    let event = event::sample_put_event("bench", "uploads/job/job.json", "\"e\"", 1, "us-east-1");
+    let deadline_ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+            + 600_000;
+    let inv = tryon::handler::Invocation::new("bench", deadline_ms, Duration::from_secs(600));
+    let summary = tryon::handler::handle(&svc, event, &inv).await;
+    let peak = peak_rss_mib().unwrap_or(0.0);
+    let status: serde_json::Value = std::fs::read(root.join("bench/outputs/job/status.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&root);
+    println!(
+        "{}",
+        serde_json::json!({
+            "ok": summary.is_ok(),
+            "state": status["state"],
+            "afterInitMiB": after_init,
+            "peakRssMiB": peak,
+            "requestBytes": status["diagnostics"]["requestBytes"],
+            "timingsMs": status["diagnostics"]["timingsMs"],
+        })
+    );
+    ExitCode::SUCCESS
+}
+
+async fn bench(data: Option<PathBuf>, iters: usize, python: Option<PathBuf>, script: Option<PathBuf>) -> ExitCode {
+    use tryon::bench::*;
+    use tryon::config::RequestEncoding::{self, Auto, Jpeg, Png};
+    let data = data.unwrap_or_else(default_data);
+    let job = match Job::load(&data) {
+        Ok(j) => j,
+        Err(e) => return fail(&e),
+    };
+    if cfg!(debug_assertions) {
+        eprintln!("warning: a debug build; run `cargo run --release --bin tryon -- bench` for real figures");
+    }
+    let out = std::env::temp_dir().join(format!("tryon-bench-out-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&out);
+    let script = script.unwrap_or_else(|| data.join("../pillow_baseline.py"));
+    let python = python.or_else(|| {
+        let venv = PathBuf::from(".venv-bench/bin/python");
+        [venv, PathBuf::from("python3")]
+            .into_iter()
+            .find(|p| Process::new(p).args(["-c", "import PIL"]).output().map(|o| o.status.success()).unwrap_or(false))
+    });
+    let python = python.filter(|_| script.is_file());
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    say(&format!("tryon bench: {iters} interleaved rounds on {cpus} CPUs; data {}", data.display()));
+    say(&format!("  person.jpg: {}; garment.png: {}", describe(&job.person), describe(&job.garment)));
+    say(&format!(
+        "  baseline: {}",
+        python.as_ref().map_or("Pillow not found: ours only".into(), |p| format!(
+            "{} {}",
+            p.display(),
+            script.display()
+        ))
+    ));
+
+    let variants: [(&str, RequestEncoding, bool); 5] = [
+        ("png", Png, false),
+        ("jpeg", Jpeg, false),
+        ("auto", Auto, false),
+        ("png x2", Png, true),
+        ("jpeg x2", Jpeg, true),
+    ];
+    let mut ours: BTreeMap<&str, Vec<Stages>> = BTreeMap::new();
+    let mut bodies: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut py: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut py_body: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut prims: Vec<BTreeMap<&'static str, f64>> = Vec::new();
+    // One warm-up of each, discarded.
+    for (_, choice, parallel) in variants {
+        let _ = pipeline(&job, choice, parallel, &out);
+    }
+    for round in 0..iters {
+        for (name, choice, parallel) in variants {
+            match pipeline(&job, choice, parallel, &out) {
+                Ok((stages, body)) => {
+                    ours.entry(name).or_default().push(stages);
+                    bodies.insert(name, body);
+                }
+                Err(e) => return fail(&format!("pipeline {name}: {e}")),
+            }
+            if let (Some(p), false) = (&python, parallel) {
+                if name != "auto" {
+                    if let Some((total, v)) = pillow(p, &script, &data, &out, name) {
+                        py.entry(name).or_default().push(total);
+                        py_body.insert(name, v["sizes"]["body"].as_u64().unwrap_or(0));
+                    }
+                }
+            }
+        }
+        match primitives(&job, &out) {
+            Ok(p) => prims.push(p),
+            Err(e) => return fail(&format!("primitives: {e}")),
+        }
+        eprint!("\r  round {}/{iters}", round + 1);
+    }
+    eprintln!();
+
+    let stat = |runs: &[Stages], stage: &str| {
+        let mut v: Vec<f64> =
+            runs.iter().filter_map(|r| r.iter().find(|(k, _)| *k == stage).map(|(_, ms)| *ms)).collect();
+        (min(&v), median(&mut v))
+    };
+    say("\nper-stage ms, single thread (min / median):");
+    say(&format!("  {:<16}{:>18}{:>18}{:>18}", "stage", "PNG requests", "JPEG requests", "auto (ours)"));
+    for (stage, _) in &ours["png"][0] {
+        let cell = |n: &str| {
+            let (a, b) = stat(&ours[n], stage);
+            format!("{a:>8.1} /{b:>7.1}")
+        };
+        say(&format!("  {:<16}{:>18}{:>18}{:>18}", stage, cell("png"), cell("jpeg"), cell("auto")));
+    }
+    let mut floors: BTreeMap<&str, f64> = BTreeMap::new();
+    for enc in ["png", "jpeg", "auto"] {
+        let mut v: Vec<f64> = prims.iter().map(|p| floor(p, enc)).collect();
+        floors.insert(enc, min(&v).min(median(&mut v)));
+    }
+    say("\nper job (median ms):");
+    for (name, _, _) in variants {
+        let (_, m) = stat(&ours[name], "total");
+        let base = name.trim_end_matches(" x2");
+        let pillow = py.get_mut(base).map(|v| median(v));
+        let mut line = format!("  ours {name:<8} {m:>7.1} ms   body {:>9} bytes", bodies[name]);
+        if let Some(p) = pillow {
+            line += &format!(
+                "   Pillow {p:>7.1} ms ({} bytes)   Pillow/ours {:>5.1}x",
+                py_body.get(base).copied().unwrap_or(0),
+                p / m
+            );
+        }
+        if !name.ends_with("x2") {
+            let f = floors[base];
+            line += &format!("   floor {f:>6.1} ms   ours/floor {:>4.2}x", m / f);
+        }
+        say(&line);
+    }
+    say("\nfloor primitives (min ms):");
+    let mut keys: Vec<_> = prims[0].keys().copied().collect();
+    keys.sort();
+    for k in keys {
+        let v: Vec<f64> = prims.iter().filter_map(|p| p.get(k).copied()).collect();
+        say(&format!("  {k:<18}{:>8.1}", min(&v)));
+    }
+
+    // Encoding choice: size, time and fidelity against the prepared pixels.
+    if let (Ok((src, _)), Ok(gar)) = (prepared_source(&job), prepared_garment(&job)) {
+        say("\nrequest encodings of the prepared images (bytes, ms, PSNR dB):");
+        for (what, img) in [("source photo", &src), ("garment cut-out", &gar)] {
+            for enc in [tryon::prepare::Encoding::Jpeg, tryon::prepare::Encoding::Png] {
+                let t = Instant::now();
+                let bytes = tryon::prepare::encode(img, enc).unwrap_or_default();
+                let took = t.elapsed().as_secs_f64() * 1e3;
+                say(&format!(
+                    "  {what:<16} {:<5} {:>9} bytes {took:>7.1} ms  PSNR {:>6.2}",
+                    format!("{enc:?}"),
+                    bytes.len(),
+                    psnr(img, &bytes)
+                ));
+            }
+        }
+    }
+
+    // A whole invocation in its own process, against the emulator in another.
+    let exe = std::env::current_exe().unwrap_or_default();
+    match spawn_emulator(&exe) {
+        Ok((mut emu, url)) => {
+            say("\nwhole invocation (real handler, local folder as the bucket, emulator in another process):");
+            for parallel in ["false", "true"] {
+                let run = Process::new(&exe)
+                    .args(["bench-invocation", "--data", &data.display().to_string(), "--emulator", &url])
+                    .env("PARALLEL_PREPARE", parallel)
+                    .env("RUST_LOG", "warn")
+                    .output();
+                match run {
+                    Ok(o) => {
+                        say(&format!("  PARALLEL_PREPARE={parallel:<5} {}", String::from_utf8_lossy(&o.stdout).trim()))
+                    }
+                    Err(e) => say(&format!("  PARALLEL_PREPARE={parallel}: {e}")),
+                }
+            }
+            let _ = emu.kill();
+            let _ = emu.wait();
+        }
+        Err(e) => say(&format!("\nwhole invocation: {e}")),
+    }
+    let lambda = exe.with_file_name("tryon-lambda");
+    if lambda.is_file() {
+        let mut v: Vec<f64> = (0..7).filter_map(|_| cold_start(&lambda).ok()).collect();
+        if !v.is_empty() {
+            say(&format!(
+                "\ncold start (process start to first runtime-API poll): min {:.1} ms, median {:.1} ms over {} runs",
+                min(&v),
+                median(&mut v),
+                v.len()
+            ));
+        }
+    } else {
+        say(&format!("\ncold start: {} not built (cargo build --release --bin tryon-lambda)", lambda.display()));
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    ExitCode::SUCCESS
 }

@@ -1,0 +1,380 @@
+//! The benchmark behind `tryon bench`: the per-job local work of the real pipeline on the
+//! shared job (12 MP EXIF-rotated phone JPEG, 4 MP alpha PNG garment, a model reply), run
+//! interleaved with the Pillow peer baseline in the same process run, next to the floor (the
+//! sum of the single primitives measured here), plus the peak RSS of one whole invocation and
+//! the cold start of the Lambda binary, each in its own process. Prints figures; asserts
+//! nothing.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use image::{ImageDecoder, ImageReader, RgbImage};
+
+use crate::config::{Limits, RequestEncoding};
+use crate::error::{ErrorCode, JobError};
+use crate::manifest;
+use crate::nova::{self, RequestImages};
+use crate::prepare::{self, Encoding, Plan, Prepared, StageTimes};
+
+/// Milliseconds per stage of one run, in order.
+pub type Stages = Vec<(&'static str, f64)>;
+
+/// The shared job's inputs, read once.
+pub struct Job {
+    pub person: Vec<u8>,
+    pub garment: Vec<u8>,
+    /// The reply in Nova's shape (`images`, `maskImage`).
+    pub reply: Vec<u8>,
+}
+
+impl Job {
+    /// Reads `person.jpg`, `garment.png` and `response.json` (`result`/`mask` fields).
+    pub fn load(dir: &Path) -> Result<Job, String> {
+        let read = |n: &str| std::fs::read(dir.join(n)).map_err(|e| format!("{}: {e}", dir.join(n).display()));
+        let response: serde_json::Value =
+            serde_json::from_slice(&read("response.json")?).map_err(|e| format!("response.json: {e}"))?;
+        let reply = serde_json::json!({ "images": [response["result"]], "maskImage": response["mask"] });
+        Ok(Job {
+            person: read("person.jpg")?,
+            garment: read("garment.png")?,
+            reply: serde_json::to_vec(&reply).unwrap_or_default(),
+        })
+    }
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+fn limits() -> Limits {
+    Limits::default()
+}
+
+fn spec() -> manifest::JobSpec {
+    manifest::parse(br#"{"source": "person.jpg", "garment": "garment.png"}"#, "uploads/bench/")
+        .unwrap_or_else(|_| unreachable!())
+}
+
+fn encoding_for(choice: RequestEncoding, p: &Prepared) -> Encoding {
+    match choice {
+        RequestEncoding::Auto => crate::job::choose_encoding(p.input.format),
+        RequestEncoding::Jpeg => Encoding::Jpeg,
+        RequestEncoding::Png => Encoding::Png,
+    }
+}
+
+fn prepare_and_encode(
+    bytes: &[u8],
+    what: &str,
+    choice: RequestEncoding,
+) -> Result<(Prepared, Vec<u8>, StageTimes, f64), JobError> {
+    let mut times = StageTimes::default();
+    let p = prepare::prepare_timed(bytes, &limits(), what, &mut times)?;
+    let t = Instant::now();
+    let encoded = prepare::encode(&p.canvas, encoding_for(choice, &p))?;
+    Ok((p, encoded, times, ms(t)))
+}
+
+/// One job's local work through the real code: both inputs (decode, orient, flatten, fit,
+/// encode, body), then the reply (parse, crop or pass through, write the outputs to `out`).
+/// With `parallel`, the source and the garment are prepared on two threads.
+pub fn pipeline(job: &Job, choice: RequestEncoding, parallel: bool, out: &Path) -> Result<(Stages, usize), JobError> {
+    let start = Instant::now();
+    let mut stages: Stages = Vec::new();
+    let ((src, src_enc, st, st_enc), (gar, gar_enc, gt, gt_enc)) = if parallel {
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| prepare_and_encode(&job.person, "source", choice));
+            let b = prepare_and_encode(&job.garment, "garment", choice);
+            (a.join().unwrap_or_else(|_| Err(JobError::new(ErrorCode::Internal, "thread panicked"))), b)
+        });
+        (a?, b?)
+    } else {
+        (prepare_and_encode(&job.person, "source", choice)?, prepare_and_encode(&job.garment, "garment", choice)?)
+    };
+    if !parallel {
+        stages.extend([
+            ("p_decode", st.decode),
+            ("p_convert", st.convert),
+            ("p_resize", st.resize),
+            ("p_orient", st.orient),
+            ("p_color", st.color),
+            ("p_encode", st_enc),
+            ("g_decode", gt.decode),
+            ("g_flatten", gt.convert),
+            ("g_resize", gt.resize + gt.orient + gt.color + gt.pad),
+            ("g_encode", gt_enc),
+        ]);
+    } else {
+        stages.push(("inputs_parallel", ms(start)));
+    }
+    let t = Instant::now();
+    let body = nova::request_body(&spec(), RequestImages { source: &src_enc, reference: &gar_enc, mask: None });
+    stages.push(("body_b64_json", ms(t)));
+    let body_len = body.len();
+    drop(body);
+    let plan = src.plan;
+    drop((src, gar, src_enc, gar_enc));
+    let t = Instant::now();
+    let reply = nova::parse_reply(&job.reply)?;
+    stages.push(("r_parse_b64", ms(t)));
+    let t = Instant::now();
+    // The shared reply is 1024x1024 whatever the source: map it as the pipeline would.
+    let result = prepare::finish_output(&reply.images[0], &plan, &limits(), "result")?;
+    let mask = reply.mask.as_deref().map(|m| prepare::finish_output(m, &plan, &limits(), "mask")).transpose()?;
+    stages.push(("r_finish", ms(t)));
+    let t = Instant::now();
+    let io = |e: std::io::Error| JobError::new(ErrorCode::Internal, e.to_string());
+    std::fs::write(out.join("result.png"), &result).map_err(io)?;
+    if let Some(m) = mask {
+        std::fs::write(out.join("mask.png"), m).map_err(io)?;
+    }
+    stages.push(("r_write", ms(t)));
+    stages.push(("total", ms(start)));
+    Ok((stages, body_len))
+}
+
+/// The single primitives of the job, each timed alone: their sum is the floor.
+pub fn primitives(job: &Job, out: &Path) -> Result<BTreeMap<&'static str, f64>, JobError> {
+    let bad = |e: String| JobError::new(ErrorCode::Internal, e);
+    let mut m = BTreeMap::new();
+    let t = Instant::now();
+    let person = image::load_from_memory(&job.person).map_err(|e| bad(e.to_string()))?.into_rgb8();
+    m.insert("p_decode", ms(t));
+    let target = prepare::plan(person.height(), person.width());
+    let (w, h) = (target.content.height, target.content.width);
+    let src = fast_image_resize::images::Image::from_vec_u8(
+        person.width(),
+        person.height(),
+        person.into_raw(),
+        fast_image_resize::PixelType::U8x3,
+    )
+    .map_err(|e| bad(e.to_string()))?;
+    let mut dst = fast_image_resize::images::Image::new(w, h, fast_image_resize::PixelType::U8x3);
+    let t = Instant::now();
+    fast_image_resize::Resizer::new().resize(&src, &mut dst, None).map_err(|e| bad(e.to_string()))?;
+    m.insert("p_resize", ms(t));
+    drop(src);
+    let small = RgbImage::from_raw(w, h, dst.into_vec()).ok_or_else(|| bad("resize".into()))?;
+    let t = Instant::now();
+    let upright = image::imageops::rotate90(&small);
+    m.insert("p_orient", ms(t));
+    drop(small);
+    let t = Instant::now();
+    let p_jpeg = prepare::encode(&upright, Encoding::Jpeg)?;
+    m.insert("p_encode_jpeg", ms(t));
+    let t = Instant::now();
+    let p_png = prepare::encode(&upright, Encoding::Png)?;
+    m.insert("p_encode_png", ms(t));
+    drop(upright);
+    let t = Instant::now();
+    let garment = image::load_from_memory(&job.garment).map_err(|e| bad(e.to_string()))?;
+    m.insert("g_decode", ms(t));
+    let t = Instant::now();
+    let garment = prepare::into_rgb_on_white(garment);
+    m.insert("g_flatten", ms(t));
+    let t = Instant::now();
+    let g_jpeg = prepare::encode(&garment, Encoding::Jpeg)?;
+    m.insert("g_encode_jpeg", ms(t));
+    let t = Instant::now();
+    let g_png = prepare::encode(&garment, Encoding::Png)?;
+    m.insert("g_encode_png", ms(t));
+    drop(garment);
+    let t = Instant::now();
+    let b = (B64.encode(&p_jpeg), B64.encode(&g_png));
+    m.insert("base64_jpeg_png", ms(t));
+    drop(b);
+    let t = Instant::now();
+    let b = (B64.encode(&p_png), B64.encode(&g_png));
+    m.insert("base64_png_png", ms(t));
+    drop(b);
+    let t = Instant::now();
+    let b = (B64.encode(&p_jpeg), B64.encode(&g_jpeg));
+    m.insert("base64_jpeg_jpeg", ms(t));
+    drop(b);
+    let reply: serde_json::Value = serde_json::from_slice(&job.reply).map_err(|e| bad(e.to_string()))?;
+    let t = Instant::now();
+    let r = B64.decode(reply["images"][0].as_str().unwrap_or_default()).map_err(|e| bad(e.to_string()))?;
+    let mk = B64.decode(reply["maskImage"].as_str().unwrap_or_default()).map_err(|e| bad(e.to_string()))?;
+    m.insert("r_b64", ms(t));
+    let t = Instant::now();
+    std::fs::write(out.join("floor-result.png"), &r).map_err(|e| bad(e.to_string()))?;
+    std::fs::write(out.join("floor-mask.png"), &mk).map_err(|e| bad(e.to_string()))?;
+    m.insert("r_write", ms(t));
+    Ok(m)
+}
+
+/// The floor for a request encoding: decode, resize, rotate and encode the source; decode,
+/// flatten and encode the garment; base64; decode and write the reply.
+pub fn floor(p: &BTreeMap<&'static str, f64>, encoding: &str) -> f64 {
+    let g = |k: &str| p.get(k).copied().unwrap_or(0.0);
+    let (pe, ge, b) = match encoding {
+        "png" => (g("p_encode_png"), g("g_encode_png"), g("base64_png_png")),
+        "jpeg" => (g("p_encode_jpeg"), g("g_encode_jpeg"), g("base64_jpeg_jpeg")),
+        _ => (g("p_encode_jpeg"), g("g_encode_png"), g("base64_jpeg_png")),
+    };
+    g("p_decode")
+        + g("p_resize")
+        + g("p_orient")
+        + pe
+        + g("g_decode")
+        + g("g_flatten")
+        + ge
+        + b
+        + g("r_b64")
+        + g("r_write")
+}
+
+/// Peak signal-to-noise ratio of `encoded` against `reference` pixels, in dB.
+pub fn psnr(reference: &RgbImage, encoded: &[u8]) -> f64 {
+    let Ok(decoded) = image::load_from_memory(encoded) else { return 0.0 };
+    let decoded = decoded.into_rgb8();
+    let mse =
+        reference.as_raw().iter().zip(decoded.as_raw()).map(|(a, b)| (*a as f64 - *b as f64).powi(2)).sum::<f64>()
+            / reference.as_raw().len().max(1) as f64;
+    if mse == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (255.0f64 * 255.0 / mse).log10()
+    }
+}
+
+/// One Pillow baseline job: the second (warm) line of `pillow_baseline.py --iters 2`.
+pub fn pillow(python: &Path, script: &Path, data: &Path, out: &Path, fmt: &str) -> Option<(f64, serde_json::Value)> {
+    let output = Command::new(python)
+        .arg(script)
+        .args([
+            "--data",
+            &data.display().to_string(),
+            "--out",
+            &out.display().to_string(),
+            "--fmt",
+            fmt,
+            "--iters",
+            "2",
+        ])
+        .output()
+        .ok()?;
+    let line = String::from_utf8_lossy(&output.stdout).lines().filter(|l| l.starts_with('{')).last()?.to_owned();
+    let v: serde_json::Value = serde_json::from_str(&line).ok()?;
+    Some((v["total_ms"].as_f64()?, v))
+}
+
+/// Peak resident memory of this process in MiB (`VmHWM`).
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Milliseconds from starting the Lambda binary to its first runtime-API poll, served by a
+/// throwaway listener standing in for the runtime API.
+pub fn cold_start(lambda: &Path) -> Result<f64, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let mut child = Command::new(lambda)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "tryon")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", lambda.display()))?;
+    listener.set_nonblocking(false).map_err(|e| e.to_string())?;
+    let (mut conn, _) = listener.accept().map_err(|e| e.to_string())?;
+    let mut first = [0u8; 64];
+    let _ = conn.read(&mut first);
+    let elapsed = ms(started);
+    let _ = child.kill();
+    let _ = child.wait();
+    if !String::from_utf8_lossy(&first).starts_with("GET /2018-06-01/runtime/invocation/next") {
+        return Err(format!("unexpected first request: {:?}", String::from_utf8_lossy(&first)));
+    }
+    Ok(elapsed)
+}
+
+/// Starts `tryon emulator` as a child process and returns it with its address.
+pub fn spawn_emulator(tryon: &Path) -> Result<(std::process::Child, String), String> {
+    let mut child = Command::new(tryon)
+        .args(["emulator", "--port", "0"])
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let stderr = child.stderr.take().ok_or("no stderr")?;
+    let mut lines = BufReader::new(stderr).lines();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Some(Ok(line)) = lines.next() {
+            if let Some(url) = line.split("listening on ").nth(1) {
+                // Keep draining stderr so the child never blocks on a full pipe.
+                std::thread::spawn(move || for _ in lines {});
+                return Ok((child, url.trim().to_owned()));
+            }
+        }
+    }
+    let _ = child.kill();
+    Err("the emulator did not start".into())
+}
+
+/// Median of a sample (which it sorts).
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() {
+        0.0
+    } else {
+        v[v.len() / 2]
+    }
+}
+
+/// Minimum of a sample.
+pub fn min(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+/// Writes a line to stdout and flushes (the benchmark's progress is watched live).
+pub fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// The prepared source of the shared job, for PSNR.
+pub fn prepared_source(job: &Job) -> Result<(RgbImage, Plan), JobError> {
+    let p = prepare::prepare(&job.person, &limits(), "source")?;
+    Ok((p.canvas, p.plan))
+}
+
+/// The garment flattened, at its prepared size.
+pub fn prepared_garment(job: &Job) -> Result<RgbImage, JobError> {
+    Ok(prepare::prepare(&job.garment, &limits(), "garment")?.canvas)
+}
+
+/// Dimensions and EXIF orientation of the shared photo, for the report.
+pub fn describe(bytes: &[u8]) -> String {
+    let reader = ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format();
+    match reader.ok().and_then(|r| r.into_decoder().ok()) {
+        Some(mut d) => {
+            let (w, h) = d.dimensions();
+            let o = d.orientation().map(|o| o.to_exif()).unwrap_or(1);
+            format!("{w}x{h}, EXIF orientation {o}, {:.1} MB", bytes.len() as f64 / 1e6)
+        }
+        None => "unreadable".into(),
+    }
+}
+
+/// The default location of the shared bench data and baseline script, beside the project.
+pub fn default_data() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/data")
+}
