@@ -483,14 +483,18 @@ pub fn into_rgb_on_white(img: DynamicImage) -> RgbImage {
     }
     let rgba = img.into_rgba8();
     let (w, h) = rgba.dimensions();
-    let mut out = Vec::with_capacity(w as usize * h as usize * 3);
-    for p in rgba.pixels() {
-        let a = p[3] as u32;
+    // In place: pixel i's RGB (at 3i) never passes its RGBA (at 4i), so no second buffer.
+    let mut buf = rgba.into_raw();
+    let n = w as usize * h as usize;
+    for i in 0..n {
+        let a = buf[4 * i + 3] as u32;
         for c in 0..3 {
-            out.push(((p[c] as u32 * a + 255 * (255 - a) + 127) / 255) as u8);
+            buf[3 * i + c] = ((buf[4 * i + c] as u32 * a + 255 * (255 - a) + 127) / 255) as u8;
         }
     }
-    RgbImage::from_raw(w, h, out).unwrap_or_default()
+    buf.truncate(n * 3);
+    buf.shrink_to_fit();
+    RgbImage::from_raw(w, h, buf).unwrap_or_default()
 }
 
 fn swaps_axes(o: image::metadata::Orientation) -> bool {
@@ -521,16 +525,38 @@ fn resize_rgb(img: RgbImage, w: u32, h: u32) -> Result<RgbImage, JobError> {
         .ok_or_else(|| JobError::new(ErrorCode::Internal, "resize produced a buffer of the wrong size"))
 }
 
+/// Output rows per band of [`resize_u8`].
+const RESIZE_BAND_ROWS: u32 = 128;
+
+/// Lanczos3 resize in bands of output rows. fast_image_resize keeps a temporary of
+/// `source width × destination height` (21 MB for a 12 MP photo); each band here is a crop of
+/// the whole source whose sample positions equal the full resize's (kernels are clamped to the
+/// image, not to the crop), so the output is the same with a temporary of one band.
 fn resize_u8(buf: Vec<u8>, sw: u32, sh: u32, w: u32, h: u32, pixel: fr::PixelType) -> Result<Vec<u8>, JobError> {
     if (sw, sh) == (w, h) {
         return Ok(buf);
     }
     let fail = |e: String| JobError::new(ErrorCode::Internal, format!("resizing {sw}x{sh} to {w}x{h} failed: {e}"));
     let src = fr::images::Image::from_vec_u8(sw, sh, buf, pixel).map_err(|e| fail(e.to_string()))?;
-    let mut dst = fr::images::Image::new(w, h, pixel);
-    let opts = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
-    fr::Resizer::new().resize(&src, &mut dst, &opts).map_err(|e| fail(e.to_string()))?;
-    Ok(dst.into_vec())
+    let row = w as usize * pixel.size();
+    let mut out = vec![0u8; row * h as usize];
+    let mut resizer = fr::Resizer::new();
+    let step = sh as f64 / h as f64;
+    let mut y = 0;
+    while y < h {
+        let rows = RESIZE_BAND_ROWS.min(h - y);
+        let band = &mut out[y as usize * row..(y + rows) as usize * row];
+        let mut dst = fr::images::Image::from_slice_u8(w, rows, band, pixel).map_err(|e| fail(e.to_string()))?;
+        let opts = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3)).crop(
+            0.0,
+            y as f64 * step,
+            sw as f64,
+            rows as f64 * step,
+        );
+        resizer.resize(&src, &mut dst, &opts).map_err(|e| fail(e.to_string()))?;
+        y += rows;
+    }
+    Ok(out)
 }
 
 fn pad(img: RgbImage, plan: &Plan) -> RgbImage {
@@ -749,6 +775,22 @@ mod tests {
         assert_eq!(prepare_mask(&photo, &limits(), &source, &plan).unwrap_err().code, ErrorCode::InvalidMask);
         let white = encode_png_rgb(&RgbImage::from_pixel(400, 500, Rgb([255, 255, 255]))).unwrap();
         assert!(prepare_mask(&white, &limits(), &source, &plan).unwrap_err().message.contains("no black area"));
+    }
+
+    #[test]
+    fn banded_resize_equals_a_whole_resize() {
+        let (sw, sh, w, h) = (1003u32, 777u32, 587u32, 455u32);
+        let img: Vec<u8> = (0..(sw * sh * 3) as u64).map(|i| ((i * 7919) % 251) as u8).collect();
+        let banded = resize_u8(img.clone(), sw, sh, w, h, fr::PixelType::U8x3).unwrap();
+        let src = fr::images::Image::from_vec_u8(sw, sh, img, fr::PixelType::U8x3).unwrap();
+        let mut dst = fr::images::Image::new(w, h, fr::PixelType::U8x3);
+        let opts = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
+        fr::Resizer::new().resize(&src, &mut dst, &opts).unwrap();
+        let whole = dst.into_vec();
+        let max_diff = banded.iter().zip(&whole).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+        assert!(max_diff <= 1, "banded and whole resizes differ by up to {max_diff}");
+        let upscaled = resize_u8(vec![7u8; 10 * 20 * 3], 10, 20, 320, 640, fr::PixelType::U8x3).unwrap();
+        assert!(upscaled.iter().all(|&v| v == 7));
     }
 
     #[test]
