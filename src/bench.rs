@@ -259,7 +259,7 @@ pub fn pillow(python: &Path, script: &Path, data: &Path, out: &Path, fmt: &str) 
         ])
         .output()
         .ok()?;
-    let line = String::from_utf8_lossy(&output.stdout).lines().filter(|l| l.starts_with('{')).next_back()?.to_owned();
+    let line = String::from_utf8_lossy(&output.stdout).lines().rfind(|l| l.starts_with('{'))?.to_owned();
     let v: serde_json::Value = serde_json::from_str(&line).ok()?;
     Some((v["total_ms"].as_f64()?, v))
 }
