@@ -89,6 +89,26 @@ impl JobPaths {
 /// Largest `status.json` read back (ours are a few KB).
 const MAX_STATUS_BYTES: u64 = 1024 * 1024;
 
+/// Where `status.json` is and the version this delivery last wrote.
+struct Checkpoint<'a> {
+    bucket: &'a str,
+    key: &'a str,
+    etag: &'a mut String,
+}
+
+/// Why processing stopped early.
+enum Stop {
+    Failed(JobError),
+    /// Another delivery took the job over: leave everything to it.
+    LostLease,
+}
+
+impl From<JobError> for Stop {
+    fn from(e: JobError) -> Self {
+        Stop::Failed(e)
+    }
+}
+
 /// What a finished model call produced.
 struct Done {
     images: Vec<String>,
@@ -174,6 +194,7 @@ impl<S: Storage, M: Model> Service<S, M> {
             warnings: vec![],
             attempts: 1,
             lease: Some(Lease { owner: invocation.to_owned(), expires_at: status::timestamp_after(now, lease_until) }),
+            stage: Some("claimed".into()),
             updated_at: status::timestamp(now),
             diagnostics: Diagnostics::default(),
         };
@@ -214,7 +235,22 @@ impl<S: Storage, M: Model> Service<S, M> {
         // 3. The work.
         let result = match (early_error, manifest_obj) {
             (Some(e), _) => Err(e),
-            (None, Some(m)) => self.process(&obj.bucket, &paths, m, &mut status.diagnostics, deadline).await,
+            (None, Some(m)) => {
+                let mut checkpoint = Checkpoint { bucket: &obj.bucket, key: &status_key, etag: &mut status_etag };
+                match self.process(&paths, m, &mut status, &mut checkpoint, deadline).await {
+                    Ok(done) => Ok(done),
+                    Err(Stop::Failed(e)) => Err(e),
+                    Err(Stop::LostLease) => {
+                        warn!(
+                            "status.json changed under us (the lease was taken over); stopping before the model call"
+                        );
+                        return Ok(Outcome::Duplicate {
+                            job_id: job_id.to_owned(),
+                            reason: "lost the lease while working".into(),
+                        });
+                    }
+                }
+            }
             (None, None) => Err(JobError::new(ErrorCode::Internal, "manifest missing without an error")),
         };
 
@@ -222,6 +258,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         status.diagnostics.timings_ms.insert("total".into(), ms(started));
         status.updated_at = status::timestamp(SystemTime::now());
         status.lease = None;
+        status.stage = Some("done".into());
         let (outcome, failure) = match result {
             Ok(done) => {
                 status.state = State::Succeeded;
@@ -291,16 +328,17 @@ impl<S: Storage, M: Model> Service<S, M> {
 
     async fn process(
         &self,
-        bucket: &str,
         paths: &JobPaths,
         manifest_obj: StoredObject,
-        diag: &mut Diagnostics,
+        status: &mut Status,
+        checkpoint: &mut Checkpoint<'_>,
         deadline: Instant,
-    ) -> Result<Done, JobError> {
+    ) -> Result<Done, Stop> {
         let cfg = &self.config;
-        let spec = manifest::parse(&manifest_obj.bytes, &paths.folder)?;
+        let bucket = checkpoint.bucket;
+        let spec = manifest::parse(&manifest_obj.bytes, &paths.folder).map_err(JobError::from)?;
         drop(manifest_obj);
-        diag.images_requested = Some(spec.number_of_images());
+        status.diagnostics.images_requested = Some(spec.number_of_images());
 
         // Inputs, read concurrently.
         let t = Instant::now();
@@ -317,7 +355,7 @@ impl<S: Storage, M: Model> Service<S, M> {
             mask_read
         );
         let (source, garment, mask) = (source?, garment?, mask?);
-        diag.timings_ms.insert("readImages".into(), ms(t));
+        status.diagnostics.timings_ms.insert("readImages".into(), ms(t));
 
         // Preparation: source and garment in parallel on the blocking pool.
         let t = Instant::now();
@@ -341,12 +379,12 @@ impl<S: Storage, M: Model> Service<S, M> {
             None => None,
         };
         let (body, encoded) = build_body(&spec, &src, &gar, mask_canvas.as_ref(), cfg.request_encoding)?;
-        diag.timings_ms.insert("prepare".into(), ms(t));
-        diag.request_bytes = Some(body.len() as u64);
-        diag.images.insert("source".into(), image_diag(&src, encoded.source));
-        diag.images.insert("garment".into(), image_diag(&gar, encoded.garment));
+        status.diagnostics.timings_ms.insert("prepare".into(), ms(t));
+        status.diagnostics.request_bytes = Some(body.len() as u64);
+        status.diagnostics.images.insert("source".into(), image_diag(&src, encoded.source));
+        status.diagnostics.images.insert("garment".into(), image_diag(&gar, encoded.garment));
         if let (Some(m), Some(bytes)) = (&mask_canvas, encoded.mask) {
-            diag.images.insert(
+            status.diagnostics.images.insert(
                 "mask".into(),
                 ImageDiagnostics {
                     input: None,
@@ -361,34 +399,40 @@ impl<S: Storage, M: Model> Service<S, M> {
             );
         }
         let price = nova::price_per_image(spec.quality(), src.plan.canvas_width, src.plan.canvas_height);
-        diag.estimated_cost_usd = Some(round_cents(price * spec.number_of_images() as f64));
+        status.diagnostics.estimated_cost_usd = Some(round_cents(price * spec.number_of_images() as f64));
         drop(gar);
         drop(mask_canvas);
+
+        // Consumers see the estimated cost and the prepared inputs before the paid call; a
+        // delivery that lost its claim stops here.
+        status.stage = Some("calling the model".into());
+        status.updated_at = status::timestamp(SystemTime::now());
+        self.checkpoint(status, checkpoint).await?;
 
         // The model call, cut off early enough to record the outcome before the deadline.
         let t = Instant::now();
         let left = deadline.saturating_duration_since(Instant::now()).saturating_sub(cfg.deadline_reserve);
         let timeout = cfg.model_timeout.min(left);
         if timeout < Duration::from_secs(1) {
-            return Err(JobError::new(
+            return Err(Stop::Failed(JobError::new(
                 ErrorCode::ModelTimeout,
                 "too little time was left before the Lambda deadline to call the model",
-            ));
+            )));
         }
         info!(request_bytes = body.len(), timeout_s = timeout.as_secs(), "calling the model");
         let reply = self.model.invoke(body, timeout).await;
-        diag.timings_ms.insert("model".into(), ms(t));
+        status.diagnostics.timings_ms.insert("model".into(), ms(t));
         let reply = match reply {
             Ok(r) => r,
             Err(e) => {
-                diag.bedrock_request_id = e.request_id.clone();
-                return Err(nova::classify(&e, self.model.model_id()));
+                status.diagnostics.bedrock_request_id = e.request_id.clone();
+                return Err(Stop::Failed(nova::classify(&e, self.model.model_id())));
             }
         };
-        diag.bedrock_request_id = reply.request_id.clone();
+        status.diagnostics.bedrock_request_id = reply.request_id.clone();
         let parsed = nova::parse_reply(&reply.body)?;
         drop(reply);
-        diag.images_returned = Some(parsed.images.len() as u32);
+        status.diagnostics.images_returned = Some(parsed.images.len() as u32);
 
         // Outputs: crop any padding, then write. Images first, the status last (by the caller).
         let t = Instant::now();
@@ -420,8 +464,24 @@ impl<S: Storage, M: Model> Service<S, M> {
             }
             None => None,
         };
-        diag.timings_ms.insert("writeOutputs".into(), ms(t));
+        status.diagnostics.timings_ms.insert("writeOutputs".into(), ms(t));
         Ok(Done { images: keys, mask: mask_key, moderation })
+    }
+
+    /// Writes the status as it stands, conditional on the last version this delivery wrote.
+    async fn checkpoint(&self, status: &Status, cp: &mut Checkpoint<'_>) -> Result<(), Stop> {
+        match self
+            .storage
+            .put(cp.bucket, cp.key, to_json(status), "application/json", PutCondition::IfMatch(cp.etag))
+            .await
+        {
+            Ok(e) => {
+                *cp.etag = e;
+                Ok(())
+            }
+            Err(StorageError::PreconditionFailed) => Err(Stop::LostLease),
+            Err(e) => Err(Stop::Failed(storage_error("updating status.json", &e))),
+        }
     }
 
     /// For sources whose key encoding is undocumented: the decoded key unless only the raw

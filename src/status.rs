@@ -116,6 +116,9 @@ pub struct Status {
     pub attempts: u32,
     #[serde(default)]
     pub lease: Option<Lease>,
+    /// Where a `processing` job is: `claimed`, `calling the model`; `done` once it ended.
+    #[serde(default)]
+    pub stage: Option<String>,
     #[serde(default)]
     pub updated_at: String,
     #[serde(default)]
@@ -183,6 +186,7 @@ mod tests {
             warnings: vec![],
             attempts,
             lease: lease.map(|(o, t)| Lease { owner: o.into(), expires_at: timestamp(t) }),
+            stage: None,
             updated_at: timestamp(SystemTime::now()),
             diagnostics: Diagnostics::default(),
         }

@@ -596,3 +596,33 @@ async fn a_crashed_invocations_lease_is_respected_until_it_expires() {
     let st = w.status("lease").await;
     assert_eq!((st["attempts"].as_u64(), st["lease"].is_null()), (Some(2), true));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_shows_the_stage_and_estimated_cost_before_the_model_answers() {
+    let w = std::sync::Arc::new(World::new().await);
+    w.emulator.push_fault(Fault::Delay { ms: 3000 });
+    let m = json!({"source": "person.jpg", "garment": "hoodie.png", "imageGenerationConfig": {"numberOfImages": 2, "quality": "premium"}});
+    w.upload_job("stage", &standard_files(), &m).await;
+    let worker = {
+        let w = w.clone();
+        tokio::spawn(async move { w.deliver("uploads/stage/job.json").await })
+    };
+    let mut seen = None;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if let Some(bytes) = w.get("outputs/stage/status.json").await {
+            let s: Value = serde_json::from_slice(&bytes).unwrap();
+            if s["stage"] == "calling the model" {
+                seen = Some(s);
+                break;
+            }
+        }
+    }
+    let s = seen.expect("the status said 'calling the model' while the model worked");
+    assert_eq!(s["state"], "processing");
+    assert_eq!(s["diagnostics"]["estimatedCostUsd"], 0.12);
+    assert!(s["diagnostics"]["requestBytes"].as_u64().unwrap() > 0);
+    worker.await.unwrap().unwrap();
+    let s = w.status("stage").await;
+    assert_eq!((s["state"].as_str(), s["stage"].as_str()), (Some("succeeded"), Some("done")));
+}
