@@ -49,6 +49,31 @@ enum Command {
         #[arg(long)]
         bedrock: bool,
     },
+    /// Submit a job folder to a deployed bucket: upload the images, then job.json (the
+    /// manifest goes last, because its arrival starts the job).
+    ///
+    /// With --wait, follow status.json until the job ends, download the outputs into
+    /// <out>/<job-id>/, and exit non-zero with the error code if the job failed. Uses the
+    /// standard AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_S3 for a local
+    /// S3 such as moto, with S3_FORCE_PATH_STYLE=true).
+    Submit {
+        /// A folder holding job.json and the images it names.
+        folder: PathBuf,
+        #[arg(long)]
+        bucket: String,
+        /// The job id (default: the folder's name).
+        #[arg(long)]
+        job_id: Option<String>,
+        /// Wait for the job to end and download its outputs.
+        #[arg(long)]
+        wait: bool,
+        /// Where --wait puts the outputs.
+        #[arg(long, default_value = "tryon-out")]
+        out: PathBuf,
+        /// How long --wait waits, in seconds.
+        #[arg(long, default_value_t = 900)]
+        timeout: u64,
+    },
     /// Serve the Nova Canvas emulator (Bedrock Runtime InvokeModel) on 127.0.0.1.
     ///
     /// Point the SDK at it with AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:<port>.
@@ -129,6 +154,9 @@ fn main() -> ExitCode {
     rt.block_on(async {
         match cli.command {
             Command::Run { folder, out, job_id, bedrock } => run(&folder, &out, job_id, bedrock).await,
+            Command::Submit { folder, bucket, job_id, wait, out, timeout } => {
+                submit(&folder, &bucket, job_id, wait, &out, Duration::from_secs(timeout)).await
+            }
             Command::Emulator { port, host, model_ids } => emulator(SocketAddr::new(host, port), model_ids).await,
             Command::Validate { manifest } => validate(&manifest),
             Command::Event { bucket, key, source, etag, region } => {
@@ -564,4 +592,188 @@ async fn bench(data: Option<PathBuf>, iters: usize, python: Option<PathBuf>, scr
     }
     let _ = std::fs::remove_dir_all(&out);
     ExitCode::SUCCESS
+}
+
+fn folder_job_id(folder: &Path) -> String {
+    folder
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "job".into())
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("webp") => "image/webp",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+async fn submit(
+    folder: &Path,
+    bucket: &str,
+    job_id: Option<String>,
+    wait: bool,
+    out: &Path,
+    timeout: Duration,
+) -> ExitCode {
+    use aws_sdk_s3::primitives::ByteStream;
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let manifest = match std::fs::read(folder.join(MANIFEST_NAME)) {
+        Ok(m) => m,
+        Err(e) => return fail(&format!("{}: {e}", folder.join(MANIFEST_NAME).display())),
+    };
+    let job_id = job_id.unwrap_or_else(|| folder_job_id(folder));
+    let paths = JobPaths::new(&config, &job_id);
+    // The Lambda's own validator, before anything is uploaded.
+    if let Err(problems) = tryon::manifest::parse(&manifest, &paths.folder) {
+        eprintln!("{}: {} problem(s); nothing was uploaded", folder.join(MANIFEST_NAME).display(), problems.0.len());
+        for p in &problems.0 {
+            eprintln!("  - {p}");
+        }
+        return ExitCode::from(2);
+    }
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk).force_path_style(config.s3_force_path_style).build(),
+    );
+    let files = match files_under(folder) {
+        Ok(f) => f,
+        Err(e) => return fail(&format!("cannot list {}: {e}", folder.display())),
+    };
+    let images: Vec<_> = files.into_iter().filter(|p| p != Path::new(MANIFEST_NAME)).collect();
+    for rel in &images {
+        let key = format!("{}{}", paths.folder, rel.to_string_lossy());
+        let body = match ByteStream::from_path(folder.join(rel)).await {
+            Ok(b) => b,
+            Err(e) => return fail(&format!("{}: {e}", rel.display())),
+        };
+        if let Err(e) = s3.put_object().bucket(bucket).key(&key).content_type(content_type(rel)).body(body).send().await
+        {
+            return fail(&format!(
+                "uploading s3://{bucket}/{key}: {}",
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            ));
+        }
+        eprintln!("uploaded s3://{bucket}/{key}");
+    }
+    let manifest_key = format!("{}{MANIFEST_NAME}", paths.folder);
+    let put = s3
+        .put_object()
+        .bucket(bucket)
+        .key(&manifest_key)
+        .content_type("application/json")
+        .body(ByteStream::from(manifest))
+        .send()
+        .await;
+    let etag = match put {
+        Ok(o) => o.e_tag().unwrap_or_default().to_owned(),
+        Err(e) => {
+            return fail(&format!(
+                "uploading s3://{bucket}/{manifest_key}: {}",
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            ))
+        }
+    };
+    eprintln!("uploaded s3://{bucket}/{manifest_key} (the job starts now)");
+    println!("job {job_id}: status at s3://{bucket}/{}", paths.status());
+    if !wait {
+        return ExitCode::SUCCESS;
+    }
+
+    let started = Instant::now();
+    let mut last = String::new();
+    let status = loop {
+        if started.elapsed() > timeout {
+            eprintln!();
+            return fail(&format!(
+                "the job did not end within {} s; its status is at s3://{bucket}/{}",
+                timeout.as_secs(),
+                paths.status()
+            ));
+        }
+        let read = s3.get_object().bucket(bucket).key(paths.status()).send().await;
+        let status: Option<Status> = match read {
+            Ok(o) => match o.body.collect().await {
+                Ok(b) => serde_json::from_slice(&b.into_bytes()).ok(),
+                Err(_) => None,
+            },
+            Err(_) => None,
+        };
+        // Only this upload's record counts (an earlier run's status may still be there).
+        let current = status.filter(|s| s.manifest.etag == etag);
+        let line = match &current {
+            None => "waiting for the function".to_owned(),
+            Some(s) => {
+                let mut l = format!("{:?}", s.state).to_lowercase();
+                if let Some(stage) = &s.stage {
+                    l += &format!(", {stage}");
+                }
+                if let Some(e) = &s.error {
+                    l += &format!(", retrying after {}", e.code);
+                }
+                l
+            }
+        };
+        if line != last {
+            eprintln!("[{:>5.1} s] {line}", started.elapsed().as_secs_f64());
+            last = line;
+        }
+        match current {
+            Some(s) if s.state != State::Processing => break s,
+            _ => {
+                tokio::time::sleep(Duration::from_millis(if started.elapsed() < Duration::from_secs(10) {
+                    500
+                } else {
+                    2000
+                }))
+                .await
+            }
+        }
+    };
+    let dir = out.join(&job_id);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return fail(&format!("{}: {e}", dir.display()));
+    }
+    let mut keys: Vec<String> = status.outputs.images.clone();
+    keys.extend(status.outputs.mask.clone());
+    keys.push(paths.status());
+    for key in keys {
+        let name = key.rsplit('/').next().unwrap_or("output");
+        let target = dir.join(name);
+        match s3.get_object().bucket(bucket).key(&key).send().await {
+            Ok(o) => match o.body.collect().await {
+                Ok(b) => {
+                    if let Err(e) = std::fs::write(&target, b.into_bytes()) {
+                        return fail(&format!("{}: {e}", target.display()));
+                    }
+                    println!("  {}", target.display());
+                }
+                Err(e) => return fail(&format!("downloading {key}: {e}")),
+            },
+            Err(e) => {
+                return fail(&format!(
+                    "downloading {key}: {}",
+                    aws_smithy_types::error::display::DisplayErrorContext(&e)
+                ))
+            }
+        }
+    }
+    match (&status.state, &status.error) {
+        (State::Succeeded, _) => {
+            println!("job {job_id}: succeeded in {:.1} s", started.elapsed().as_secs_f64());
+            ExitCode::SUCCESS
+        }
+        (_, Some(e)) => {
+            eprintln!("job {job_id} failed: {}: {}", e.code, e.message);
+            ExitCode::from(1)
+        }
+        _ => fail(&format!("job {job_id} failed without an error record")),
+    }
 }

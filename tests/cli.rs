@@ -1,0 +1,146 @@
+//! The `tryon` command line as a user runs it: submit (against moto, with the real handler
+//! playing the Lambda), validate, event, run.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+use support::*;
+use tryon::emulator::Fault;
+
+fn tryon() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tryon"));
+    c.env("RUST_LOG", "warn");
+    c
+}
+
+fn example(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)
+}
+
+/// Runs `tryon submit --wait` while this test delivers the upload event to the real handler.
+async fn submit_and_process(w: &World, folder: &Path, job: &str, out: &Path) -> std::process::Output {
+    let child = tryon()
+        .args([
+            "submit",
+            &folder.display().to_string(),
+            "--bucket",
+            &w.bucket,
+            "--job-id",
+            job,
+            "--wait",
+            "--timeout",
+            "120",
+        ])
+        .arg("--out")
+        .arg(out)
+        .env("AWS_ENDPOINT_URL_S3", moto_url())
+        .env("S3_FORCE_PATH_STYLE", "true")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let key = format!("uploads/{job}/job.json");
+    for _ in 0..200 {
+        if w.get(&key).await.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = w.deliver(&key).await;
+    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_waits_and_downloads_the_outputs() {
+    let w = World::new().await;
+    let out = tempdir("submit");
+    let o = submit_and_process(&w, &example("hoodie"), "cli job", &out).await;
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    println!("{stdout}{stderr}");
+    assert!(o.status.success(), "{stderr}");
+    assert!(stdout.contains("succeeded"));
+    assert!(stderr.contains("(the job starts now)"));
+    for f in ["result.png", "mask.png", "status.json"] {
+        assert!(out.join("cli job").join(f).is_file(), "{f} downloaded");
+    }
+    // The images went up before the manifest.
+    let keys = w.keys("uploads/cli job/").await;
+    assert_eq!(keys, ["uploads/cli job/hoodie.png", "uploads/cli job/job.json", "uploads/cli job/person.jpg"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_exits_non_zero_with_the_error_code_when_the_job_fails() {
+    let w = World::new().await;
+    w.emulator.push_fault(Fault::InputModeration);
+    let out = tempdir("submit-fail");
+    let o = submit_and_process(&w, &example("hoodie"), "blocked", &out).await;
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("content_filtered"), "{stderr}");
+}
+
+#[test]
+fn submit_refuses_an_invalid_manifest_before_uploading() {
+    let dir = tempdir("bad-job");
+    std::fs::write(dir.join("job.json"), br#"{"source": "../other/p.jpg", "garment": "g.png", "colour": 1}"#).unwrap();
+    let o = tryon().args(["submit", &dir.display().to_string(), "--bucket", "nowhere"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("nothing was uploaded") && stderr.contains("`colour`"), "{stderr}");
+}
+
+#[test]
+fn validate_prints_every_problem() {
+    let dir = tempdir("validate");
+    let bad = json!({"source": "/abs.jpg", "garment": "../g.png", "imageGenerationConfig": {"numberOfImages": 9, "seed": -3}});
+    std::fs::write(dir.join("job.json"), serde_json::to_vec(&bad).unwrap()).unwrap();
+    let o = tryon().args(["validate", &dir.join("job.json").display().to_string()]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout.contains("4 problem(s)"), "{stdout}");
+    for needle in ["source:", "garment:", "numberOfImages", "seed"] {
+        assert!(stdout.contains(needle), "{needle}: {stdout}");
+    }
+    let o = tryon().args(["validate", &example("hoodie").join("job.json").display().to_string()]).output().unwrap();
+    assert!(o.status.success());
+}
+
+#[test]
+fn event_prints_events_that_the_handler_reads() {
+    for source in ["s3", "sqs", "eventbridge"] {
+        let o = tryon().args(["event", "my-bucket", "uploads/a b/café/job.json", "--source", source]).output().unwrap();
+        assert!(o.status.success());
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let incoming = tryon::event::parse_event(v).unwrap();
+        match &incoming.messages[0].records[0] {
+            tryon::event::Record::Created(obj) => assert_eq!(obj.key, "uploads/a b/café/job.json"),
+            other => panic!("{source}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn run_executes_an_example_offline() {
+    let out = tempdir("run");
+    let o =
+        tryon().args(["run", &example("prompt-mask").display().to_string()]).arg("--out").arg(&out).output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("Succeeded"), "{stdout}");
+    assert!(out.join("local/outputs/prompt-mask/result-2.png").is_file());
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("tryon-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
