@@ -34,6 +34,25 @@ pub struct Config {
     /// Prepare the source and the garment at the same time (faster with two or more vCPUs,
     /// higher peak memory).
     pub parallel_prepare: bool,
+    /// Print a CloudWatch EMF metrics line per job on stdout.
+    pub emit_metrics: bool,
+    /// Nova Canvas prices, for the estimated cost.
+    pub prices: Prices,
+}
+
+/// `PRICE_TABLE`: USD per generated image by quality and output size band (up to
+/// 1024×1024, and larger). Defaults: the on-demand prices of the Nova Canvas reference.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prices {
+    pub standard: [f64; 2],
+    pub premium: [f64; 2],
+}
+
+impl Default for Prices {
+    fn default() -> Self {
+        Prices { standard: [0.04, 0.06], premium: [0.06, 0.08] }
+    }
 }
 
 /// `REQUEST_ENCODING`: how images are encoded in the model request.
@@ -85,6 +104,8 @@ impl Default for Config {
             lease_margin: Duration::from_secs(60),
             request_encoding: RequestEncoding::Auto,
             parallel_prepare: false,
+            emit_metrics: true,
+            prices: Prices::default(),
         }
     }
 }
@@ -158,6 +179,20 @@ impl Config {
                 }
             },
             parallel_prepare: boolean(get("PARALLEL_PREPARE"), "PARALLEL_PREPARE", d.parallel_prepare)?,
+            emit_metrics: boolean(get("EMIT_METRICS"), "EMIT_METRICS", d.emit_metrics)?,
+            prices: match get("PRICE_TABLE") {
+                None => d.prices,
+                Some(v) => serde_json::from_str::<Prices>(v)
+                    .ok()
+                    .filter(|p| p.standard.iter().chain(&p.premium).all(|x| x.is_finite() && *x >= 0.0))
+                    .ok_or_else(|| {
+                        invalid(
+                            "PRICE_TABLE",
+                            Some(v),
+                            r#"expected {"standard": [small, large], "premium": [small, large]} in USD"#,
+                        )
+                    })?,
+            },
         };
         if cfg.uploads_prefix.starts_with(&cfg.outputs_prefix) || cfg.outputs_prefix.starts_with(&cfg.uploads_prefix) {
             return Err(invalid(
@@ -247,6 +282,8 @@ mod tests {
             ("LEASE_MARGIN_SECONDS", "7"),
             ("REQUEST_ENCODING", "PNG"),
             ("PARALLEL_PREPARE", "true"),
+            ("EMIT_METRICS", "false"),
+            ("PRICE_TABLE", r#"{"standard": [0.05, 0.07], "premium": [0.07, 0.09]}"#),
         ]))
         .unwrap();
         assert_eq!(c.uploads_prefix, "in/");
@@ -270,6 +307,8 @@ mod tests {
         assert_eq!(c.lease_margin, Duration::from_secs(7));
         assert_eq!(c.request_encoding, RequestEncoding::Png);
         assert!(c.parallel_prepare);
+        assert!(!c.emit_metrics);
+        assert_eq!(c.prices, Prices { standard: [0.05, 0.07], premium: [0.07, 0.09] });
     }
 
     #[test]
@@ -283,6 +322,8 @@ mod tests {
             ("BEDROCK_REGION", "US East"),
             ("REQUEST_ENCODING", "webp"),
             ("PARALLEL_PREPARE", "sometimes"),
+            ("PRICE_TABLE", "cheap"),
+            ("PRICE_TABLE", r#"{"standard": [-1, 0], "premium": [0, 0]}"#),
         ] {
             let err = Config::from_vars(&vars(&[(k, v)])).unwrap_err();
             assert!(err.to_string().contains(err.name), "{err}");

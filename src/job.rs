@@ -297,6 +297,9 @@ impl<S: Storage, M: Model> Service<S, M> {
             total_ms = t.get("total"),
             "job finished"
         );
+        if cfg.emit_metrics {
+            crate::metrics::emit(&status);
+        }
         match self
             .storage
             .put(&obj.bucket, &status_key, to_json(&status), "application/json", PutCondition::IfMatch(&status_etag))
@@ -398,7 +401,7 @@ impl<S: Storage, M: Model> Service<S, M> {
                 },
             );
         }
-        let price = nova::price_per_image(spec.quality(), src.plan.canvas_width, src.plan.canvas_height);
+        let price = nova::price_per_image(&cfg.prices, spec.quality(), src.plan.canvas_width, src.plan.canvas_height);
         status.diagnostics.estimated_cost_usd = Some(round_cents(price * spec.number_of_images() as f64));
         drop(gar);
         drop(mask_canvas);

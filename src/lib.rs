@@ -14,6 +14,7 @@ pub mod handler;
 pub mod job;
 pub mod local;
 pub mod manifest;
+pub mod metrics;
 pub mod nova;
 pub mod ports;
 pub mod prepare;

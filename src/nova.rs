@@ -165,15 +165,18 @@ pub fn classify(e: &ModelCallError, model_id: &str) -> JobError {
     }
 }
 
-/// Nova Canvas on-demand price per image in USD (reference §1, Bedrock pricing): by quality
-/// and by the output's size band.
-pub fn price_per_image(quality: crate::manifest::Quality, width: u32, height: u32) -> f64 {
-    let small = width as u64 * height as u64 <= 1024 * 1024;
-    match (quality, small) {
-        (crate::manifest::Quality::Standard, true) => 0.04,
-        (crate::manifest::Quality::Standard, false) => 0.06,
-        (crate::manifest::Quality::Premium, true) => 0.06,
-        (crate::manifest::Quality::Premium, false) => 0.08,
+/// Price per image in USD from the price table: by quality and by the output's size band
+/// (up to 1024×1024, or larger).
+pub fn price_per_image(
+    prices: &crate::config::Prices,
+    quality: crate::manifest::Quality,
+    width: u32,
+    height: u32,
+) -> f64 {
+    let band = usize::from(width as u64 * height as u64 > 1024 * 1024);
+    match quality {
+        crate::manifest::Quality::Standard => prices.standard[band],
+        crate::manifest::Quality::Premium => prices.premium[band],
     }
 }
 
@@ -267,9 +270,10 @@ mod tests {
     #[test]
     fn prices_follow_quality_and_size_band() {
         use crate::manifest::Quality::*;
-        assert_eq!(price_per_image(Standard, 1024, 1024), 0.04);
-        assert_eq!(price_per_image(Standard, 1773, 2365), 0.06);
-        assert_eq!(price_per_image(Premium, 320, 480), 0.06);
-        assert_eq!(price_per_image(Premium, 2047, 2047), 0.08);
+        let p = crate::config::Prices::default();
+        assert_eq!(price_per_image(&p, Standard, 1024, 1024), 0.04);
+        assert_eq!(price_per_image(&p, Standard, 1773, 2365), 0.06);
+        assert_eq!(price_per_image(&p, Premium, 320, 480), 0.06);
+        assert_eq!(price_per_image(&p, Premium, 2047, 2047), 0.08);
     }
 }

@@ -54,6 +54,8 @@ const VARIABLES: &[&str] = &[
     "LEASE_MARGIN_SECONDS",
     "REQUEST_ENCODING",
     "PARALLEL_PREPARE",
+    "EMIT_METRICS",
+    "PRICE_TABLE",
 ];
 
 #[test]

@@ -71,7 +71,8 @@ def main():
     watch_cmd = ["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P", str(rt_port), "--bin", "tryon-lambda"]
     for k, v in env.items():
         watch_cmd += ["--env-var", f"{k}={v}"]
-    watch = subprocess.Popen(watch_cmd, cwd=ROOT, env={**os.environ, "CARGO_TERM_COLOR": "never"})
+    watch_log = open(ROOT / "target" / "runtime-api-watch.log", "w+")
+    watch = subprocess.Popen(watch_cmd, cwd=ROOT, env={**os.environ, "CARGO_TERM_COLOR": "never"}, stdout=watch_log, stderr=subprocess.STDOUT)
     try:
         wait_port(emu_port, 30, "tryon emulator")
         wait_port(rt_port, 120, "cargo lambda watch")
@@ -119,6 +120,24 @@ def main():
         check("s3-put-job.json again: a duplicate", ok, out.stdout)
         calls = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{emu_port}/_emulator/requests").read())
         check("the emulator got exactly four model calls", len(calls) == 4, str(len(calls)))
+        # The function printed one CloudWatch EMF line per job it ran.
+        watch_log.flush()
+        emf = []
+        for line in open(watch_log.name, encoding="utf-8", errors="replace"):
+            start = line.find("{")
+            if start >= 0 and '"_aws"' in line:
+                try:
+                    record = json.loads(line[start:])
+                except ValueError:
+                    continue
+                if isinstance(record, dict) and "_aws" in record:
+                    emf.append(record)
+        def valid(r):
+            d = r["_aws"]["CloudWatchMetrics"][0]
+            return (isinstance(r["_aws"]["Timestamp"], int) and d["Namespace"] == "TryOn"
+                    and all(isinstance(r[m["Name"]], (int, float)) for m in d["Metrics"])
+                    and all(isinstance(r[k], str) for ds in d["Dimensions"] for k in ds))
+        check("one valid EMF metrics line per job run", len(emf) == 4 and all(valid(r) for r in emf), f"{len(emf)} lines")
         check("through SigV4 with content-type application/json",
               all(c["auth"] == "sigv4" and c["contentType"] == "application/json" for c in calls), str(calls)[:300])
     finally:

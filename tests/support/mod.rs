@@ -76,7 +76,8 @@ pub struct World {
 
 impl World {
     pub async fn new() -> World {
-        Self::with_config(Config::default()).await
+        // Metrics lines would flood the test output; their format has its own tests.
+        Self::with_config(Config { emit_metrics: false, ..Config::default() }).await
     }
 
     pub async fn with_config(config: Config) -> World {
