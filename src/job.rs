@@ -18,6 +18,7 @@ use crate::manifest::{self, JobSpec};
 use crate::nova::{self, RequestImages, MAX_BODY_BYTES};
 use crate::ports::{Model, PutCondition, Storage, StorageError, StoredObject};
 use crate::prepare::{self, Encoding, InputFormat, Prepared};
+use crate::sheet;
 use crate::status::{
     self, Claim, Diagnostics, ImageDiagnostics, Lease, ManifestRef, Outputs, PreparedInfo, State, Status, StatusError,
     Warning,
@@ -84,6 +85,9 @@ impl JobPaths {
     pub fn mask(&self) -> String {
         format!("{}mask.png", self.outputs)
     }
+    pub fn sheet(&self) -> String {
+        format!("{}sheet.jpg", self.outputs)
+    }
 }
 
 /// Largest `status.json` read back (ours are a few KB).
@@ -113,6 +117,7 @@ impl From<JobError> for Stop {
 struct Done {
     images: Vec<String>,
     mask: Option<String>,
+    sheet: Option<String>,
     moderation: Option<String>,
 }
 
@@ -262,7 +267,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         let (outcome, failure) = match result {
             Ok(done) => {
                 status.state = State::Succeeded;
-                status.outputs = Outputs { images: done.images.clone(), mask: done.mask };
+                status.outputs = Outputs { images: done.images.clone(), mask: done.mask, sheet: done.sheet };
                 if let Some(m) = done.moderation {
                     status.warnings.push(Warning {
                         code: ErrorCode::ContentFiltered.as_str().into(),
@@ -382,6 +387,16 @@ impl<S: Storage, M: Model> Service<S, M> {
             None => None,
         };
         let (body, encoded) = build_body(&spec, &src, &gar, mask_canvas.as_ref(), cfg.request_encoding)?;
+        let tiles = vec![
+            sheet::Tile {
+                label: "Source".into(),
+                image: prepare::preview(&src.canvas, src.plan.content, sheet::TILE_HEIGHT)?,
+            },
+            sheet::Tile {
+                label: "Garment".into(),
+                image: prepare::preview(&gar.canvas, gar.plan.content, sheet::TILE_HEIGHT)?,
+            },
+        ];
         status.diagnostics.timings_ms.insert("prepare".into(), ms(t));
         status.diagnostics.request_bytes = Some(body.len() as u64);
         status.diagnostics.images.insert("source".into(), image_diag(&src, encoded.source));
@@ -449,10 +464,18 @@ impl<S: Storage, M: Model> Service<S, M> {
                 .map(|(i, b)| prepare::finish_output(b, &plan, &limits, &format!("image {}", i + 1)))
                 .collect::<Result<Vec<_>, _>>()?;
             let mask = mask.map(|m| prepare::finish_output(&m, &plan, &limits, "mask")).transpose()?;
-            Ok((images, mask))
+            let mut tiles = tiles;
+            if let Some(m) = &mask {
+                tiles.push(sheet::tile_from_bytes(m, "Mask")?);
+            }
+            for (i, png) in images.iter().enumerate() {
+                let label = if images.len() == 1 { "Result".to_owned() } else { format!("Result {}", i + 1) };
+                tiles.push(sheet::tile_from_bytes(png, &label)?);
+            }
+            Ok((images, mask, sheet::encode(&tiles)?))
         })
         .await?;
-        let (images, mask) = finished;
+        let (images, mask, sheet_jpeg) = finished;
         let mut keys = Vec::with_capacity(images.len());
         for (i, png) in images.into_iter().enumerate() {
             let key = paths.result(i);
@@ -467,8 +490,10 @@ impl<S: Storage, M: Model> Service<S, M> {
             }
             None => None,
         };
+        let sheet_key = paths.sheet();
+        self.put_file(bucket, &sheet_key, sheet_jpeg, "image/jpeg").await?;
         status.diagnostics.timings_ms.insert("writeOutputs".into(), ms(t));
-        Ok(Done { images: keys, mask: mask_key, moderation })
+        Ok(Done { images: keys, mask: mask_key, sheet: Some(sheet_key), moderation })
     }
 
     /// Writes the status as it stands, conditional on the last version this delivery wrote.
@@ -519,6 +544,10 @@ impl<S: Storage, M: Model> Service<S, M> {
     }
 
     async fn put_output(&self, bucket: &str, key: &str, png: Vec<u8>) -> Result<(), JobError> {
+        self.put_file(bucket, key, png, "image/png").await
+    }
+
+    async fn put_file(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), JobError> {
         // Outputs never go under the uploads prefix (that would start jobs recursively).
         if key.starts_with(&self.config.uploads_prefix) {
             return Err(JobError::new(
@@ -527,7 +556,7 @@ impl<S: Storage, M: Model> Service<S, M> {
             ));
         }
         self.storage
-            .put(bucket, key, png, "image/png", PutCondition::Always)
+            .put(bucket, key, body, content_type, PutCondition::Always)
             .await
             .map(|_| ())
             .map_err(|e| storage_error(&format!("writing {key}"), &e))

@@ -19,4 +19,5 @@ pub mod nova;
 pub mod ports;
 pub mod prepare;
 pub mod samples;
+pub mod sheet;
 pub mod status;

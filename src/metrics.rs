@@ -105,6 +105,7 @@ mod tests {
             outputs: Outputs {
                 images: if error.is_none() { vec!["outputs/j 1/result.png".into()] } else { vec![] },
                 mask: None,
+                sheet: None,
             },
             error: error.map(|c| StatusError { code: c.into(), message: "m".into(), retryable: false }),
             warnings: vec![],

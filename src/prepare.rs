@@ -525,6 +525,25 @@ fn resize_rgb(img: RgbImage, w: u32, h: u32) -> Result<RgbImage, JobError> {
         .ok_or_else(|| JobError::new(ErrorCode::Internal, "resize produced a buffer of the wrong size"))
 }
 
+/// The picture without padding, downscaled to `height` (for previews such as the comparison
+/// sheet). Cheap: the source is borrowed and the output is small.
+pub fn preview(canvas: &RgbImage, content: Rect, height: u32) -> Result<RgbImage, JobError> {
+    let height = height.max(1);
+    let width = ((content.width as f64 * height as f64 / content.height.max(1) as f64).round() as u32).max(1);
+    let fail = |e: String| JobError::new(ErrorCode::Internal, format!("making a preview failed: {e}"));
+    let src = fr::images::ImageRef::new(canvas.width(), canvas.height(), canvas.as_raw(), fr::PixelType::U8x3)
+        .map_err(|e| fail(e.to_string()))?;
+    let mut dst = fr::images::Image::new(width, height, fr::PixelType::U8x3);
+    let opts = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear)).crop(
+        content.x as f64,
+        content.y as f64,
+        content.width as f64,
+        content.height as f64,
+    );
+    fr::Resizer::new().resize(&src, &mut dst, &opts).map_err(|e| fail(e.to_string()))?;
+    RgbImage::from_raw(width, height, dst.into_vec()).ok_or_else(|| fail("size".into()))
+}
+
 /// Output rows per band of [`resize_u8`].
 const RESIZE_BAND_ROWS: u32 = 128;
 

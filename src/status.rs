@@ -31,6 +31,9 @@ pub struct ManifestRef {
 pub struct Outputs {
     pub images: Vec<String>,
     pub mask: Option<String>,
+    /// The comparison sheet (source, garment, mask and results side by side).
+    #[serde(default)]
+    pub sheet: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -68,7 +68,7 @@ async fn submit_waits_and_downloads_the_outputs() {
     assert!(o.status.success(), "{stderr}");
     assert!(stdout.contains("succeeded"));
     assert!(stderr.contains("(the job starts now)"));
-    for f in ["result.png", "mask.png", "status.json"] {
+    for f in ["result.png", "mask.png", "sheet.jpg", "status.json"] {
         assert!(out.join("cli job").join(f).is_file(), "{f} downloaded");
     }
     // The images went up before the manifest.

@@ -31,7 +31,13 @@ async fn garment_mask_job_writes_result_mask_and_status() {
     let summary = w.deliver("uploads/j1/job.json").await.expect("success");
     assert_eq!(summary.records[0].outcome, "succeeded");
 
-    assert_eq!(w.keys("outputs/j1/").await, ["outputs/j1/mask.png", "outputs/j1/result.png", "outputs/j1/status.json"]);
+    assert_eq!(
+        w.keys("outputs/j1/").await,
+        ["outputs/j1/mask.png", "outputs/j1/result.png", "outputs/j1/sheet.jpg", "outputs/j1/status.json"]
+    );
+    let sheet = image::load_from_memory(&w.get("outputs/j1/sheet.jpg").await.unwrap()).unwrap();
+    assert_eq!(sheet.height(), 2 * 16 + 30 + 320, "one row of tiles");
+    assert!(sheet.width() > 3 * 200, "source, garment, mask and result side by side");
     let result = decode_png(&w.get("outputs/j1/result.png").await.unwrap());
     assert_eq!(result.dimensions(), (420, 560), "upright, as displayed");
     let mask = decode_png(&w.get("outputs/j1/mask.png").await.unwrap());
@@ -44,6 +50,7 @@ async fn garment_mask_job_writes_result_mask_and_status() {
     assert!(s["manifest"]["etag"].as_str().unwrap().len() > 2);
     assert_eq!(s["outputs"]["images"], json!(["outputs/j1/result.png"]));
     assert_eq!(s["outputs"]["mask"], "outputs/j1/mask.png");
+    assert_eq!(s["outputs"]["sheet"], "outputs/j1/sheet.jpg");
     assert_eq!(s["error"], Value::Null);
     assert!(humantime::parse_rfc3339(s["updatedAt"].as_str().unwrap()).is_ok());
     let d = &s["diagnostics"];
@@ -100,6 +107,7 @@ async fn prompt_mask_with_three_images() {
             "outputs/p/result-2.png",
             "outputs/p/result-3.png",
             "outputs/p/result.png",
+            "outputs/p/sheet.jpg",
             "outputs/p/status.json"
         ]
     );
@@ -131,7 +139,7 @@ async fn image_mask_is_sent_black_and_white_at_the_source_size() {
     files.push(("masks/torso.png", mask_png()));
     w.upload_job("m", &files, &manifest).await;
     w.deliver("uploads/m/job.json").await.expect("success");
-    assert_eq!(w.keys("outputs/m/").await, ["outputs/m/result.png", "outputs/m/status.json"]);
+    assert_eq!(w.keys("outputs/m/").await, ["outputs/m/result.png", "outputs/m/sheet.jpg", "outputs/m/status.json"]);
     let s = w.status("m").await;
     assert_eq!(s["outputs"]["mask"], Value::Null);
     let p = &w.calls()[0].body["virtualTryOnParams"];

@@ -97,7 +97,7 @@ def main():
             status = json.loads(s3.get_object(Bucket=BUCKET, Key=f"outputs/{job}/status.json")["Body"].read())
             check(f"{event_file}: status.json succeeded", status["state"] == "succeeded", json.dumps(status)[:300])
             keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"outputs/{job}/").get("Contents", []))
-            want = [f"outputs/{job}/mask.png", f"outputs/{job}/result.png", f"outputs/{job}/status.json"]
+            want = [f"outputs/{job}/mask.png", f"outputs/{job}/result.png", f"outputs/{job}/sheet.jpg", f"outputs/{job}/status.json"]
             check(f"{event_file}: outputs written", keys == want, str(keys))
 
         out = invoke("sqs-s3-put-job.json")

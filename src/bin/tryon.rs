@@ -264,7 +264,8 @@ fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 async fn run(folder: &Path, out: &Path, job_id: Option<String>, bedrock: bool) -> ExitCode {
     let config = match Config::from_env() {
-        Ok(c) => c,
+        // EMF lines are for CloudWatch; a local run prints its own summary.
+        Ok(c) => Config { emit_metrics: false, ..c },
         Err(e) => return fail(&e.to_string()),
     };
     if !folder.join(MANIFEST_NAME).is_file() {
@@ -349,6 +350,9 @@ async fn run(folder: &Path, out: &Path, job_id: Option<String>, bedrock: bool) -
     }
     if let Some(m) = &status.outputs.mask {
         println!("  mask:   {}", show(m));
+    }
+    if let Some(m) = &status.outputs.sheet {
+        println!("  sheet:  {}", show(m));
     }
     println!("  status: {}", status_path.display());
     if let Some(e) = &status.error {
@@ -743,6 +747,7 @@ async fn submit(
     }
     let mut keys: Vec<String> = status.outputs.images.clone();
     keys.extend(status.outputs.mask.clone());
+    keys.extend(status.outputs.sheet.clone());
     keys.push(paths.status());
     for key in keys {
         let name = key.rsplit('/').next().unwrap_or("output");
