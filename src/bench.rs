@@ -76,7 +76,7 @@ fn prepare_and_encode(
     let mut times = StageTimes::default();
     let p = prepare::prepare_timed(bytes, &limits(), what, &mut times)?;
     let t = Instant::now();
-    let encoded = prepare::encode(&p.canvas, encoding_for(choice, &p))?;
+    let encoded = prepare::encode_with(&p.canvas, encoding_for(choice, &p), p.input.chroma_subsampled)?;
     Ok((p, encoded, times, ms(t)))
 }
 
@@ -113,6 +113,18 @@ pub fn pipeline(job: &Job, choice: RequestEncoding, parallel: bool, out: &Path) 
         stages.push(("inputs_parallel", ms(start)));
     }
     let t = Instant::now();
+    let mut tiles = vec![
+        crate::sheet::Tile {
+            label: "Source".into(),
+            image: prepare::preview(&src.canvas, src.plan.content, crate::sheet::TILE_HEIGHT)?,
+        },
+        crate::sheet::Tile {
+            label: "Garment".into(),
+            image: prepare::preview(&gar.canvas, gar.plan.content, crate::sheet::TILE_HEIGHT)?,
+        },
+    ];
+    stages.push(("sheet_tiles", ms(t)));
+    let t = Instant::now();
     let body = nova::request_body(&spec(), RequestImages { source: &src_enc, reference: &gar_enc, mask: None });
     stages.push(("body_b64_json", ms(t)));
     let body_len = body.len();
@@ -128,11 +140,19 @@ pub fn pipeline(job: &Job, choice: RequestEncoding, parallel: bool, out: &Path) 
     let mask = reply.mask.as_deref().map(|m| prepare::finish_output(m, &plan, &limits(), "mask")).transpose()?;
     stages.push(("r_finish", ms(t)));
     let t = Instant::now();
+    if let Some(m) = &mask {
+        tiles.push(crate::sheet::tile_from_bytes(m, "Mask")?);
+    }
+    tiles.push(crate::sheet::tile_from_bytes(&result, "Result")?);
+    let sheet = crate::sheet::encode(&tiles)?;
+    stages.push(("r_sheet", ms(t)));
+    let t = Instant::now();
     let io = |e: std::io::Error| JobError::new(ErrorCode::Internal, e.to_string());
     std::fs::write(out.join("result.png"), &result).map_err(io)?;
     if let Some(m) = mask {
         std::fs::write(out.join("mask.png"), m).map_err(io)?;
     }
+    std::fs::write(out.join("sheet.jpg"), sheet).map_err(io)?;
     stages.push(("r_write", ms(t)));
     stages.push(("total", ms(start)));
     Ok((stages, body_len))
@@ -165,7 +185,7 @@ pub fn primitives(job: &Job, out: &Path) -> Result<BTreeMap<&'static str, f64>, 
     m.insert("p_orient", ms(t));
     drop(small);
     let t = Instant::now();
-    let p_jpeg = prepare::encode(&upright, Encoding::Jpeg)?;
+    let p_jpeg = prepare::encode_with(&upright, Encoding::Jpeg, true)?;
     m.insert("p_encode_jpeg", ms(t));
     let t = Instant::now();
     let p_png = prepare::encode(&upright, Encoding::Png)?;

@@ -595,8 +595,8 @@ pub fn build_body(
         RequestEncoding::Png => [Encoding::Png, Encoding::Png],
     };
     loop {
-        let s = prepare::encode(&src.canvas, encodings[0])?;
-        let g = prepare::encode(&gar.canvas, encodings[1])?;
+        let s = prepare::encode_with(&src.canvas, encodings[0], src.input.chroma_subsampled)?;
+        let g = prepare::encode_with(&gar.canvas, encodings[1], gar.input.chroma_subsampled)?;
         let mut sizes = vec![s.len(), g.len()];
         sizes.extend(mask_png.as_ref().map(Vec::len));
         if nova::body_size(&sizes) > MAX_BODY_BYTES && encodings.contains(&Encoding::Png) {

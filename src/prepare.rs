@@ -118,6 +118,10 @@ pub struct InputInfo {
     /// EXIF orientation 1–8 (1 when absent).
     pub orientation: u8,
     pub had_alpha: bool,
+    /// A JPEG whose chroma was stored at reduced resolution (4:2:0, 4:2:2): re-encoding it
+    /// 4:2:0 loses nothing the upload still had.
+    #[serde(default)]
+    pub chroma_subsampled: bool,
     /// What was done with an embedded ICC profile: `converted to sRGB from <name>`, `sRGB`,
     /// `ignored (<reason>)`; absent when the file has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -258,6 +262,7 @@ fn decode_timed(bytes: &[u8], limits: &Limits, what: &str, times: &mut StageTime
         bytes: bytes.len() as u64,
         orientation: exif_value(orientation),
         had_alpha,
+        chroma_subsampled: format == InputFormat::Jpeg && jpeg_chroma_subsampled(bytes),
         color_profile: None,
     };
     Ok(Decoded { rgb, orientation, info, icc })
@@ -315,6 +320,22 @@ fn profile_name(p: &moxcms::ColorProfile) -> String {
     } else {
         text
     }
+}
+
+/// Whether a JPEG's luma is sampled more densely than its chroma (read from the frame header).
+fn jpeg_chroma_subsampled(bytes: &[u8]) -> bool {
+    let mut i = 2;
+    while i + 4 <= bytes.len() && bytes[i] == 0xFF {
+        let marker = bytes[i + 1];
+        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+        if matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF) {
+            // SOF: length, precision, height, width, components, then (id, HV, table) each.
+            let first = i + 10;
+            return bytes.get(first + 1).is_some_and(|hv| *hv != 0x11) && bytes.get(i + 9).is_some_and(|n| *n >= 3);
+        }
+        i += 2 + len;
+    }
+    false
 }
 
 /// Whether a JPEG has an end-of-image marker after its first scan. The decoder fills a
@@ -418,7 +439,8 @@ pub fn finish_output(bytes: &[u8], plan: &Plan, limits: &Limits, what: &str) -> 
     reader.limits(l);
     let decoder = reader.into_decoder().map_err(|e| bad(e.to_string()))?;
     let (w, h) = decoder.dimensions();
-    if format == ImageFormat::Png && !plan.padded() && (w, h) == (plan.canvas_width, plan.canvas_height) {
+    // Nothing to crop: a PNG goes out as it came, whatever its size.
+    if format == ImageFormat::Png && !plan.padded() {
         return Ok(bytes.to_vec());
     }
     let img = DynamicImage::from_decoder(decoder).map_err(|e| bad(e.to_string()))?;
@@ -436,13 +458,22 @@ pub fn finish_output(bytes: &[u8], plan: &Plan, limits: &Limits, what: &str) -> 
 
 /// Encodes an RGB image for the request.
 pub fn encode(img: &RgbImage, encoding: Encoding) -> Result<Vec<u8>, JobError> {
+    encode_with(img, encoding, false)
+}
+
+/// [`encode`], with 4:2:0 chroma for a JPEG when `subsample` (the upload was subsampled).
+pub fn encode_with(img: &RgbImage, encoding: Encoding, subsample: bool) -> Result<Vec<u8>, JobError> {
     let (w, h) = img.dimensions();
     let fail = |e: String| JobError::new(ErrorCode::Internal, format!("encoding a {w}x{h} image failed: {e}"));
     match encoding {
         Encoding::Jpeg => {
             let mut out = Vec::with_capacity((w * h) as usize / 2);
             let mut enc = jpeg_encoder::Encoder::new(&mut out, JPEG_QUALITY);
-            enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_1_1);
+            enc.set_sampling_factor(if subsample {
+                jpeg_encoder::SamplingFactor::F_2_2
+            } else {
+                jpeg_encoder::SamplingFactor::F_1_1
+            });
             enc.encode(img.as_raw(), w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
                 .map_err(|e| fail(e.to_string()))?;
             Ok(out)
@@ -507,12 +538,41 @@ fn exif_value(o: image::metadata::Orientation) -> u8 {
 }
 
 fn orient(img: RgbImage, o: image::metadata::Orientation) -> RgbImage {
-    if o == image::metadata::Orientation::NoTransforms {
-        return img;
+    use image::metadata::Orientation::*;
+    match o {
+        NoTransforms => return img,
+        // Phones store portraits as 6 or 8: a cache-blocked quarter turn.
+        Rotate90 => return rotate_quarter(&img, true),
+        Rotate270 => return rotate_quarter(&img, false),
+        _ => {}
     }
     let mut d = DynamicImage::ImageRgb8(img);
     d.apply_orientation(o);
     d.into_rgb8()
+}
+
+/// A quarter turn (clockwise or not) in 32×32 blocks, so both images stream through the
+/// cache instead of striding across a 12 MB buffer per pixel.
+fn rotate_quarter(src: &RgbImage, clockwise: bool) -> RgbImage {
+    const B: u32 = 32;
+    let (w, h) = src.dimensions();
+    let s = src.as_raw();
+    let mut out = vec![0u8; s.len()];
+    let nw = h as usize;
+    for by in (0..h).step_by(B as usize) {
+        for bx in (0..w).step_by(B as usize) {
+            for y in by..(by + B).min(h) {
+                let row = y as usize * w as usize;
+                for x in bx..(bx + B).min(w) {
+                    let (dx, dy) = if clockwise { (h - 1 - y, x) } else { (y, w - 1 - x) };
+                    let si = (row + x as usize) * 3;
+                    let di = (dy as usize * nw + dx as usize) * 3;
+                    out[di..di + 3].copy_from_slice(&s[si..si + 3]);
+                }
+            }
+        }
+    }
+    RgbImage::from_raw(h, w, out).unwrap_or_default()
 }
 
 fn resize_rgb(img: RgbImage, w: u32, h: u32) -> Result<RgbImage, JobError> {
@@ -770,6 +830,7 @@ mod tests {
             bytes: 0,
             orientation: 1,
             had_alpha: false,
+            chroma_subsampled: false,
             color_profile: None,
         };
         let plan = plan(800, 1000);
@@ -794,6 +855,26 @@ mod tests {
         assert_eq!(prepare_mask(&photo, &limits(), &source, &plan).unwrap_err().code, ErrorCode::InvalidMask);
         let white = encode_png_rgb(&RgbImage::from_pixel(400, 500, Rgb([255, 255, 255]))).unwrap();
         assert!(prepare_mask(&white, &limits(), &source, &plan).unwrap_err().message.contains("no black area"));
+    }
+
+    #[test]
+    fn fast_quarter_turns_equal_the_image_crates() {
+        let img = RgbImage::from_fn(67, 45, |x, y| Rgb([(x * 3) as u8, (y * 5) as u8, (x ^ y) as u8]));
+        for (o, cw) in
+            [(image::metadata::Orientation::Rotate90, true), (image::metadata::Orientation::Rotate270, false)]
+        {
+            let mut d = DynamicImage::ImageRgb8(img.clone());
+            d.apply_orientation(o);
+            assert_eq!(rotate_quarter(&img, cw), d.into_rgb8(), "{o:?}");
+        }
+    }
+
+    #[test]
+    fn jpeg_chroma_sampling_is_read_from_the_header() {
+        let img = RgbImage::from_pixel(64, 64, Rgb([1, 2, 3]));
+        assert!(!jpeg_chroma_subsampled(&encode_with(&img, Encoding::Jpeg, false).unwrap()));
+        assert!(jpeg_chroma_subsampled(&encode_with(&img, Encoding::Jpeg, true).unwrap()));
+        assert!(!jpeg_chroma_subsampled(b"\xFF\xD8garbage"));
     }
 
     #[test]

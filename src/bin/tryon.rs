@@ -368,7 +368,7 @@ async fn run(folder: &Path, out: &Path, job_id: Option<String>, bedrock: bool) -
 async fn bench_invocation(data: &Path, emulator: &str) -> ExitCode {
     use tryon::bench::peak_rss_mib;
     let config = match Config::from_env() {
-        Ok(c) => c,
+        Ok(c) => Config { emit_metrics: false, ..c },
         Err(e) => return fail(&e.to_string()),
     };
     let root = std::env::temp_dir().join(format!("tryon-bench-{}", std::process::id()));
