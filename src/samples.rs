@@ -74,11 +74,10 @@ pub fn exif_orientation(orientation: u16) -> Vec<u8> {
     e
 }
 
-/// Encodes `upright` as a JPEG stored the way a phone stores it for `orientation`: the
-/// pixels transformed so that applying the orientation shows `upright` again.
-pub fn phone_jpeg(upright: &RgbImage, orientation: u16) -> Result<Vec<u8>, JobError> {
+/// The pixels a camera stores for EXIF `orientation` so that applying it shows `upright`.
+pub fn stored_for_orientation(upright: &RgbImage, orientation: u16) -> RgbImage {
     use image::imageops::{flip_horizontal, flip_vertical, rotate180, rotate270, rotate90};
-    let stored = match orientation {
+    match orientation {
         2 => flip_horizontal(upright),
         3 => rotate180(upright),
         4 => flip_vertical(upright),
@@ -87,7 +86,12 @@ pub fn phone_jpeg(upright: &RgbImage, orientation: u16) -> Result<Vec<u8>, JobEr
         7 => flip_horizontal(&rotate270(upright)),
         8 => rotate90(upright),
         _ => upright.clone(),
-    };
+    }
+}
+
+/// Encodes `upright` as a JPEG stored the way a phone stores it for `orientation`.
+pub fn phone_jpeg(upright: &RgbImage, orientation: u16) -> Result<Vec<u8>, JobError> {
+    let stored = stored_for_orientation(upright, orientation);
     let mut out = Vec::new();
     let mut enc = jpeg_encoder::Encoder::new(&mut out, JPEG_QUALITY);
     enc.add_app_segment(1, exif_orientation(orientation))

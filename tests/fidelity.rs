@@ -16,21 +16,6 @@ fn marker_image() -> RgbImage {
     })
 }
 
-/// The pixels a phone stores for `orientation` so that applying it shows `upright`.
-fn stored_for(upright: &RgbImage, orientation: u16) -> RgbImage {
-    use image::imageops::{flip_horizontal, flip_vertical, rotate180, rotate270, rotate90};
-    match orientation {
-        2 => flip_horizontal(upright),
-        3 => rotate180(upright),
-        4 => flip_vertical(upright),
-        5 => flip_horizontal(&rotate90(upright)),
-        6 => rotate270(upright),
-        7 => flip_horizontal(&rotate270(upright)),
-        8 => rotate90(upright),
-        _ => upright.clone(),
-    }
-}
-
 fn tiff_orientation(o: u16) -> Vec<u8> {
     tryon::samples::exif_orientation(o)[6..].to_vec()
 }
@@ -92,7 +77,7 @@ fn assert_upright(p: &Prepared, what: &str) {
 fn every_exif_orientation_is_applied_in_jpeg_png_and_webp() {
     let upright = marker_image();
     for o in 1..=8u16 {
-        let stored = stored_for(&upright, o);
+        let stored = tryon::samples::stored_for_orientation(&upright, o);
         let jpeg = tryon::samples::phone_jpeg(&upright, o).unwrap();
         assert_upright(&prep(&jpeg), &format!("JPEG orientation {o}"));
         let png = prep(&png_with_exif(&stored, o));
