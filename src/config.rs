@@ -38,6 +38,10 @@ pub struct Config {
     pub emit_metrics: bool,
     /// Nova Canvas prices, for the estimated cost.
     pub prices: Prices,
+    /// Most model calls one manifest may ask for (variants or outfit steps).
+    pub max_model_calls_per_job: u32,
+    /// Variants of one job called at the same time.
+    pub variant_concurrency: u32,
 }
 
 /// `PRICE_TABLE`: USD per generated image by quality and output size band (up to
@@ -106,6 +110,8 @@ impl Default for Config {
             parallel_prepare: false,
             emit_metrics: true,
             prices: Prices::default(),
+            max_model_calls_per_job: 10,
+            variant_concurrency: 2,
         }
     }
 }
@@ -180,6 +186,18 @@ impl Config {
             },
             parallel_prepare: boolean(get("PARALLEL_PREPARE"), "PARALLEL_PREPARE", d.parallel_prepare)?,
             emit_metrics: boolean(get("EMIT_METRICS"), "EMIT_METRICS", d.emit_metrics)?,
+            max_model_calls_per_job: number(
+                get("MAX_MODEL_CALLS_PER_JOB"),
+                "MAX_MODEL_CALLS_PER_JOB",
+                d.max_model_calls_per_job as u64,
+            )?
+            .clamp(1, 1000) as u32,
+            variant_concurrency: number(
+                get("VARIANT_CONCURRENCY"),
+                "VARIANT_CONCURRENCY",
+                d.variant_concurrency as u64,
+            )?
+            .clamp(1, 16) as u32,
             prices: match get("PRICE_TABLE") {
                 None => d.prices,
                 Some(v) => serde_json::from_str::<Prices>(v)

@@ -236,6 +236,9 @@ async fn invoke(
     if let Some(Fault::Delay { ms }) = &fault {
         tokio::time::sleep(Duration::from_millis(*ms)).await;
     }
+    // Every call is logged with what it carried, faulted or not.
+    let logged = body.clone();
+    let summary = tokio::task::spawn_blocking(move || summarise(&logged)).await.unwrap_or(Value::Null);
     let canned = match &fault {
         Some(Fault::Throttling) => Some((429, "ThrottlingException", "Too many requests, please wait before trying again.")),
         Some(Fault::ModelNotReady) => Some((429, "ModelNotReadyException", "Model is not ready to serve inference requests.")),
@@ -248,16 +251,16 @@ async fn invoke(
         _ => None,
     };
     if let Some((status, kind, message)) = canned {
-        return finish(error(status, kind, message, &request_id), Value::Null, Some(kind.into()));
+        return finish(error(status, kind, message, &request_id), summary, Some(kind.into()));
     }
     if !emu.model_ids.iter().any(|m| m == &model_id) {
         let msg = "The provided model identifier is invalid.";
-        return finish(error(404, "ResourceNotFoundException", msg, &request_id), Value::Null, Some(msg.into()));
+        return finish(error(404, "ResourceNotFoundException", msg, &request_id), summary, Some(msg.into()));
     }
     let ct = header("content-type").unwrap_or_default();
     if ct.split(';').next().map(str::trim) != Some("application/json") {
         let msg = format!("Malformed input request: the content type must be application/json, not {ct:?}, please reformat your input and try again.");
-        return finish(error(400, "ValidationException", &msg, &request_id), Value::Null, Some(msg));
+        return finish(error(400, "ValidationException", &msg, &request_id), summary, Some(msg));
     }
     if body.len() > crate::nova::MAX_BODY_BYTES {
         let msg = format!(
@@ -265,7 +268,7 @@ async fn invoke(
             body.len(),
             crate::nova::MAX_BODY_BYTES
         );
-        return finish(error(400, "ValidationException", &msg, &request_id), Value::Null, Some(msg));
+        return finish(error(400, "ValidationException", &msg, &request_id), summary, Some(msg));
     }
 
     let work = tokio::task::spawn_blocking(move || {

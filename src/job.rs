@@ -14,9 +14,10 @@ use tracing::{info, warn, Instrument};
 use crate::config::{Config, RequestEncoding};
 use crate::error::{ErrorCode, JobError};
 use crate::event::{self, ObjectCreated};
-use crate::manifest::{self, JobSpec};
+use crate::manifest::JobSpec;
 use crate::nova::{self, RequestImages, MAX_BODY_BYTES};
-use crate::ports::{Model, PutCondition, Storage, StorageError, StoredObject};
+use crate::plan::{self, JobPlan};
+use crate::ports::{Model, PutCondition, Storage, StorageError};
 use crate::prepare::{self, Encoding, InputFormat, Prepared};
 use crate::sheet;
 use crate::status::{
@@ -94,14 +95,14 @@ impl JobPaths {
 const MAX_STATUS_BYTES: u64 = 1024 * 1024;
 
 /// Where `status.json` is and the version this delivery last wrote.
-struct Checkpoint<'a> {
-    bucket: &'a str,
-    key: &'a str,
-    etag: &'a mut String,
+pub(crate) struct Checkpoint<'a> {
+    pub(crate) bucket: &'a str,
+    pub(crate) key: &'a str,
+    pub(crate) etag: &'a mut String,
 }
 
 /// Why processing stopped early.
-enum Stop {
+pub(crate) enum Stop {
     Failed(JobError),
     /// Another delivery took the job over: leave everything to it.
     LostLease,
@@ -113,12 +114,14 @@ impl From<JobError> for Stop {
     }
 }
 
-/// What a finished model call produced.
-struct Done {
-    images: Vec<String>,
-    mask: Option<String>,
-    sheet: Option<String>,
-    moderation: Option<String>,
+/// What a finished job produced.
+pub(crate) struct Done {
+    pub(crate) images: Vec<String>,
+    pub(crate) mask: Option<String>,
+    pub(crate) sheet: Option<String>,
+    pub(crate) moderation: Option<String>,
+    /// Conditions that did not fail the job (some variants failed).
+    pub(crate) warnings: Vec<Warning>,
 }
 
 impl<S: Storage, M: Model> Service<S, M> {
@@ -200,6 +203,7 @@ impl<S: Storage, M: Model> Service<S, M> {
             attempts: 1,
             lease: Some(Lease { owner: invocation.to_owned(), expires_at: status::timestamp_after(now, lease_until) }),
             stage: Some("claimed".into()),
+            items: vec![],
             updated_at: status::timestamp(now),
             diagnostics: Diagnostics::default(),
         };
@@ -216,7 +220,13 @@ impl<S: Storage, M: Model> Service<S, M> {
                             info!(%reason, "duplicate delivery skipped");
                             return Ok(Outcome::Duplicate { job_id: job_id.to_owned(), reason });
                         }
-                        Claim::Take { attempt } => status.attempts = attempt,
+                        Claim::Take { attempt } => {
+                            status.attempts = attempt;
+                            // A retry of the same manifest version keeps the calls already made.
+                            if previous.manifest.etag == etag {
+                                status.items = previous.items;
+                            }
+                        }
                     },
                     Err(e) => warn!(error = %e, "status.json is unreadable; replacing it"),
                 }
@@ -242,7 +252,17 @@ impl<S: Storage, M: Model> Service<S, M> {
             (Some(e), _) => Err(e),
             (None, Some(m)) => {
                 let mut checkpoint = Checkpoint { bucket: &obj.bucket, key: &status_key, etag: &mut status_etag };
-                match self.process(&paths, m, &mut status, &mut checkpoint, deadline).await {
+                let planned =
+                    plan::parse(&m.bytes, &paths.folder, cfg.max_model_calls_per_job as usize).map_err(JobError::from);
+                drop(m);
+                let run = match planned {
+                    Err(e) => Err(Stop::Failed(e)),
+                    Ok(JobPlan::Single(spec)) => {
+                        self.process(&paths, spec, &mut status, &mut checkpoint, deadline).await
+                    }
+                    Ok(multi) => self.process_multi(&paths, multi, &mut status, &mut checkpoint, deadline).await,
+                };
+                match run {
                     Ok(done) => Ok(done),
                     Err(Stop::Failed(e)) => Err(e),
                     Err(Stop::LostLease) => {
@@ -268,6 +288,7 @@ impl<S: Storage, M: Model> Service<S, M> {
             Ok(done) => {
                 status.state = State::Succeeded;
                 status.outputs = Outputs { images: done.images.clone(), mask: done.mask, sheet: done.sheet };
+                status.warnings.extend(done.warnings);
                 if let Some(m) = done.moderation {
                     status.warnings.push(Warning {
                         code: ErrorCode::ContentFiltered.as_str().into(),
@@ -337,15 +358,13 @@ impl<S: Storage, M: Model> Service<S, M> {
     async fn process(
         &self,
         paths: &JobPaths,
-        manifest_obj: StoredObject,
+        spec: JobSpec,
         status: &mut Status,
         checkpoint: &mut Checkpoint<'_>,
         deadline: Instant,
     ) -> Result<Done, Stop> {
         let cfg = &self.config;
         let bucket = checkpoint.bucket;
-        let spec = manifest::parse(&manifest_obj.bytes, &paths.folder).map_err(JobError::from)?;
-        drop(manifest_obj);
         status.diagnostics.images_requested = Some(spec.number_of_images());
 
         // Inputs, read concurrently.
@@ -451,6 +470,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         let parsed = nova::parse_reply(&reply.body)?;
         drop(reply);
         status.diagnostics.images_returned = Some(parsed.images.len() as u32);
+        status.diagnostics.cost_usd = Some(round_cents(price * parsed.images.len() as f64));
 
         // Outputs: crop any padding, then write. Images first, the status last (by the caller).
         let t = Instant::now();
@@ -493,11 +513,11 @@ impl<S: Storage, M: Model> Service<S, M> {
         let sheet_key = paths.sheet();
         self.put_file(bucket, &sheet_key, sheet_jpeg, "image/jpeg").await?;
         status.diagnostics.timings_ms.insert("writeOutputs".into(), ms(t));
-        Ok(Done { images: keys, mask: mask_key, sheet: Some(sheet_key), moderation })
+        Ok(Done { images: keys, mask: mask_key, sheet: Some(sheet_key), moderation, warnings: vec![] })
     }
 
     /// Writes the status as it stands, conditional on the last version this delivery wrote.
-    async fn checkpoint(&self, status: &Status, cp: &mut Checkpoint<'_>) -> Result<(), Stop> {
+    pub(crate) async fn checkpoint(&self, status: &Status, cp: &mut Checkpoint<'_>) -> Result<(), Stop> {
         match self
             .storage
             .put(cp.bucket, cp.key, to_json(status), "application/json", PutCondition::IfMatch(cp.etag))
@@ -529,7 +549,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         chosen
     }
 
-    async fn read_image(&self, bucket: &str, key: &str, what: &str, max: u64) -> Result<Vec<u8>, JobError> {
+    pub(crate) async fn read_image(&self, bucket: &str, key: &str, what: &str, max: u64) -> Result<Vec<u8>, JobError> {
         match self.storage.get(bucket, key, max).await {
             Ok(o) => Ok(o.bytes),
             Err(StorageError::NotFound) => Err(JobError::new(
@@ -543,11 +563,17 @@ impl<S: Storage, M: Model> Service<S, M> {
         }
     }
 
-    async fn put_output(&self, bucket: &str, key: &str, png: Vec<u8>) -> Result<(), JobError> {
+    pub(crate) async fn put_output(&self, bucket: &str, key: &str, png: Vec<u8>) -> Result<(), JobError> {
         self.put_file(bucket, key, png, "image/png").await
     }
 
-    async fn put_file(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), JobError> {
+    pub(crate) async fn put_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), JobError> {
         // Outputs never go under the uploads prefix (that would start jobs recursively).
         if key.starts_with(&self.config.uploads_prefix) {
             return Err(JobError::new(
@@ -619,7 +645,7 @@ pub fn build_body(
     }
 }
 
-fn image_diag(p: &Prepared, (encoding, bytes): (Encoding, u64)) -> ImageDiagnostics {
+pub(crate) fn image_diag(p: &Prepared, (encoding, bytes): (Encoding, u64)) -> ImageDiagnostics {
     ImageDiagnostics {
         input: Some(p.input.clone()),
         prepared: PreparedInfo {
@@ -633,13 +659,15 @@ fn image_diag(p: &Prepared, (encoding, bytes): (Encoding, u64)) -> ImageDiagnost
 }
 
 /// Runs CPU-bound image work off the async threads; a panic in a decoder becomes `internal`.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, JobError> + Send + 'static) -> Result<T, JobError> {
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, JobError> + Send + 'static,
+) -> Result<T, JobError> {
     tokio::task::spawn_blocking(f)
         .await
         .unwrap_or_else(|e| Err(JobError::new(ErrorCode::Internal, format!("image processing crashed: {e}"))))
 }
 
-fn storage_error(doing: &str, e: &StorageError) -> JobError {
+pub(crate) fn storage_error(doing: &str, e: &StorageError) -> JobError {
     JobError::new(ErrorCode::StorageError, format!("S3 failed while {doing}: {e}"))
 }
 
@@ -647,10 +675,10 @@ fn to_json(status: &Status) -> Vec<u8> {
     serde_json::to_vec_pretty(status).unwrap_or_default()
 }
 
-fn ms(since: Instant) -> u64 {
+pub(crate) fn ms(since: Instant) -> u64 {
     since.elapsed().as_millis() as u64
 }
 
-fn round_cents(usd: f64) -> f64 {
+pub(crate) fn round_cents(usd: f64) -> f64 {
     (usd * 10_000.0).round() / 10_000.0
 }

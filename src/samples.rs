@@ -54,6 +54,36 @@ pub fn garment(size: u32) -> RgbaImage {
     })
 }
 
+/// A pair of trousers on a transparent background.
+pub fn trousers(size: u32) -> RgbaImage {
+    let f = size as f64;
+    RgbaImage::from_fn(size, size, |x, y| {
+        let (u, v) = (x as f64 / f, y as f64 / f);
+        let waist = (0.3..0.7).contains(&u) && (0.1..0.25).contains(&v);
+        let legs = ((0.3..0.48).contains(&u) || (0.52..0.7).contains(&u)) && (0.25..0.95).contains(&v);
+        if waist || legs {
+            Rgba([45, 70, 140, 255])
+        } else {
+            Rgba([0, 0, 0, 0])
+        }
+    })
+}
+
+/// A pair of boots on a transparent background.
+pub fn boots(size: u32) -> RgbaImage {
+    let f = size as f64;
+    RgbaImage::from_fn(size, size, |x, y| {
+        let (u, v) = (x as f64 / f, y as f64 / f);
+        let shaft = ((0.15..0.35).contains(&u) || (0.6..0.8).contains(&u)) && (0.2..0.7).contains(&v);
+        let foot = ((0.15..0.45).contains(&u) || (0.6..0.9).contains(&u)) && (0.7..0.85).contains(&v);
+        if shaft || foot {
+            Rgba([95, 60, 30, 255])
+        } else {
+            Rgba([0, 0, 0, 0])
+        }
+    })
+}
+
 /// A black torso rectangle on white, `w`×`h`: the area to change.
 pub fn torso_mask(w: u32, h: u32) -> RgbImage {
     RgbImage::from_fn(w, h, |x, y| {

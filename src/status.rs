@@ -97,8 +97,34 @@ pub struct Diagnostics {
     pub images_returned: Option<u32>,
     /// Milliseconds per stage: readManifest, claim, readImages, prepare, model, writeOutputs, total.
     pub timings_ms: BTreeMap<String, u64>,
-    /// Nova Canvas price of the images requested, by quality and output size band.
+    /// Nova Canvas price of the images requested, by quality and output size band; for a job
+    /// of several calls, of all of them, written before the first call.
     pub estimated_cost_usd: Option<f64>,
+    /// The price of the images actually returned, once the calls are done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+}
+
+/// One call of a job with `variants` or `garments`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemStatus {
+    /// The variant's name, or `step-<n>`.
+    pub name: String,
+    /// `processing` until the item ran (or is waiting for a retry), then `succeeded` or `failed`.
+    pub state: State,
+    #[serde(default)]
+    pub outputs: Outputs,
+    #[serde(default)]
+    pub error: Option<StatusError>,
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
+    #[serde(default)]
+    pub bedrock_request_id: Option<String>,
+    #[serde(default)]
+    pub estimated_cost_usd: Option<f64>,
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
 }
 
 /// The whole record.
@@ -122,6 +148,9 @@ pub struct Status {
     /// Where a `processing` job is: `claimed`, `calling the model`; `done` once it ended.
     #[serde(default)]
     pub stage: Option<String>,
+    /// Per call, for jobs with `variants` or `garments`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<ItemStatus>,
     #[serde(default)]
     pub updated_at: String,
     #[serde(default)]
@@ -190,6 +219,7 @@ mod tests {
             attempts,
             lease: lease.map(|(o, t)| Lease { owner: o.into(), expires_at: timestamp(t) }),
             stage: None,
+            items: vec![],
             updated_at: timestamp(SystemTime::now()),
             diagnostics: Diagnostics::default(),
         }

@@ -56,6 +56,8 @@ const VARIABLES: &[&str] = &[
     "PARALLEL_PREPARE",
     "EMIT_METRICS",
     "PRICE_TABLE",
+    "MAX_MODEL_CALLS_PER_JOB",
+    "VARIANT_CONCURRENCY",
 ];
 
 #[test]

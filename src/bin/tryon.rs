@@ -131,8 +131,8 @@ enum Command {
         #[arg(long)]
         emulator: String,
     },
-    /// Write the synthetic sample pictures (person.jpg with EXIF rotation, garment.png with
-    /// alpha, mask.png) into a folder.
+    /// Write the synthetic sample pictures (person.jpg with EXIF rotation, garment.png,
+    /// trousers.png and boots.png with alpha, mask.png) into a folder.
     #[command(hide = true)]
     Samples { folder: PathBuf },
 }
@@ -230,6 +230,8 @@ fn samples(folder: &Path) -> ExitCode {
         ("person.jpg", tryon::samples::phone_jpeg(&person, 6).unwrap_or_default()),
         ("garment.png", tryon::samples::png_rgba(&tryon::samples::garment(800))),
         ("mask.png", tryon::samples::png_rgb(&tryon::samples::torso_mask(900, 1200))),
+        ("trousers.png", tryon::samples::png_rgba(&tryon::samples::trousers(800))),
+        ("boots.png", tryon::samples::png_rgba(&tryon::samples::boots(600))),
     ];
     if let Err(e) = std::fs::create_dir_all(folder) {
         return fail(&e.to_string());

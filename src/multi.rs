@@ -1,0 +1,487 @@
+//! Jobs of several model calls: variants (independent, run a few at a time) and outfits
+//! (steps in order, each on the previous result). The source is read and prepared once; the
+//! whole job's estimated cost is recorded before the first call; every item's outcome is
+//! checkpointed in `status.json` as it ends, so a retry redoes only the items whose outputs
+//! are missing and never pays twice for an item already written.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use futures_util::stream::{self, StreamExt};
+use tracing::{info, warn};
+
+use crate::error::{ErrorCode, JobError};
+use crate::job::{blocking, ms, round_cents, Checkpoint, Done, JobPaths, Service, Stop};
+use crate::manifest::JobSpec;
+use crate::nova;
+use crate::plan::{Item, JobPlan};
+use crate::ports::{Model, Storage};
+use crate::prepare::{self, Prepared};
+use crate::sheet::{self, Tile};
+use crate::status::{self, ImageDiagnostics, ItemStatus, Outputs, PreparedInfo, State, Status, StatusError, Warning};
+
+/// What one call produced.
+struct ItemRun {
+    images: Vec<String>,
+    mask: Option<String>,
+    moderation: Option<String>,
+    returned: u32,
+    /// The first result, for the next outfit step.
+    first_png: Option<Vec<u8>>,
+    garment_tile: Option<Tile>,
+    result_tile: Option<Tile>,
+    model_ms: u64,
+}
+
+impl<S: Storage, M: Model> Service<S, M> {
+    pub(crate) async fn process_multi(
+        &self,
+        paths: &JobPaths,
+        plan: JobPlan,
+        status: &mut Status,
+        cp: &mut Checkpoint<'_>,
+        deadline: Instant,
+    ) -> Result<Done, Stop> {
+        let cfg = &self.config;
+        let bucket = cp.bucket;
+        let (items, outfit) = match plan {
+            JobPlan::Variants(items) => (items, false),
+            JobPlan::Outfit(items) => (items, true),
+            JobPlan::Single(_) => {
+                return Err(Stop::Failed(JobError::new(
+                    ErrorCode::Internal,
+                    "a one-call job reached the multi-call path",
+                )))
+            }
+        };
+        // Items already written by an earlier attempt of this manifest version are kept.
+        let previous = std::mem::take(&mut status.items);
+        status.items = items
+            .iter()
+            .map(|it| {
+                previous.iter().find(|p| p.name == it.name && p.state == State::Succeeded).cloned().unwrap_or(
+                    ItemStatus {
+                        name: it.name.clone(),
+                        state: State::Processing,
+                        outputs: Outputs::default(),
+                        error: None,
+                        warnings: vec![],
+                        bedrock_request_id: None,
+                        estimated_cost_usd: None,
+                        cost_usd: None,
+                    },
+                )
+            })
+            .collect();
+        let kept = status.items.iter().filter(|i| i.state == State::Succeeded).count();
+        if kept > 0 {
+            info!(kept, "resuming: items already written are not called again");
+        }
+
+        // The source, once for every item.
+        let t = Instant::now();
+        let limits = cfg.limits;
+        let source = self.read_image(bucket, &items[0].spec.source_key, "source image", limits.max_image_bytes).await?;
+        status.diagnostics.timings_ms.insert("readImages".into(), ms(t));
+        let t = Instant::now();
+        let src = blocking(move || prepare::prepare(&source, &limits, "the source image")).await?;
+        status.diagnostics.timings_ms.insert("prepare".into(), ms(t));
+        status.diagnostics.images.insert(
+            "source".into(),
+            ImageDiagnostics {
+                input: Some(src.input.clone()),
+                prepared: PreparedInfo {
+                    width: src.plan.canvas_width,
+                    height: src.plan.canvas_height,
+                    encoding: None,
+                    bytes: 0,
+                    content: src.plan.padded().then_some(src.plan.content),
+                },
+            },
+        );
+
+        // The whole job's price, before the first call.
+        let mut total = 0.0;
+        let mut requested = 0;
+        for (i, it) in items.iter().enumerate() {
+            let price =
+                nova::price_per_image(&cfg.prices, it.spec.quality(), src.plan.canvas_width, src.plan.canvas_height);
+            let estimate = round_cents(price * it.spec.number_of_images() as f64);
+            status.items[i].estimated_cost_usd = Some(estimate);
+            total += estimate;
+            requested += it.spec.number_of_images();
+        }
+        status.diagnostics.estimated_cost_usd = Some(round_cents(total));
+        status.diagnostics.images_requested = Some(requested);
+        status.stage = Some("calling the model".into());
+        status.updated_at = status::timestamp(SystemTime::now());
+        self.checkpoint(status, cp).await?;
+
+        let mut tiles = vec![Tile {
+            label: "Source".into(),
+            image: prepare::preview(&src.canvas, src.plan.content, sheet::TILE_HEIGHT)?,
+        }];
+        let model_started = Instant::now();
+        let plan = src.plan;
+        let result = if outfit {
+            self.run_outfit(paths, &items, src, status, cp, deadline, &mut tiles).await
+        } else {
+            self.run_variants(paths, &items, &src, status, cp, deadline, &mut tiles).await
+        };
+        status.diagnostics.timings_ms.insert("model".into(), ms(model_started));
+        let cost: f64 = status.items.iter().filter_map(|i| i.cost_usd).sum();
+        status.diagnostics.cost_usd = Some(round_cents(cost));
+        status.diagnostics.images_returned = Some(status.items.iter().map(|i| i.outputs.images.len() as u32).sum());
+        let (images, mask, warnings) = result?;
+
+        let t = Instant::now();
+        let sheet_key = paths.sheet();
+        let sheet_jpeg = blocking(move || sheet::encode(&tiles)).await?;
+        self.put_file(bucket, &sheet_key, sheet_jpeg, "image/jpeg").await?;
+        status.diagnostics.timings_ms.insert("writeOutputs".into(), ms(t));
+        let _ = plan;
+        Ok(Done { images, mask, sheet: Some(sheet_key), moderation: None, warnings })
+    }
+
+    /// Runs the variants not yet written, a few at a time; the job succeeds if any does.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_variants(
+        &self,
+        paths: &JobPaths,
+        items: &[Item],
+        src: &Prepared,
+        status: &mut Status,
+        cp: &mut Checkpoint<'_>,
+        deadline: Instant,
+        tiles: &mut Vec<Tile>,
+    ) -> Result<(Vec<String>, Option<String>, Vec<Warning>), Stop> {
+        let bucket = cp.bucket;
+        let pending: Vec<usize> = (0..items.len()).filter(|i| status.items[*i].state != State::Succeeded).collect();
+        let mut result_tiles: Vec<Option<Tile>> = (0..items.len()).map(|_| None).collect();
+        let mut garment_tile = None;
+        {
+            let mut runs = stream::iter(pending)
+                .map(|i| {
+                    let prefix = format!("{}{}/", paths.outputs, items[i].name);
+                    async move { (i, self.run_item(bucket, &items[i], src, &prefix, deadline).await) }
+                })
+                .buffer_unordered(self.config.variant_concurrency.max(1) as usize);
+            while let Some((i, (run, request_id))) = runs.next().await {
+                let run = run.map(|mut r| {
+                    result_tiles[i] =
+                        r.result_tile.take().map(|t| Tile { label: items[i].name.clone(), image: t.image });
+                    if garment_tile.is_none() {
+                        garment_tile = r.garment_tile.take();
+                    }
+                    r
+                });
+                self.record(status, i, &items[i], run, request_id, src);
+                self.checkpoint(status, cp).await?;
+            }
+        }
+        if let Some(g) = garment_tile {
+            tiles.push(g);
+        }
+        // Variants written by an earlier attempt appear on the sheet from their stored result.
+        for (i, it) in items.iter().enumerate() {
+            let item = &status.items[i];
+            match result_tiles[i].take() {
+                Some(t) => tiles.push(t),
+                None if item.state == State::Succeeded => {
+                    if let Some(key) = item.outputs.images.first() {
+                        if let Ok(bytes) =
+                            self.read_image(bucket, key, "earlier result", self.config.limits.max_image_bytes).await
+                        {
+                            tiles.push(sheet::tile_from_bytes(&bytes, &it.name)?);
+                        }
+                    }
+                }
+                None => {}
+            }
+        }
+
+        let retrying: Vec<&ItemStatus> = status.items.iter().filter(|i| i.state == State::Processing).collect();
+        if let Some(first) = retrying.first() {
+            let e = first.error.clone().unwrap_or(StatusError {
+                code: "internal".into(),
+                message: "unfinished".into(),
+                retryable: true,
+            });
+            let names: Vec<&str> = retrying.iter().map(|i| i.name.as_str()).collect();
+            return Err(Stop::Failed(JobError::new(
+                code_of(&e.code),
+                format!(
+                    "variants {} failed transiently (first: {}); the retry calls only those",
+                    names.join(", "),
+                    e.message
+                ),
+            )));
+        }
+        let failed: Vec<&ItemStatus> = status.items.iter().filter(|i| i.state == State::Failed).collect();
+        if failed.len() == items.len() {
+            let first = failed[0].error.clone().unwrap_or(StatusError {
+                code: "internal".into(),
+                message: String::new(),
+                retryable: false,
+            });
+            let all: Vec<String> = failed
+                .iter()
+                .map(|i| format!("{} ({})", i.name, i.error.as_ref().map_or("?", |e| e.code.as_str())))
+                .collect();
+            return Err(Stop::Failed(JobError::new(
+                code_of(&first.code),
+                format!("every variant failed: {}; first: {}", all.join(", "), first.message),
+            )));
+        }
+        let mut warnings = Vec::new();
+        if !failed.is_empty() {
+            let names: Vec<String> = failed
+                .iter()
+                .map(|i| format!("{} ({})", i.name, i.error.as_ref().map_or("?", |e| e.code.as_str())))
+                .collect();
+            warnings.push(Warning {
+                code: "partial_failure".into(),
+                message: format!(
+                    "{} of {} variants failed: {}; see items",
+                    failed.len(),
+                    items.len(),
+                    names.join(", ")
+                ),
+            });
+        }
+        let images = status.items.iter().flat_map(|i| i.outputs.images.clone()).collect();
+        Ok((images, None, warnings))
+    }
+
+    /// Runs the outfit steps in order, each on the previous result; the last result is the
+    /// job's `result.png`.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_outfit(
+        &self,
+        paths: &JobPaths,
+        items: &[Item],
+        src: Prepared,
+        status: &mut Status,
+        cp: &mut Checkpoint<'_>,
+        deadline: Instant,
+        tiles: &mut Vec<Tile>,
+    ) -> Result<(Vec<String>, Option<String>, Vec<Warning>), Stop> {
+        let bucket = cp.bucket;
+        let limits = self.config.limits;
+        let mut current = src;
+        let mut result_tiles = Vec::new();
+        for (k, it) in items.iter().enumerate() {
+            let next_source = if status.items[k].state == State::Succeeded {
+                // Written by an earlier attempt: its result is the next step's source.
+                let key = status.items[k].outputs.images.first().cloned().unwrap_or_default();
+                let bytes = self.read_image(bucket, &key, "an earlier step's result", limits.max_image_bytes).await?;
+                result_tiles.push(sheet::tile_from_bytes(&bytes, &format!("Step {}", k + 1))?);
+                bytes
+            } else {
+                let prefix = format!("{}steps/{}/", paths.outputs, k + 1);
+                let (run, request_id) = self.run_item(bucket, it, &current, &prefix, deadline).await;
+                let run = run.map(|mut r| {
+                    if let Some(g) = r.garment_tile.take() {
+                        tiles.push(Tile { label: format!("Garment {}", k + 1), image: g.image });
+                    }
+                    if let Some(t) = r.result_tile.take() {
+                        result_tiles.push(Tile { label: format!("Step {}", k + 1), image: t.image });
+                    }
+                    r
+                });
+                let first = run.as_ref().ok().and_then(|r| r.first_png.clone());
+                let failure = run.as_ref().err().cloned();
+                self.record(status, k, it, run, request_id, &current);
+                self.checkpoint(status, cp).await?;
+                if let Some(e) = failure {
+                    return Err(Stop::Failed(JobError::new(
+                        e.code,
+                        format!(
+                            "step {} ({}) failed: {}; the earlier steps' results are kept",
+                            k + 1,
+                            garment_name(&it.spec),
+                            e.message
+                        ),
+                    )));
+                }
+                first.unwrap_or_default()
+            };
+            if k + 1 < items.len() {
+                current =
+                    blocking(move || prepare::prepare(&next_source, &limits, "the previous step's result")).await?;
+            }
+        }
+        tiles.extend(result_tiles);
+        // The final step's outputs are also the job's.
+        let last = status.items.last().cloned().unwrap_or_else(|| status.items[0].clone());
+        let mut images = Vec::new();
+        for (i, key) in last.outputs.images.iter().enumerate() {
+            let bytes = self.read_image(bucket, key, "the final step's result", limits.max_image_bytes).await?;
+            let target = paths.result(i);
+            self.put_output(bucket, &target, bytes).await?;
+            images.push(target);
+        }
+        let mask = match &last.outputs.mask {
+            Some(key) => {
+                let bytes = self.read_image(bucket, key, "the final step's mask", limits.max_image_bytes).await?;
+                self.put_output(bucket, &paths.mask(), bytes).await?;
+                Some(paths.mask())
+            }
+            None => None,
+        };
+        Ok((images, mask, vec![]))
+    }
+
+    /// Writes an item's outcome into the status.
+    fn record(
+        &self,
+        status: &mut Status,
+        i: usize,
+        it: &Item,
+        run: Result<ItemRun, JobError>,
+        request_id: Option<String>,
+        src: &Prepared,
+    ) {
+        let item = &mut status.items[i];
+        item.bedrock_request_id = request_id;
+        match run {
+            Ok(r) => {
+                let price = nova::price_per_image(
+                    &self.config.prices,
+                    it.spec.quality(),
+                    src.plan.canvas_width,
+                    src.plan.canvas_height,
+                );
+                item.state = State::Succeeded;
+                item.error = None;
+                item.cost_usd = Some(round_cents(price * r.returned as f64));
+                item.outputs = Outputs { images: r.images, mask: r.mask, sheet: None };
+                if let Some(m) = r.moderation {
+                    item.warnings.push(Warning {
+                        code: ErrorCode::ContentFiltered.as_str().into(),
+                        message: format!("Nova Canvas' content filters blocked some images (\"{m}\")"),
+                    });
+                }
+                info!(item = %it.name, model_ms = r.model_ms, "item succeeded");
+            }
+            Err(e) => {
+                item.state = if e.retryable() { State::Processing } else { State::Failed };
+                item.error = Some(StatusError::from(&e));
+                warn!(item = %it.name, code = %e.code, message = %e.message, "item failed");
+            }
+        }
+        status.updated_at = status::timestamp(SystemTime::now());
+    }
+
+    /// One model call on a prepared source: read and prepare the item's garment (and mask),
+    /// call, crop, write the outputs under `prefix`. Returns the Bedrock request id either way.
+    async fn run_item(
+        &self,
+        bucket: &str,
+        it: &Item,
+        src: &Prepared,
+        prefix: &str,
+        deadline: Instant,
+    ) -> (Result<ItemRun, JobError>, Option<String>) {
+        let mut request_id = None;
+        let result = self.call_item(bucket, &it.spec, src, prefix, deadline, &mut request_id).await;
+        (result, request_id)
+    }
+
+    async fn call_item(
+        &self,
+        bucket: &str,
+        spec: &JobSpec,
+        src: &Prepared,
+        prefix: &str,
+        deadline: Instant,
+        request_id: &mut Option<String>,
+    ) -> Result<ItemRun, JobError> {
+        let cfg = &self.config;
+        let limits = cfg.limits;
+        let garment = self.read_image(bucket, &spec.garment_key, "garment image", limits.max_image_bytes).await?;
+        let gar = blocking(move || prepare::prepare(&garment, &limits, "the garment image")).await?;
+        let mask = match &spec.mask_key {
+            Some(k) => {
+                let bytes = self.read_image(bucket, k, "mask image", limits.max_image_bytes).await?;
+                let (info, plan) = (src.input.clone(), src.plan);
+                Some(blocking(move || prepare::prepare_mask(&bytes, &limits, &info, &plan)).await?)
+            }
+            None => None,
+        };
+        let (body, _) = crate::job::build_body(spec, src, &gar, mask.as_ref(), cfg.request_encoding)?;
+        let garment_tile = Tile {
+            label: "Garment".into(),
+            image: prepare::preview(&gar.canvas, gar.plan.content, sheet::TILE_HEIGHT)?,
+        };
+        drop(gar);
+        drop(mask);
+        let left = deadline.saturating_duration_since(Instant::now()).saturating_sub(cfg.deadline_reserve);
+        let timeout = cfg.model_timeout.min(left);
+        if timeout < Duration::from_secs(1) {
+            return Err(JobError::new(
+                ErrorCode::ModelTimeout,
+                "too little time was left before the Lambda deadline to call the model",
+            ));
+        }
+        let t = Instant::now();
+        let reply = self.model.invoke(body, timeout).await;
+        let model_ms = ms(t);
+        let reply = match reply {
+            Ok(r) => r,
+            Err(e) => {
+                *request_id = e.request_id.clone();
+                return Err(nova::classify(&e, self.model.model_id()));
+            }
+        };
+        *request_id = reply.request_id.clone();
+        let nova::Reply { images, mask, moderation } = nova::parse_reply(&reply.body)?;
+        drop(reply);
+        let returned = images.len() as u32;
+        let plan = src.plan;
+        let (images, mask, result_tile) = blocking(move || {
+            let images = images
+                .iter()
+                .enumerate()
+                .map(|(i, b)| prepare::finish_output(b, &plan, &limits, &format!("image {}", i + 1)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mask = mask.map(|m| prepare::finish_output(&m, &plan, &limits, "mask")).transpose()?;
+            let tile = images.first().map(|png| sheet::tile_from_bytes(png, "Result")).transpose()?;
+            Ok((images, mask, tile))
+        })
+        .await?;
+        let first_png = images.first().cloned();
+        let mut keys = Vec::new();
+        for (i, png) in images.into_iter().enumerate() {
+            let key = if i == 0 { format!("{prefix}result.png") } else { format!("{prefix}result-{}.png", i + 1) };
+            self.put_output(bucket, &key, png).await?;
+            keys.push(key);
+        }
+        let mask_key = match mask {
+            Some(png) => {
+                let key = format!("{prefix}mask.png");
+                self.put_output(bucket, &key, png).await?;
+                Some(key)
+            }
+            None => None,
+        };
+        Ok(ItemRun {
+            images: keys,
+            mask: mask_key,
+            moderation,
+            returned,
+            first_png,
+            garment_tile: Some(garment_tile),
+            result_tile,
+            model_ms,
+        })
+    }
+}
+
+fn garment_name(spec: &JobSpec) -> &str {
+    spec.garment_key.rsplit('/').next().unwrap_or(&spec.garment_key)
+}
+
+/// The error code for a recorded code string.
+fn code_of(code: &str) -> ErrorCode {
+    ErrorCode::ALL.iter().copied().find(|c| c.as_str() == code).unwrap_or(ErrorCode::Internal)
+}
