@@ -114,6 +114,26 @@ impl From<JobError> for Stop {
     }
 }
 
+/// What one model call reported, whether it succeeded or not.
+#[derive(Default)]
+pub(crate) struct CallMeta {
+    pub(crate) request_id: Option<String>,
+    pub(crate) model_ms: u64,
+    pub(crate) write_ms: u64,
+}
+
+/// What one model call wrote.
+pub(crate) struct Written {
+    pub(crate) images: Vec<String>,
+    pub(crate) mask: Option<String>,
+    pub(crate) moderation: Option<String>,
+    /// Comparison-sheet tiles: the mask ("Mask") and each result ("Result", "Result N").
+    pub(crate) mask_tile: Option<sheet::Tile>,
+    pub(crate) result_tiles: Vec<sheet::Tile>,
+    /// The first result's PNG, when asked for (the next outfit step's source).
+    pub(crate) first_png: Option<Vec<u8>>,
+}
+
 /// What a finished job produced.
 pub(crate) struct Done {
     pub(crate) images: Vec<String>,
@@ -446,74 +466,110 @@ impl<S: Storage, M: Model> Service<S, M> {
         status.updated_at = status::timestamp(SystemTime::now());
         self.checkpoint(status, checkpoint).await?;
 
-        // The model call, cut off early enough to record the outcome before the deadline.
+        let plan = src.plan;
+        drop(src);
+        let mut meta = CallMeta::default();
+        let written = self.call_and_write(bucket, body, plan, &paths.outputs, deadline, &mut meta, false).await;
+        status.diagnostics.bedrock_request_id = meta.request_id;
+        status.diagnostics.timings_ms.insert("model".into(), meta.model_ms);
+        let written = written?;
+        status.diagnostics.images_returned = Some(written.images.len() as u32);
+        status.diagnostics.cost_usd = Some(round_cents(price * written.images.len() as f64));
+
+        // The comparison sheet, then (by the caller) the status.
         let t = Instant::now();
+        let mut tiles = tiles;
+        tiles.extend(written.mask_tile);
+        tiles.extend(written.result_tiles);
+        let sheet_jpeg = blocking(move || sheet::encode(&tiles)).await?;
+        let sheet_key = paths.sheet();
+        self.put_file(bucket, &sheet_key, sheet_jpeg, "image/jpeg").await?;
+        status.diagnostics.timings_ms.insert("writeOutputs".into(), meta.write_ms + ms(t));
+        Ok(Done {
+            images: written.images,
+            mask: written.mask,
+            sheet: Some(sheet_key),
+            moderation: written.moderation,
+            warnings: vec![],
+        })
+    }
+
+    /// The paid part of a job: the model call, cut off early enough to record the outcome
+    /// before the deadline; then the outputs cropped of any padding and written under
+    /// `prefix` (`result.png`, `result-2.png`…, `mask.png`). `meta` is filled either way.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn call_and_write(
+        &self,
+        bucket: &str,
+        body: Vec<u8>,
+        plan: prepare::Plan,
+        prefix: &str,
+        deadline: Instant,
+        meta: &mut CallMeta,
+        keep_first: bool,
+    ) -> Result<Written, JobError> {
+        let cfg = &self.config;
+        let limits = cfg.limits;
         let left = deadline.saturating_duration_since(Instant::now()).saturating_sub(cfg.deadline_reserve);
         let timeout = cfg.model_timeout.min(left);
         if timeout < Duration::from_secs(1) {
-            return Err(Stop::Failed(JobError::new(
+            return Err(JobError::new(
                 ErrorCode::ModelTimeout,
                 "too little time was left before the Lambda deadline to call the model",
-            )));
+            ));
         }
         info!(request_bytes = body.len(), timeout_s = timeout.as_secs(), "calling the model");
+        let t = Instant::now();
         let reply = self.model.invoke(body, timeout).await;
-        status.diagnostics.timings_ms.insert("model".into(), ms(t));
+        meta.model_ms = ms(t);
         let reply = match reply {
             Ok(r) => r,
             Err(e) => {
-                status.diagnostics.bedrock_request_id = e.request_id.clone();
-                return Err(Stop::Failed(nova::classify(&e, self.model.model_id())));
+                meta.request_id = e.request_id.clone();
+                return Err(nova::classify(&e, self.model.model_id()));
             }
         };
-        status.diagnostics.bedrock_request_id = reply.request_id.clone();
-        let parsed = nova::parse_reply(&reply.body)?;
+        meta.request_id = reply.request_id.clone();
+        let nova::Reply { images, mask, moderation } = nova::parse_reply(&reply.body)?;
         drop(reply);
-        status.diagnostics.images_returned = Some(parsed.images.len() as u32);
-        status.diagnostics.cost_usd = Some(round_cents(price * parsed.images.len() as f64));
 
-        // Outputs: crop any padding, then write. Images first, the status last (by the caller).
         let t = Instant::now();
-        let plan = src.plan;
-        drop(src);
-        let nova::Reply { images, mask, moderation } = parsed;
-        let finished = blocking(move || {
+        let (images, mask, mask_tile, result_tiles) = blocking(move || {
             let images = images
                 .iter()
                 .enumerate()
                 .map(|(i, b)| prepare::finish_output(b, &plan, &limits, &format!("image {}", i + 1)))
                 .collect::<Result<Vec<_>, _>>()?;
             let mask = mask.map(|m| prepare::finish_output(&m, &plan, &limits, "mask")).transpose()?;
-            let mut tiles = tiles;
-            if let Some(m) = &mask {
-                tiles.push(sheet::tile_from_bytes(m, "Mask")?);
-            }
-            for (i, png) in images.iter().enumerate() {
-                let label = if images.len() == 1 { "Result".to_owned() } else { format!("Result {}", i + 1) };
-                tiles.push(sheet::tile_from_bytes(png, &label)?);
-            }
-            Ok((images, mask, sheet::encode(&tiles)?))
+            let mask_tile = mask.as_deref().map(|m| sheet::tile_from_bytes(m, "Mask")).transpose()?;
+            let result_tiles = images
+                .iter()
+                .enumerate()
+                .map(|(i, png)| {
+                    let label = if images.len() == 1 { "Result".to_owned() } else { format!("Result {}", i + 1) };
+                    sheet::tile_from_bytes(png, &label)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((images, mask, mask_tile, result_tiles))
         })
         .await?;
-        let (images, mask, sheet_jpeg) = finished;
+        let first_png = if keep_first { images.first().cloned() } else { None };
         let mut keys = Vec::with_capacity(images.len());
         for (i, png) in images.into_iter().enumerate() {
-            let key = paths.result(i);
+            let key = if i == 0 { format!("{prefix}result.png") } else { format!("{prefix}result-{}.png", i + 1) };
             self.put_output(bucket, &key, png).await?;
             keys.push(key);
         }
         let mask_key = match mask {
             Some(png) => {
-                let key = paths.mask();
+                let key = format!("{prefix}mask.png");
                 self.put_output(bucket, &key, png).await?;
                 Some(key)
             }
             None => None,
         };
-        let sheet_key = paths.sheet();
-        self.put_file(bucket, &sheet_key, sheet_jpeg, "image/jpeg").await?;
-        status.diagnostics.timings_ms.insert("writeOutputs".into(), ms(t));
-        Ok(Done { images: keys, mask: mask_key, sheet: Some(sheet_key), moderation, warnings: vec![] })
+        meta.write_ms = ms(t);
+        Ok(Written { images: keys, mask: mask_key, moderation, mask_tile, result_tiles, first_png })
     }
 
     /// Writes the status as it stands, conditional on the last version this delivery wrote.

@@ -4,13 +4,13 @@
 //! checkpointed in `status.json` as it ends, so a retry redoes only the items whose outputs
 //! are missing and never pays twice for an item already written.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use futures_util::stream::{self, StreamExt};
 use tracing::{info, warn};
 
 use crate::error::{ErrorCode, JobError};
-use crate::job::{blocking, ms, round_cents, Checkpoint, Done, JobPaths, Service, Stop};
+use crate::job::{blocking, ms, round_cents, CallMeta, Checkpoint, Done, JobPaths, Service, Stop};
 use crate::manifest::JobSpec;
 use crate::nova;
 use crate::plan::{Item, JobPlan};
@@ -415,64 +415,19 @@ impl<S: Storage, M: Model> Service<S, M> {
         };
         drop(gar);
         drop(mask);
-        let left = deadline.saturating_duration_since(Instant::now()).saturating_sub(cfg.deadline_reserve);
-        let timeout = cfg.model_timeout.min(left);
-        if timeout < Duration::from_secs(1) {
-            return Err(JobError::new(
-                ErrorCode::ModelTimeout,
-                "too little time was left before the Lambda deadline to call the model",
-            ));
-        }
-        let t = Instant::now();
-        let reply = self.model.invoke(body, timeout).await;
-        let model_ms = ms(t);
-        let reply = match reply {
-            Ok(r) => r,
-            Err(e) => {
-                *request_id = e.request_id.clone();
-                return Err(nova::classify(&e, self.model.model_id()));
-            }
-        };
-        *request_id = reply.request_id.clone();
-        let nova::Reply { images, mask, moderation } = nova::parse_reply(&reply.body)?;
-        drop(reply);
-        let returned = images.len() as u32;
-        let plan = src.plan;
-        let (images, mask, result_tile) = blocking(move || {
-            let images = images
-                .iter()
-                .enumerate()
-                .map(|(i, b)| prepare::finish_output(b, &plan, &limits, &format!("image {}", i + 1)))
-                .collect::<Result<Vec<_>, _>>()?;
-            let mask = mask.map(|m| prepare::finish_output(&m, &plan, &limits, "mask")).transpose()?;
-            let tile = images.first().map(|png| sheet::tile_from_bytes(png, "Result")).transpose()?;
-            Ok((images, mask, tile))
-        })
-        .await?;
-        let first_png = images.first().cloned();
-        let mut keys = Vec::new();
-        for (i, png) in images.into_iter().enumerate() {
-            let key = if i == 0 { format!("{prefix}result.png") } else { format!("{prefix}result-{}.png", i + 1) };
-            self.put_output(bucket, &key, png).await?;
-            keys.push(key);
-        }
-        let mask_key = match mask {
-            Some(png) => {
-                let key = format!("{prefix}mask.png");
-                self.put_output(bucket, &key, png).await?;
-                Some(key)
-            }
-            None => None,
-        };
+        let mut meta = CallMeta::default();
+        let written = self.call_and_write(bucket, body, src.plan, prefix, deadline, &mut meta, true).await;
+        *request_id = meta.request_id;
+        let w = written?;
         Ok(ItemRun {
-            images: keys,
-            mask: mask_key,
-            moderation,
-            returned,
-            first_png,
+            returned: w.images.len() as u32,
+            images: w.images,
+            mask: w.mask,
+            moderation: w.moderation,
+            first_png: w.first_png,
             garment_tile: Some(garment_tile),
-            result_tile,
-            model_ms,
+            result_tile: w.result_tiles.into_iter().next(),
+            model_ms: meta.model_ms,
         })
     }
 }
