@@ -59,6 +59,7 @@ enum Command {
     Submit {
         /// A folder holding job.json and the images it names.
         folder: PathBuf,
+        /// The stack's bucket (its BucketName output).
         #[arg(long)]
         bucket: String,
         /// The job id (default: the folder's name).
