@@ -22,7 +22,8 @@ use tryon::status::{State, Status};
 #[command(
     name = "tryon",
     version,
-    about = "Amazon Nova Canvas virtual try-on jobs: run them locally, emulate the model, check manifests"
+    about = "Amazon Nova Canvas virtual try-on jobs: run them locally, emulate the model, check manifests",
+    after_help = "Examples:\n  tryon run examples/hoodie                       a job offline, outputs in tryon-out/\n  tryon validate examples/outfit/job.json         check a manifest\n  tryon submit examples/hoodie --bucket B --wait  a job on the deployed stack\n  tryon emulator --port 5002                      Nova Canvas on 127.0.0.1:5002"
 )]
 struct Cli {
     #[command(subcommand)]
