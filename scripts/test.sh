@@ -60,8 +60,13 @@ step "cargo build --bins" cargo build --bins --quiet
 step "tryon run examples/*" run_examples
 step "Lambda runtime API (cargo lambda watch + invoke events/)" .venv-moto/bin/python tests/runtime_api.py "$TRYON_MOTO_URL"
 step "sam validate --lint (every trigger mode)" scripts/validate-template.sh
-# The benchmark command, once, so it keeps working (debug figures are not the real ones).
-step "tryon bench (smoke run)" target/debug/tryon bench --iters 1
+# The benchmark command, once, so it keeps working (debug figures are not the real ones). Its
+# data is the shared benchmark job beside the project.
+if [ -d ../shared/bench/data ]; then
+  step "tryon bench (smoke run)" target/debug/tryon bench --iters 1 --data ../shared/bench/data
+else
+  echo "=== skipped: tryon bench (smoke run): no ../shared/bench/data beside the project"
+fi
 
 echo "checks: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
