@@ -77,18 +77,28 @@ impl JobPaths {
         format!("{}status.json", self.outputs)
     }
     pub fn result(&self, index: usize) -> String {
-        if index == 0 {
-            format!("{}result.png", self.outputs)
-        } else {
-            format!("{}result-{}.png", self.outputs, index + 1)
-        }
+        result_key(&self.outputs, index)
     }
     pub fn mask(&self) -> String {
-        format!("{}mask.png", self.outputs)
+        mask_key(&self.outputs)
     }
     pub fn sheet(&self) -> String {
         format!("{}sheet.jpg", self.outputs)
     }
+}
+
+/// The key of result image `index` (from 0) in an outputs folder: `result.png`, `result-2.png`, …
+pub fn result_key(folder: &str, index: usize) -> String {
+    if index == 0 {
+        format!("{folder}result.png")
+    } else {
+        format!("{folder}result-{}.png", index + 1)
+    }
+}
+
+/// The key of the mask in an outputs folder.
+pub fn mask_key(folder: &str) -> String {
+    format!("{folder}mask.png")
 }
 
 /// Largest `status.json` read back (ours are a few KB).
@@ -351,7 +361,7 @@ impl<S: Storage, M: Model> Service<S, M> {
             .put(&obj.bucket, &status_key, to_json(&status), "application/json", PutCondition::IfMatch(&status_etag))
             .await
         {
-            Ok(e) => status_etag = e,
+            Ok(_) => {}
             Err(StorageError::PreconditionFailed) => {
                 warn!("status.json changed under us (the lease was taken over); leaving it to the new owner");
                 return Ok(Outcome::Duplicate {
@@ -361,7 +371,6 @@ impl<S: Storage, M: Model> Service<S, M> {
             }
             Err(e) => return Err(storage_error("recording status.json", &e)),
         }
-        let _ = status_etag;
         match failure {
             Some(e) if e.retryable() => {
                 warn!(code = %e.code, message = %e.message, "transient failure; the invocation fails so Lambda retries");
@@ -556,13 +565,13 @@ impl<S: Storage, M: Model> Service<S, M> {
         let first_png = if keep_first { images.first().cloned() } else { None };
         let mut keys = Vec::with_capacity(images.len());
         for (i, png) in images.into_iter().enumerate() {
-            let key = if i == 0 { format!("{prefix}result.png") } else { format!("{prefix}result-{}.png", i + 1) };
+            let key = result_key(prefix, i);
             self.put_output(bucket, &key, png).await?;
             keys.push(key);
         }
         let mask_key = match mask {
             Some(png) => {
-                let key = format!("{prefix}mask.png");
+                let key = mask_key(prefix);
                 self.put_output(bucket, &key, png).await?;
                 Some(key)
             }

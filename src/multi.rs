@@ -121,7 +121,6 @@ impl<S: Storage, M: Model> Service<S, M> {
             image: prepare::preview(&src.canvas, src.plan.content, sheet::TILE_HEIGHT)?,
         }];
         let model_started = Instant::now();
-        let plan = src.plan;
         let result = if outfit {
             self.run_outfit(paths, &items, src, status, cp, deadline, &mut tiles).await
         } else {
@@ -138,7 +137,6 @@ impl<S: Storage, M: Model> Service<S, M> {
         let sheet_jpeg = blocking(move || sheet::encode(&tiles)).await?;
         self.put_file(bucket, &sheet_key, sheet_jpeg, "image/jpeg").await?;
         status.diagnostics.timings_ms.insert("writeOutputs".into(), ms(t));
-        let _ = plan;
         Ok(Done { images, mask, sheet: Some(sheet_key), moderation: None, warnings })
     }
 
