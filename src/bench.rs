@@ -76,7 +76,7 @@ fn prepare_and_encode(
     let mut times = StageTimes::default();
     let p = prepare::prepare_timed(bytes, &limits(), what, &mut times)?;
     let t = Instant::now();
-    let encoded = prepare::encode_with(&p.canvas, encoding_for(choice, &p), p.input.chroma_subsampled)?;
+    let encoded = prepare::encode_with(&p.canvas, encoding_for(choice, &p), crate::job::subsample(choice, &p.input))?;
     Ok((p, encoded, times, ms(t)))
 }
 

@@ -670,6 +670,14 @@ pub fn choose_encoding(input: InputFormat) -> Encoding {
     }
 }
 
+/// Whether a JPEG request image gets 4:2:0 chroma. `auto` keeps what the upload had (a 4:4:4
+/// JPEG stays 4:4:4); `jpeg` asks for size and speed, and 4:2:0 halves the chroma data:
+/// measured on the shared garment cut-out, 17% fewer bytes and 35% less encode time for
+/// 46.3 dB PSNR instead of 47.1 (README, "Request encoding").
+pub fn subsample(choice: RequestEncoding, input: &prepare::InputInfo) -> bool {
+    choice == RequestEncoding::Jpeg || input.chroma_subsampled
+}
+
 /// Encodes the images and builds the body; if the body would pass Bedrock's 25 MB cap,
 /// PNG images are re-encoded as JPEG (two 4.19 MP JPEGs at q95 stay far below it).
 pub fn build_body(
@@ -686,8 +694,8 @@ pub fn build_body(
         RequestEncoding::Png => [Encoding::Png, Encoding::Png],
     };
     loop {
-        let s = prepare::encode_with(&src.canvas, encodings[0], src.input.chroma_subsampled)?;
-        let g = prepare::encode_with(&gar.canvas, encodings[1], gar.input.chroma_subsampled)?;
+        let s = prepare::encode_with(&src.canvas, encodings[0], subsample(choice, &src.input))?;
+        let g = prepare::encode_with(&gar.canvas, encodings[1], subsample(choice, &gar.input))?;
         let mut sizes = vec![s.len(), g.len()];
         sizes.extend(mask_png.as_ref().map(Vec::len));
         if nova::body_size(&sizes) > MAX_BODY_BYTES && encodings.contains(&Encoding::Png) {

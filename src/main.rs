@@ -7,8 +7,12 @@ use serde_json::Value;
 use tryon::config::Config;
 use tryon::handler::{self, Invocation};
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+fn main() -> Result<(), lambda_runtime::Error> {
+    tryon::memory::tune_allocator();
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve())
+}
+
+async fn serve() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
     // Used only when the runtime sends no plausible deadline.

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Limits;
 use crate::error::{ErrorCode, JobError};
+use crate::jpeg;
 
 /// Nova Canvas input limits (reference §4). The pixel limit is applied strictly ("fewer
 /// than 4,194,304"), the stricter of the two readings of the AWS pages.
@@ -217,6 +218,23 @@ pub fn decode(bytes: &[u8], limits: &Limits, what: &str) -> Result<Decoded, JobE
 
 fn decode_timed(bytes: &[u8], limits: &Limits, what: &str, times: &mut StageTimes) -> Result<Decoded, JobError> {
     let t = std::time::Instant::now();
+    let probe = probe(bytes, limits, what)?;
+    let (rgb, had_alpha) = pixels(probe.decoder, bytes, probe.jpeg.as_ref(), what, times, t)?;
+    let info = InputInfo { had_alpha, ..probe.info };
+    Ok(Decoded { rgb, orientation: probe.orientation, info, icc: probe.icc })
+}
+
+/// An input whose headers were read and checked against every limit, not yet decoded.
+struct Probe<'a> {
+    decoder: Box<dyn ImageDecoder + 'a>,
+    /// libjpeg-turbo's reading of a JPEG it can decode (the fast path).
+    jpeg: Option<jpeg::Header>,
+    orientation: image::metadata::Orientation,
+    info: InputInfo,
+    icc: Option<Vec<u8>>,
+}
+
+fn probe<'a>(bytes: &'a [u8], limits: &Limits, what: &str) -> Result<Probe<'a>, JobError> {
     let format = sniff(bytes).map_err(|e| JobError::new(e.code, format!("{what}: {}", e.message)))?;
     if format == InputFormat::Jpeg && !jpeg_is_complete(bytes) {
         return Err(JobError::new(
@@ -248,12 +266,9 @@ fn decode_timed(bytes: &[u8], limits: &Limits, what: &str, times: &mut StageTime
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let channels = decoder.color_type().channel_count();
     let icc = if matches!(channels, 3 | 4) { decoder.icc_profile().ok().flatten() } else { None };
-    let img = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(e, what))?;
-    times.decode += ms_since(t);
-    let t = std::time::Instant::now();
-    let had_alpha = img.color().has_alpha();
-    let rgb = into_rgb_on_white(img);
-    times.convert += ms_since(t);
+    // Both decoders must agree on what the file is before the fast one is trusted with it.
+    let jpeg =
+        (format == InputFormat::Jpeg).then(|| jpeg::header(bytes)).flatten().filter(|j| (j.width, j.height) == (w, h));
     let (dw, dh) = if swaps_axes(orientation) { (h, w) } else { (w, h) };
     let info = InputInfo {
         format,
@@ -261,11 +276,35 @@ fn decode_timed(bytes: &[u8], limits: &Limits, what: &str, times: &mut StageTime
         height: dh,
         bytes: bytes.len() as u64,
         orientation: exif_value(orientation),
-        had_alpha,
+        had_alpha: decoder.color_type().has_alpha(),
         chroma_subsampled: format == InputFormat::Jpeg && jpeg_chroma_subsampled(bytes),
         color_profile: None,
     };
-    Ok(Decoded { rgb, orientation, info, icc })
+    Ok(Probe { decoder: Box::new(decoder), jpeg, orientation, info, icc })
+}
+
+/// Decodes to 8-bit RGB on white: libjpeg-turbo for the JPEGs it reads, the `image` crate
+/// for everything else and for any JPEG libjpeg-turbo declines (which then decodes it or
+/// says why not).
+fn pixels<'a>(
+    decoder: Box<dyn ImageDecoder + 'a>,
+    bytes: &[u8],
+    jpeg: Option<&jpeg::Header>,
+    what: &str,
+    times: &mut StageTimes,
+    t: std::time::Instant,
+) -> Result<(RgbImage, bool), JobError> {
+    if let Some(rgb) = jpeg.and_then(|j| jpeg::decode_rgb(bytes, j)) {
+        times.decode += ms_since(t);
+        return Ok((rgb, false));
+    }
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(e, what))?;
+    times.decode += ms_since(t);
+    let t = std::time::Instant::now();
+    let had_alpha = img.color().has_alpha();
+    let rgb = into_rgb_on_white(img);
+    times.convert += ms_since(t);
+    Ok((rgb, had_alpha))
 }
 
 fn ms_since(t: std::time::Instant) -> f64 {
@@ -354,16 +393,30 @@ pub fn prepare(bytes: &[u8], limits: &Limits, what: &str) -> Result<Prepared, Jo
 
 /// [`prepare`], recording the time of each step (for the benchmark).
 pub fn prepare_timed(bytes: &[u8], limits: &Limits, what: &str, times: &mut StageTimes) -> Result<Prepared, JobError> {
-    let Decoded { rgb, orientation, info: mut input, icc } = decode_timed(bytes, limits, what, times)?;
-    let plan = plan(input.width, input.height);
+    let t = std::time::Instant::now();
+    let probe = probe(bytes, limits, what)?;
+    let orientation = probe.orientation;
+    let plan = plan(probe.info.width, probe.info.height);
     let (cw, ch) = (plan.content.width, plan.content.height);
     let stored = if swaps_axes(orientation) { (ch, cw) } else { (cw, ch) };
-    let t = std::time::Instant::now();
-    let resized = resize_rgb(rgb, stored.0, stored.1)?;
-    times.resize += ms_since(t);
-    let t = std::time::Instant::now();
-    let mut upright = orient(resized, orientation);
-    times.orient += ms_since(t);
+    // A 4:2:0 photo: decoded, resized and turned upright as planes (timed as decode).
+    let fast = probe.jpeg.as_ref().and_then(|j| jpeg::decode_resized(bytes, j, stored, orientation));
+    let (mut upright, mut input, icc) = match fast {
+        Some(rgb) => {
+            times.decode += ms_since(t);
+            (rgb, InputInfo { had_alpha: false, ..probe.info }, probe.icc)
+        }
+        None => {
+            let (rgb, had_alpha) = pixels(probe.decoder, bytes, probe.jpeg.as_ref(), what, times, t)?;
+            let t = std::time::Instant::now();
+            let resized = resize_rgb(rgb, stored.0, stored.1)?;
+            times.resize += ms_since(t);
+            let t = std::time::Instant::now();
+            let upright = orient(resized, orientation);
+            times.orient += ms_since(t);
+            (upright, InputInfo { had_alpha, ..probe.info }, probe.icc)
+        }
+    };
     let t = std::time::Instant::now();
     if let Some(icc) = icc {
         input.color_profile = Some(to_srgb(&mut upright, &icc));
@@ -466,18 +519,7 @@ pub fn encode_with(img: &RgbImage, encoding: Encoding, subsample: bool) -> Resul
     let (w, h) = img.dimensions();
     let fail = |e: String| JobError::new(ErrorCode::Internal, format!("encoding a {w}x{h} image failed: {e}"));
     match encoding {
-        Encoding::Jpeg => {
-            let mut out = Vec::with_capacity((w * h) as usize / 2);
-            let mut enc = jpeg_encoder::Encoder::new(&mut out, JPEG_QUALITY);
-            enc.set_sampling_factor(if subsample {
-                jpeg_encoder::SamplingFactor::F_2_2
-            } else {
-                jpeg_encoder::SamplingFactor::F_1_1
-            });
-            enc.encode(img.as_raw(), w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
-                .map_err(|e| fail(e.to_string()))?;
-            Ok(out)
-        }
+        Encoding::Jpeg => crate::jpeg::encode_rgb(img, JPEG_QUALITY, subsample).map_err(fail),
         Encoding::Png => encode_dynamic_png(&DynamicImage::ImageRgb8(img.clone())).map_err(|e| fail(e.message)),
     }
 }
@@ -519,8 +561,14 @@ pub fn into_rgb_on_white(img: DynamicImage) -> RgbImage {
     let n = w as usize * h as usize;
     for i in 0..n {
         let a = buf[4 * i + 3] as u32;
+        if a == 255 {
+            buf.copy_within(4 * i..4 * i + 3, 3 * i);
+            continue;
+        }
         for c in 0..3 {
-            buf[3 * i + c] = ((buf[4 * i + c] as u32 * a + 255 * (255 - a) + 127) / 255) as u8;
+            // (v·a + 255·(255−a)) / 255, rounded: exact for every 8-bit v and a.
+            let x = buf[4 * i + c] as u32 * a + 255 * (255 - a) + 128;
+            buf[3 * i + c] = ((x + (x >> 8)) >> 8) as u8;
         }
     }
     buf.truncate(n * 3);
@@ -551,28 +599,32 @@ fn orient(img: RgbImage, o: image::metadata::Orientation) -> RgbImage {
     d.into_rgb8()
 }
 
-/// A quarter turn (clockwise or not) in 32×32 blocks, so both images stream through the
-/// cache instead of striding across a 12 MB buffer per pixel.
+/// A quarter turn (clockwise or not) in blocks, so both images stream through the cache
+/// instead of striding across a 12 MB buffer per pixel. Each destination row of a block is
+/// one source column: written sequentially, read with a fixed stride.
 fn rotate_quarter(src: &RgbImage, clockwise: bool) -> RgbImage {
-    const B: u32 = 32;
-    let (w, h) = src.dimensions();
+    const B: usize = 64;
+    let (w, h) = (src.width() as usize, src.height() as usize);
     let s = src.as_raw();
     let mut out = vec![0u8; s.len()];
-    let nw = h as usize;
-    for by in (0..h).step_by(B as usize) {
-        for bx in (0..w).step_by(B as usize) {
-            for y in by..(by + B).min(h) {
-                let row = y as usize * w as usize;
-                for x in bx..(bx + B).min(w) {
-                    let (dx, dy) = if clockwise { (h - 1 - y, x) } else { (y, w - 1 - x) };
-                    let si = (row + x as usize) * 3;
-                    let di = (dy as usize * nw + dx as usize) * 3;
-                    out[di..di + 3].copy_from_slice(&s[si..si + 3]);
+    // Destination is h wide and w tall. Clockwise: dst(x', y') = src(y', h-1-x');
+    // counter-clockwise: dst(x', y') = src(w-1-y', x').
+    for by in (0..w).step_by(B) {
+        for bx in (0..h).step_by(B) {
+            let xe = (bx + B).min(h);
+            for dy in by..(by + B).min(w) {
+                let sx = if clockwise { dy } else { w - 1 - dy };
+                let drow = &mut out[(dy * h + bx) * 3..(dy * h + xe) * 3];
+                for (i, d) in drow.chunks_exact_mut(3).enumerate() {
+                    let dx = bx + i;
+                    let sy = if clockwise { h - 1 - dx } else { dx };
+                    let si = (sy * w + sx) * 3;
+                    d.copy_from_slice(&s[si..si + 3]);
                 }
             }
         }
     }
-    RgbImage::from_raw(h, w, out).unwrap_or_default()
+    RgbImage::from_raw(h as u32, w as u32, out).unwrap_or_default()
 }
 
 fn resize_rgb(img: RgbImage, w: u32, h: u32) -> Result<RgbImage, JobError> {
@@ -604,35 +656,53 @@ pub fn preview(canvas: &RgbImage, content: Rect, height: u32) -> Result<RgbImage
     RgbImage::from_raw(width, height, dst.into_vec()).ok_or_else(|| fail("size".into()))
 }
 
-/// Output rows per band of [`resize_u8`].
-const RESIZE_BAND_ROWS: u32 = 128;
+/// Bytes of fast_image_resize's temporary (source row × output rows) per band of
+/// [`resize_region`]: a band costs a fixed setup, so bands are as large as this allows.
+const RESIZE_BAND_BYTES: usize = 8 << 20;
 
-/// Lanczos3 resize in bands of output rows. fast_image_resize keeps a temporary of
-/// `source width × destination height` (21 MB for a 12 MP photo); each band here is a crop of
-/// the whole source whose sample positions equal the full resize's (kernels are clamped to the
-/// image, not to the crop), so the output is the same with a temporary of one band.
 fn resize_u8(buf: Vec<u8>, sw: u32, sh: u32, w: u32, h: u32, pixel: fr::PixelType) -> Result<Vec<u8>, JobError> {
     if (sw, sh) == (w, h) {
         return Ok(buf);
     }
     let fail = |e: String| JobError::new(ErrorCode::Internal, format!("resizing {sw}x{sh} to {w}x{h} failed: {e}"));
-    let src = fr::images::Image::from_vec_u8(sw, sh, buf, pixel).map_err(|e| fail(e.to_string()))?;
+    let src = fr::images::ImageRef::new(sw, sh, &buf, pixel).map_err(|e| fail(e.to_string()))?;
+    resize_region(&src, (sw as f64, sh as f64), w, h, pixel, fr::FilterType::Lanczos3)
+}
+
+/// Resize of the `region` (width, height from the top-left corner) of `src` onto `w`×`h` with
+/// `filter`, in bands of output rows. fast_image_resize keeps a temporary of `source width ×
+/// destination height` (21 MB for a 12 MP RGB photo); each band here is a crop of the region
+/// whose sample positions equal the full resize's (kernels are clamped to the image, not to
+/// the crop), so the output is the same with a temporary of one band (at most 8 MB).
+pub(crate) fn resize_region(
+    src: &impl fr::IntoImageView,
+    region: (f64, f64),
+    w: u32,
+    h: u32,
+    pixel: fr::PixelType,
+    filter: fr::FilterType,
+) -> Result<Vec<u8>, JobError> {
+    let fail = |e: String| {
+        JobError::new(ErrorCode::Internal, format!("resizing {:.0}x{:.0} to {w}x{h} failed: {e}", region.0, region.1))
+    };
     let row = w as usize * pixel.size();
     let mut out = vec![0u8; row * h as usize];
+    let src_row = (region.0.ceil() as usize).max(1) * pixel.size();
+    let band_rows = u32::try_from(RESIZE_BAND_BYTES / src_row).unwrap_or(u32::MAX).max(64);
     let mut resizer = fr::Resizer::new();
-    let step = sh as f64 / h as f64;
+    let step = region.1 / h as f64;
     let mut y = 0;
     while y < h {
-        let rows = RESIZE_BAND_ROWS.min(h - y);
+        let rows = band_rows.min(h - y);
         let band = &mut out[y as usize * row..(y + rows) as usize * row];
         let mut dst = fr::images::Image::from_slice_u8(w, rows, band, pixel).map_err(|e| fail(e.to_string()))?;
-        let opts = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3)).crop(
+        let opts = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(filter)).crop(
             0.0,
             y as f64 * step,
-            sw as f64,
-            rows as f64 * step,
+            region.0,
+            (rows as f64 * step).min(region.1 - y as f64 * step),
         );
-        resizer.resize(&src, &mut dst, &opts).map_err(|e| fail(e.to_string()))?;
+        resizer.resize(src, &mut dst, &opts).map_err(|e| fail(e.to_string()))?;
         y += rows;
     }
     Ok(out)

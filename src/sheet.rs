@@ -64,11 +64,8 @@ pub fn compose(tiles: &[Tile]) -> RgbImage {
 /// The sheet as a JPEG.
 pub fn encode(tiles: &[Tile]) -> Result<Vec<u8>, JobError> {
     let sheet = compose(tiles);
-    let mut out = Vec::new();
-    let enc = jpeg_encoder::Encoder::new(&mut out, 85);
-    enc.encode(sheet.as_raw(), sheet.width() as u16, sheet.height() as u16, jpeg_encoder::ColorType::Rgb)
-        .map_err(|e| JobError::new(ErrorCode::Internal, format!("encoding the comparison sheet failed: {e}")))?;
-    Ok(out)
+    crate::jpeg::encode_rgb(&sheet, 85, true)
+        .map_err(|e| JobError::new(ErrorCode::Internal, format!("encoding the comparison sheet failed: {e}")))
 }
 
 /// Draws `text` (upper-cased; unknown characters as spaces), clipped to `max_width`.

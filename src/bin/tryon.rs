@@ -140,6 +140,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    tryon::memory::tune_allocator();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
