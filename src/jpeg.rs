@@ -95,6 +95,16 @@ pub fn decode_resized(bytes: &[u8], hd: &Header, (w, h): (u32, u32), orientation
     planes_to_rgb(&[&y, &u, &v], (uw, uh))
 }
 
+/// Decodes to the YCbCr planes only (the benchmark's decode primitive).
+pub fn decode_planes(bytes: &[u8], hd: &Header) -> Option<Vec<u8>> {
+    let (w, h) = (hd.width as usize, hd.height as usize);
+    let mut buf = vec![0u8; turbojpeg::yuv_pixels_len(w, 1, h, Subsamp::Sub2x2).ok()?];
+    let out = YuvImage { pixels: &mut buf[..], width: w, align: 1, height: h, subsamp: Subsamp::Sub2x2 };
+    hd.ycbcr_420.then_some(())?;
+    decompressor()?.decompress_to_yuv(bytes, out).ok()?;
+    Some(buf)
+}
+
 /// An EXIF orientation as an affine map from upright pixels (x, y) to stored ones:
 /// stored x = ax·x + bx·y (+ w−1 when negative), stored y = ay·x + by·y (+ h−1 likewise).
 #[derive(Clone, Copy)]

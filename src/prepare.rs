@@ -561,8 +561,13 @@ pub fn into_rgb_on_white(img: DynamicImage) -> RgbImage {
     let n = w as usize * h as usize;
     for i in 0..n {
         let a = buf[4 * i + 3] as u32;
+        // Cut-outs are mostly opaque or fully transparent: both without arithmetic.
         if a == 255 {
             buf.copy_within(4 * i..4 * i + 3, 3 * i);
+            continue;
+        }
+        if a == 0 {
+            buf[3 * i..3 * i + 3].fill(255);
             continue;
         }
         for c in 0..3 {
