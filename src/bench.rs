@@ -74,9 +74,9 @@ fn prepare_and_encode(
     choice: RequestEncoding,
 ) -> Result<(Prepared, Vec<u8>, StageTimes, f64), JobError> {
     let mut times = StageTimes::default();
-    let p = prepare::prepare_timed(bytes, &limits(), what, &mut times)?;
+    let p = prepare::prepare_timed(bytes, &limits(), what, prepare::Chroma::for_request(choice), &mut times)?;
     let t = Instant::now();
-    let encoded = prepare::encode_with(&p.canvas, encoding_for(choice, &p), crate::job::subsample(choice, &p.input))?;
+    let encoded = prepare::encode_prepared(&p, encoding_for(choice, &p), crate::job::subsample(choice, &p.input))?;
     Ok((p, encoded, times, ms(t)))
 }
 

@@ -416,8 +416,11 @@ impl<S: Storage, M: Model> Service<S, M> {
         // Preparation: source and garment in parallel on the blocking pool.
         let t = Instant::now();
         let limits = cfg.limits;
-        let src = blocking(move || prepare::prepare(&source, &limits, "the source image"));
-        let gar = async move { blocking(move || prepare::prepare(&garment, &limits, "the garment image")).await };
+        let chroma = prepare::Chroma::for_request(cfg.request_encoding);
+        let src = blocking(move || prepare::prepare_with(&source, &limits, "the source image", chroma));
+        let gar = async move {
+            blocking(move || prepare::prepare_with(&garment, &limits, "the garment image", chroma)).await
+        };
         // In parallel the two decodes overlap in memory; one after the other the peak is the
         // larger of the two (README, "Sizing").
         let (src, gar) = if cfg.parallel_prepare {
@@ -694,8 +697,8 @@ pub fn build_body(
         RequestEncoding::Png => [Encoding::Png, Encoding::Png],
     };
     loop {
-        let s = prepare::encode_with(&src.canvas, encodings[0], subsample(choice, &src.input))?;
-        let g = prepare::encode_with(&gar.canvas, encodings[1], subsample(choice, &gar.input))?;
+        let s = prepare::encode_prepared(src, encodings[0], subsample(choice, &src.input))?;
+        let g = prepare::encode_prepared(gar, encodings[1], subsample(choice, &gar.input))?;
         let mut sizes = vec![s.len(), g.len()];
         sizes.extend(mask_png.as_ref().map(Vec::len));
         if nova::body_size(&sizes) > MAX_BODY_BYTES && encodings.contains(&Encoding::Png) {

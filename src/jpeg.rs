@@ -56,17 +56,84 @@ pub fn decode_rgb(bytes: &[u8], h: &Header) -> Option<RgbImage> {
     RgbImage::from_raw(h.width, h.height, pixels)
 }
 
+/// A picture as 4:2:0 YCbCr planes in libjpeg-turbo's layout: luma `PAD(width, 2)` ×
+/// `PAD(height, 2)` (edges repeated), each chroma plane half of that, chroma sample j of a row
+/// centred on luma 2j..2j+2.
+pub struct Planes420 {
+    pub width: usize,
+    pub height: usize,
+    pub y: Vec<u8>,
+    pub u: Vec<u8>,
+    pub v: Vec<u8>,
+}
+
+impl std::fmt::Debug for Planes420 {
+    // Dimensions only: pixels never go to logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Planes420({}x{})", self.width, self.height)
+    }
+}
+
+impl Planes420 {
+    fn y_stride(&self) -> usize {
+        self.width.div_ceil(2) * 2
+    }
+
+    fn c_stride(&self) -> usize {
+        self.width.div_ceil(2)
+    }
+
+    /// As RGB (libjpeg-turbo's chroma upsampling and colour conversion).
+    pub fn to_rgb(&self) -> Option<RgbImage> {
+        let (ys, cs) = (self.y_stride(), self.c_stride());
+        planes_to_rgb(&[&self.y, &self.u, &self.v], [ys, cs, cs], (self.width, self.height), raw::TJSAMP_TJSAMP_420)
+    }
+
+    /// A baseline JPEG straight from the planes: no colour conversion, no second chroma
+    /// filtering.
+    pub fn encode(&self, quality: u8) -> Result<Vec<u8>, String> {
+        let img = turbojpeg::YuvPlanesImage {
+            y_plane: &self.y[..],
+            u_plane: &self.u[..],
+            v_plane: &self.v[..],
+            width: self.width,
+            height: self.height,
+            y_stride: self.y_stride(),
+            u_stride: self.c_stride(),
+            v_stride: self.c_stride(),
+            subsamp: Subsamp::Sub2x2,
+        };
+        let mut c = Compressor::new().map_err(|e| e.to_string())?;
+        c.set_quality(quality as i32).map_err(|e| e.to_string())?;
+        c.compress_yuv_planes_to_vec(&img).map_err(|e| e.to_string())
+    }
+}
+
+/// What [`decode_resized`] makes of a 4:2:0 JPEG.
+pub enum Resized {
+    /// Full-resolution chroma, as RGB.
+    Rgb(RgbImage),
+    /// Half-resolution chroma, as planes (for a 4:2:0 JPEG request) and the RGB made from them.
+    Planes(Planes420, RgbImage),
+}
+
 /// Decodes a 4:2:0 JPEG to its planes, resizes them (in bands) to `w`×`h` in the stored
 /// orientation, applies the EXIF orientation to the planes and converts to RGB: the colour
 /// conversion runs once, at the output size, and the chroma is resampled once (straight from
-/// its stored resolution) instead of upsampled at 12 MP and then downscaled. Returns the
-/// upright picture.
+/// its stored resolution) instead of upsampled at 12 MP and then downscaled. The result is
+/// upright.
 ///
-/// Luma is resized with Lanczos3, chroma with Catmull-Rom to the full output size: every
-/// chroma sample the upload had is kept (a 4:2:0 request is subsampled by the encoder).
-/// Chroma sample k of a plane spans luma 2k..2k+2, so the chroma covers sw/2 × sh/2 samples
-/// of the picture and stays centred on its luma.
-pub fn decode_resized(bytes: &[u8], hd: &Header, (w, h): (u32, u32), orientation: Orientation) -> Option<RgbImage> {
+/// Luma is resized with Lanczos3. Without `half_chroma`, chroma goes to the full output size
+/// with Catmull-Rom: every chroma sample the upload had is kept. With it, chroma goes to half
+/// the output size with Lanczos3, placed where a 4:2:0 JPEG of the *upright* picture centres
+/// its chroma (on each 2×2 luma block), so the planes can be sent as they are.
+pub fn decode_resized(
+    bytes: &[u8],
+    hd: &Header,
+    (w, h): (u32, u32),
+    orientation: Orientation,
+    half_chroma: bool,
+) -> Option<Resized> {
     if !hd.ycbcr_420 || w == 0 || h == 0 {
         return None;
     }
@@ -83,16 +150,96 @@ pub fn decode_resized(bytes: &[u8], hd: &Header, (w, h): (u32, u32), orientation
     decompressor()?.decompress_to_yuv(bytes, out).ok()?;
     let (luma, chroma) = buf.split_at(yw * yh);
     let (cb, cr) = chroma.split_at(cw * ch);
+    let cr = &cr[..cw * ch];
     let (ow, oh) = (w as usize, h as usize);
-    let y = plane(luma, (yw, yh), (sw as f64, sh as f64), (ow, oh), fr::FilterType::Lanczos3)?;
-    let region = (sw as f64 / 2.0, sh as f64 / 2.0);
-    let u = plane(cb, (cw, ch), region, (ow, oh), fr::FilterType::CatmullRom)?;
-    let v = plane(&cr[..cw * ch], (cw, ch), region, (ow, oh), fr::FilterType::CatmullRom)?;
-    drop(buf);
     let map = Map::of(orientation);
-    let (y, u, v) = (map.apply(y, ow, oh), map.apply(u, ow, oh), map.apply(v, ow, oh));
+    let y = plane(luma, (yw, yh), (sw as f64, sh as f64), (ow, oh), fr::FilterType::Lanczos3)?;
+    if !half_chroma {
+        let region = (sw as f64 / 2.0, sh as f64 / 2.0);
+        let u = plane(cb, (cw, ch), region, (ow, oh), fr::FilterType::CatmullRom)?;
+        let v = plane(cr, (cw, ch), region, (ow, oh), fr::FilterType::CatmullRom)?;
+        drop(buf);
+        let (y, u, v) = (map.apply(y, ow, oh), map.apply(u, ow, oh), map.apply(v, ow, oh));
+        let (uw, uh) = map.size(ow, oh);
+        return planes_to_rgb(&[&y, &u, &v], [uw; 3], (uw, uh), raw::TJSAMP_TJSAMP_444).map(Resized::Rgb);
+    }
+    let (rx, ry) = map.reversed();
+    let ax = ChromaAxis::new(sw, ow, cw, rx);
+    let ay = ChromaAxis::new(sh, oh, ch, ry);
+    let u = half_plane(cb, (cw, ch), &ax, &ay)?;
+    let v = half_plane(cr, (cw, ch), &ax, &ay)?;
+    drop(buf);
+    let (jw, jh) = (ax.total, ay.total);
+    let (y, u, v) = (map.apply(y, ow, oh), map.apply(u, jw, jh), map.apply(v, jw, jh));
     let (uw, uh) = map.size(ow, oh);
-    planes_to_rgb(&[&y, &u, &v], (uw, uh))
+    let planes = Planes420 { width: uw, height: uh, y: pad_even(y, uw, uh), u, v };
+    let rgb = planes.to_rgb()?;
+    Some(Resized::Planes(planes, rgb))
+}
+
+/// Where half-size chroma samples go along one stored axis of `n` output luma samples,
+/// scaled from `src` source luma samples (`plane` chroma samples in the decoded plane).
+/// Sample k is centred at source chroma position (k + 0.5)·s; along an axis the EXIF
+/// orientation reverses, an odd `n` puts the upright pairs one luma sample earlier, at k·s.
+/// Samples that would reach past the plane repeat their neighbour.
+struct ChromaAxis {
+    scale: f64,
+    /// Repeated samples before the resized ones (the edge sample at 0 when shifted).
+    lead: usize,
+    left: f64,
+    count: usize,
+    total: usize,
+}
+
+impl ChromaAxis {
+    fn new(src: usize, n: usize, plane: usize, reversed: bool) -> ChromaAxis {
+        let scale = src as f64 / n as f64;
+        let total = n.div_ceil(2);
+        if reversed && n % 2 == 1 && total > 1 {
+            return ChromaAxis { scale, lead: 1, left: 0.5 * scale, count: total - 1, total };
+        }
+        let count = ((plane as f64 / scale).floor() as usize).clamp(1, total);
+        ChromaAxis { scale, lead: 0, left: 0.0, count, total }
+    }
+}
+
+/// A chroma plane resized to `ax.total` × `ay.total` samples placed as [`ChromaAxis`] says.
+fn half_plane(src: &[u8], size: (usize, usize), ax: &ChromaAxis, ay: &ChromaAxis) -> Option<Vec<u8>> {
+    let img = fr::images::ImageRef::new(size.0 as u32, size.1 as u32, src, fr::PixelType::U8).ok()?;
+    let mut dst = fr::images::Image::new(ax.count as u32, ay.count as u32, fr::PixelType::U8);
+    let opts = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3)).crop(
+        ax.left,
+        ay.left,
+        ax.count as f64 * ax.scale,
+        ay.count as f64 * ay.scale,
+    );
+    fr::Resizer::new().resize(&img, &mut dst, &opts).ok()?;
+    let part = dst.into_vec();
+    let (cw, tw, th) = (ax.count, ax.total, ay.total);
+    let mut out = vec![0u8; tw * th];
+    for (r, row) in out.chunks_exact_mut(tw).enumerate() {
+        let sr = r.saturating_sub(ay.lead).min(ay.count - 1);
+        let s = &part[sr * cw..(sr + 1) * cw];
+        row[ax.lead..ax.lead + cw].copy_from_slice(s);
+        row[..ax.lead].fill(s[0]);
+        row[ax.lead + cw..].fill(s[cw - 1]);
+    }
+    Some(out)
+}
+
+/// A `w`×`h` plane padded to even sizes by repeating its last column and row.
+fn pad_even(p: Vec<u8>, w: usize, h: usize) -> Vec<u8> {
+    let (pw, ph) = (w.div_ceil(2) * 2, h.div_ceil(2) * 2);
+    if (pw, ph) == (w, h) {
+        return p;
+    }
+    let mut out = vec![0u8; pw * ph];
+    for (r, row) in out.chunks_exact_mut(pw).enumerate() {
+        let s = &p[r.min(h - 1) * w..][..w];
+        row[..w].copy_from_slice(s);
+        row[w..].fill(s[w - 1]);
+    }
+    out
 }
 
 /// Decodes to the YCbCr planes only (the benchmark's decode primitive).
@@ -132,6 +279,11 @@ impl Map {
 
     fn swaps(self) -> bool {
         self.ax == 0
+    }
+
+    /// Whether the stored x and y axes run backwards in the upright picture.
+    fn reversed(self) -> (bool, bool) {
+        (self.ax + self.bx < 0, self.ay + self.by < 0)
     }
 
     /// The upright size of a stored `w`×`h` plane.
@@ -185,23 +337,31 @@ fn plane(
     crate::prepare::resize_region(&img, region, out.0 as u32, out.1 as u32, fr::PixelType::U8, filter).ok()
 }
 
-/// libjpeg-turbo's (SIMD) YCbCr→RGB of three full-resolution `w`×`h` planes.
-fn planes_to_rgb(planes: &[&[u8]; 3], (w, h): (usize, usize)) -> Option<RgbImage> {
-    let n = w.checked_mul(h)?;
-    if planes.iter().any(|p| p.len() != n) {
-        return None;
+/// libjpeg-turbo's (SIMD) chroma upsampling and YCbCr→RGB of three planes with the given
+/// row strides, laid out as tj3YUVPlaneSize describes for `samp` (checked here).
+fn planes_to_rgb(
+    planes: &[&[u8]; 3],
+    strides: [usize; 3],
+    (w, h): (usize, usize),
+    samp: raw::TJSAMP,
+) -> Option<RgbImage> {
+    let sub = samp == raw::TJSAMP_TJSAMP_420;
+    let rows = if sub { [h.div_ceil(2) * 2, h.div_ceil(2), h.div_ceil(2)] } else { [h; 3] };
+    let widths = if sub { [w.div_ceil(2) * 2, w.div_ceil(2), w.div_ceil(2)] } else { [w; 3] };
+    for i in 0..3 {
+        if strides[i] < widths[i] || planes[i].len() < strides[i].checked_mul(rows[i])? {
+            return None;
+        }
     }
-    let mut rgb = vec![0u8; n.checked_mul(3)?];
+    let mut rgb = vec![0u8; w.checked_mul(h)?.checked_mul(3)?];
     let ptrs = [planes[0].as_ptr(), planes[1].as_ptr(), planes[2].as_ptr()];
-    let stride = i32::try_from(w).ok()?;
-    let strides = [stride; 3];
-    let (hi, pitch) = (i32::try_from(h).ok()?, i32::try_from(w * 3).ok()?);
-    // SAFETY: the handle is checked and destroyed once by the guard; each plane holds w×h
-    // bytes with stride w (checked above), `rgb` holds w×h×3 bytes.
+    let strides = [i32::try_from(strides[0]).ok()?, i32::try_from(strides[1]).ok()?, i32::try_from(strides[2]).ok()?];
+    let (wi, hi, pitch) = (i32::try_from(w).ok()?, i32::try_from(h).ok()?, i32::try_from(w * 3).ok()?);
+    // SAFETY: the handle is checked and destroyed once by the guard; each plane is at least as
+    // large as its stride and row count require (checked above); `rgb` holds w×h×3 bytes.
     unsafe {
         let handle = Handle(raw::tj3Init(raw::TJINIT_TJINIT_DECOMPRESS as i32));
-        if handle.0.is_null() || raw::tj3Set(handle.0, raw::TJPARAM_TJPARAM_SUBSAMP as i32, raw::TJSAMP_TJSAMP_444) != 0
-        {
+        if handle.0.is_null() || raw::tj3Set(handle.0, raw::TJPARAM_TJPARAM_SUBSAMP as i32, samp) != 0 {
             return None;
         }
         let rc = raw::tj3DecodeYUVPlanes8(
@@ -209,7 +369,7 @@ fn planes_to_rgb(planes: &[&[u8]; 3], (w, h): (usize, usize)) -> Option<RgbImage
             ptrs.as_ptr(),
             strides.as_ptr(),
             rgb.as_mut_ptr(),
-            stride,
+            wi,
             pitch,
             hi,
             raw::TJPF_TJPF_RGB,
@@ -302,19 +462,32 @@ mod tests {
                     d.into_rgb8()
                 };
                 let (truth, plain) = (turn(&truth), turn(&plain));
-                let fast = decode_resized(&jpeg, &hd, (w, h), o).unwrap();
-                assert_eq!(fast.dimensions(), truth.dimensions(), "orientation {exif}");
-                let (p_fast, p_plain) = (psnr(&truth, &fast), psnr(&truth, &plain));
-                assert!(
-                    p_fast >= p_plain - 0.2,
-                    "{sw}x{sh} -> {w}x{h}, orientation {exif}: planes {p_fast:.1} dB, plain {p_plain:.1} dB"
-                );
-                // The pattern's colour edges expose a misplaced plane: shifted by one pixel,
-                // the same output fails the bar above.
-                let (fw, fh) = fast.dimensions();
-                let shifted = RgbImage::from_fn(fw, fh, |x, y| *fast.get_pixel((x + 1).min(fw - 1), y));
-                let p_shifted = psnr(&truth, &shifted);
-                assert!(p_shifted < p_plain - 0.2, "orientation {exif}: a shift scores {p_shifted:.1} dB");
+                // Half chroma is scored on what the model receives: the plain path's picture as
+                // a 4:2:0 JPEG against the JPEG made straight from the planes.
+                let sent = |img: &RgbImage| {
+                    let j = encode_rgb(img, 95, true).unwrap();
+                    decode_rgb(&j, &header(&j).unwrap()).unwrap()
+                };
+                for half in [false, true] {
+                    let (fast, truth, plain) = match decode_resized(&jpeg, &hd, (w, h), o, half).unwrap() {
+                        Resized::Rgb(rgb) => (rgb, truth.clone(), plain.clone()),
+                        Resized::Planes(p, rgb) => {
+                            assert_eq!((p.width, p.height), (rgb.width() as usize, rgb.height() as usize));
+                            let j = p.encode(95).unwrap();
+                            (decode_rgb(&j, &header(&j).unwrap()).unwrap(), truth.clone(), sent(&plain))
+                        }
+                    };
+                    let what = format!("{sw}x{sh} -> {w}x{h}, orientation {exif}, half chroma {half}");
+                    assert_eq!(fast.dimensions(), truth.dimensions(), "{what}");
+                    let (p_fast, p_plain) = (psnr(&truth, &fast), psnr(&truth, &plain));
+                    assert!(p_fast >= p_plain - 0.2, "{what}: planes {p_fast:.1} dB, plain {p_plain:.1} dB");
+                    // The pattern's colour edges expose a misplaced plane: shifted by one
+                    // pixel, the same output fails the bar above.
+                    let (fw, fh) = fast.dimensions();
+                    let shifted = RgbImage::from_fn(fw, fh, |x, y| *fast.get_pixel((x + 1).min(fw - 1), y));
+                    let p_shifted = psnr(&truth, &shifted);
+                    assert!(p_shifted < p_plain - 0.2, "{what}: a shift scores {p_shifted:.1} dB");
+                }
             }
         }
     }
@@ -346,7 +519,7 @@ mod tests {
         let full_chroma = encode_rgb(&photo(8, 8), 90, false).unwrap();
         let hd = header(&full_chroma).unwrap();
         assert!(!hd.ycbcr_420);
-        assert_eq!(decode_resized(&full_chroma, &hd, (4, 4), Orientation::NoTransforms), None);
+        assert!(decode_resized(&full_chroma, &hd, (4, 4), Orientation::NoTransforms, false).is_none());
     }
 
     #[test]
@@ -355,6 +528,6 @@ mod tests {
         let cut = &jpeg[..jpeg.len() * 2 / 3];
         let hd = header(cut).unwrap();
         assert!(decode_rgb(cut, &hd).is_none());
-        assert!(decode_resized(cut, &hd, (32, 32), Orientation::Rotate90).is_none());
+        assert!(decode_resized(cut, &hd, (32, 32), Orientation::Rotate90, true).is_none());
     }
 }

@@ -83,7 +83,8 @@ impl<S: Storage, M: Model> Service<S, M> {
         let source = self.read_image(bucket, &items[0].spec.source_key, "source image", limits.max_image_bytes).await?;
         status.diagnostics.timings_ms.insert("readImages".into(), ms(t));
         let t = Instant::now();
-        let src = blocking(move || prepare::prepare(&source, &limits, "the source image")).await?;
+        let chroma = prepare::Chroma::for_request(cfg.request_encoding);
+        let src = blocking(move || prepare::prepare_with(&source, &limits, "the source image", chroma)).await?;
         status.diagnostics.timings_ms.insert("prepare".into(), ms(t));
         status.diagnostics.images.insert(
             "source".into(),
@@ -397,7 +398,8 @@ impl<S: Storage, M: Model> Service<S, M> {
         let cfg = &self.config;
         let limits = cfg.limits;
         let garment = self.read_image(bucket, &spec.garment_key, "garment image", limits.max_image_bytes).await?;
-        let gar = blocking(move || prepare::prepare(&garment, &limits, "the garment image")).await?;
+        let chroma = prepare::Chroma::for_request(cfg.request_encoding);
+        let gar = blocking(move || prepare::prepare_with(&garment, &limits, "the garment image", chroma)).await?;
         let mask = match &spec.mask_key {
             Some(k) => {
                 let bytes = self.read_image(bucket, k, "mask image", limits.max_image_bytes).await?;

@@ -12,7 +12,9 @@ use fast_image_resize as fr;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, RgbImage};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Limits;
+use std::sync::Arc;
+
+use crate::config::{Limits, RequestEncoding};
 use crate::error::{ErrorCode, JobError};
 use crate::jpeg;
 
@@ -146,6 +148,9 @@ pub struct Prepared {
     pub canvas: RgbImage,
     pub plan: Plan,
     pub input: InputInfo,
+    /// The canvas as 4:2:0 planes, when it was made from them (a 4:2:0 JPEG prepared with
+    /// [`Chroma::Half`]): a 4:2:0 JPEG request is encoded straight from these.
+    pub planes: Option<Arc<jpeg::Planes420>>,
 }
 
 /// Detects the format from magic bytes, naming what was found when it is not accepted.
@@ -322,11 +327,7 @@ pub fn to_srgb(img: &mut RgbImage, icc: &[u8]) -> String {
     };
     let name = profile_name(&profile);
     let srgb = moxcms::ColorProfile::new_srgb();
-    let close = |a: moxcms::Xyzd, b: moxcms::Xyzd| (a.x - b.x).abs() + (a.y - b.y).abs() + (a.z - b.z).abs() < 0.003;
-    if close(profile.red_colorant, srgb.red_colorant)
-        && close(profile.green_colorant, srgb.green_colorant)
-        && close(profile.blue_colorant, srgb.blue_colorant)
-    {
+    if has_srgb_primaries(&profile) {
         return "sRGB".to_owned();
     }
     let options = moxcms::TransformOptions::default();
@@ -345,6 +346,19 @@ pub fn to_srgb(img: &mut RgbImage, icc: &[u8]) -> String {
         chunk.copy_from_slice(dst);
     }
     format!("converted to sRGB from {name}")
+}
+
+fn has_srgb_primaries(profile: &moxcms::ColorProfile) -> bool {
+    let srgb = moxcms::ColorProfile::new_srgb();
+    let close = |a: moxcms::Xyzd, b: moxcms::Xyzd| (a.x - b.x).abs() + (a.y - b.y).abs() + (a.z - b.z).abs() < 0.003;
+    close(profile.red_colorant, srgb.red_colorant)
+        && close(profile.green_colorant, srgb.green_colorant)
+        && close(profile.blue_colorant, srgb.blue_colorant)
+}
+
+/// Whether [`to_srgb`] would change pixels for this profile.
+fn icc_needs_conversion(icc: &[u8]) -> bool {
+    moxcms::ColorProfile::new_from_slice(icc).is_ok_and(|p| !has_srgb_primaries(&p))
 }
 
 fn profile_name(p: &moxcms::ColorProfile) -> String {
@@ -386,13 +400,46 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
     bytes[sos..].windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
-/// Prepares a source or garment image for Nova Canvas.
-pub fn prepare(bytes: &[u8], limits: &Limits, what: &str) -> Result<Prepared, JobError> {
-    prepare_timed(bytes, limits, what, &mut StageTimes::default())
+/// How much colour resolution a prepared photo keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chroma {
+    /// All of it: the picture may be sent losslessly (PNG).
+    Full,
+    /// Half in each direction for a 4:2:0 JPEG upload, kept as planes and sent as they are
+    /// when the request is a 4:2:0 JPEG anyway (which keeps no more): about 40 ms less per
+    /// 12 MP photo.
+    Half,
 }
 
-/// [`prepare`], recording the time of each step (for the benchmark).
-pub fn prepare_timed(bytes: &[u8], limits: &Limits, what: &str, times: &mut StageTimes) -> Result<Prepared, JobError> {
+impl Chroma {
+    /// What a request with this encoding setting needs: `png` sends every upload losslessly;
+    /// `auto` and `jpeg` send a 4:2:0 JPEG upload as a 4:2:0 JPEG.
+    pub fn for_request(choice: RequestEncoding) -> Chroma {
+        match choice {
+            RequestEncoding::Png => Chroma::Full,
+            RequestEncoding::Auto | RequestEncoding::Jpeg => Chroma::Half,
+        }
+    }
+}
+
+/// Prepares a source or garment image for Nova Canvas, keeping all its colour resolution.
+pub fn prepare(bytes: &[u8], limits: &Limits, what: &str) -> Result<Prepared, JobError> {
+    prepare_with(bytes, limits, what, Chroma::Full)
+}
+
+/// [`prepare`] for a request that needs only `chroma`.
+pub fn prepare_with(bytes: &[u8], limits: &Limits, what: &str, chroma: Chroma) -> Result<Prepared, JobError> {
+    prepare_timed(bytes, limits, what, chroma, &mut StageTimes::default())
+}
+
+/// [`prepare_with`], recording the time of each step (for the benchmark).
+pub fn prepare_timed(
+    bytes: &[u8],
+    limits: &Limits,
+    what: &str,
+    chroma: Chroma,
+    times: &mut StageTimes,
+) -> Result<Prepared, JobError> {
     let t = std::time::Instant::now();
     let probe = probe(bytes, limits, what)?;
     let orientation = probe.orientation;
@@ -400,10 +447,21 @@ pub fn prepare_timed(bytes: &[u8], limits: &Limits, what: &str, times: &mut Stag
     let (cw, ch) = (plan.content.width, plan.content.height);
     let stored = if swaps_axes(orientation) { (ch, cw) } else { (cw, ch) };
     // A 4:2:0 photo: decoded, resized and turned upright as planes (timed as decode).
-    let fast = probe.jpeg.as_ref().and_then(|j| jpeg::decode_resized(bytes, j, stored, orientation));
+    // Half chroma only where the planes can be sent as they are: no colour conversion to
+    // make, no padding to add.
+    let half = chroma == Chroma::Half && !plan.padded() && !probe.icc.as_deref().is_some_and(icc_needs_conversion);
+    let fast = probe.jpeg.as_ref().and_then(|j| jpeg::decode_resized(bytes, j, stored, orientation, half));
+    let mut planes = None;
     let (mut upright, mut input, icc) = match fast {
-        Some(rgb) => {
+        Some(resized) => {
             times.decode += ms_since(t);
+            let rgb = match resized {
+                jpeg::Resized::Rgb(rgb) => rgb,
+                jpeg::Resized::Planes(p, rgb) => {
+                    planes = Some(Arc::new(p));
+                    rgb
+                }
+            };
             (rgb, InputInfo { had_alpha: false, ..probe.info }, probe.icc)
         }
         None => {
@@ -425,7 +483,7 @@ pub fn prepare_timed(bytes: &[u8], limits: &Limits, what: &str, times: &mut Stag
     let t = std::time::Instant::now();
     let canvas = pad(upright, &plan);
     times.pad += ms_since(t);
-    Ok(Prepared { canvas, plan, input })
+    Ok(Prepared { canvas, plan, input, planes })
 }
 
 /// Converts an `imageBasedMask` upload into a pure black/white mask on the source's canvas.
@@ -507,6 +565,20 @@ pub fn finish_output(bytes: &[u8], plan: &Plan, limits: &Limits, what: &str) -> 
     let ch = ((c.height as f64 * sy).round() as u32).clamp(1, h - y);
     let cropped = img.crop_imm(x, y, cw, ch);
     encode_dynamic_png(&cropped).map_err(|e| bad(e.message))
+}
+
+/// Encodes a prepared image for the request: a 4:2:0 JPEG straight from its planes when it
+/// has them, else from the canvas.
+pub fn encode_prepared(p: &Prepared, encoding: Encoding, subsample: bool) -> Result<Vec<u8>, JobError> {
+    match (&p.planes, encoding, subsample) {
+        (Some(planes), Encoding::Jpeg, true) => planes.encode(JPEG_QUALITY).map_err(|e| {
+            JobError::new(
+                ErrorCode::Internal,
+                format!("encoding a {}x{} image failed: {e}", planes.width, planes.height),
+            )
+        }),
+        _ => encode_with(&p.canvas, encoding, subsample),
+    }
 }
 
 /// Encodes an RGB image for the request.
@@ -942,6 +1014,27 @@ mod tests {
             d.apply_orientation(o);
             assert_eq!(rotate_quarter(&img, cw), d.into_rgb8(), "{o:?}");
         }
+    }
+
+    #[test]
+    fn half_chroma_planes_are_kept_only_where_they_can_be_sent_as_they_are() {
+        let photo = |w: u32, h: u32| {
+            let img = RgbImage::from_fn(w, h, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8]));
+            encode_with(&img, Encoding::Jpeg, true).unwrap()
+        };
+        let jpeg = photo(900, 700);
+        let p = prepare_with(&jpeg, &limits(), "photo", Chroma::Half).unwrap();
+        let planes = p.planes.as_ref().expect("a 4:2:0 JPEG keeps its planes");
+        assert_eq!((planes.width as u32, planes.height as u32), p.canvas.dimensions());
+        let sent = encode_prepared(&p, Encoding::Jpeg, true).unwrap();
+        assert!(jpeg_chroma_subsampled(&sent));
+        assert_eq!(image::load_from_memory(&sent).unwrap().to_rgb8().dimensions(), p.canvas.dimensions());
+        // PNG requests and 4:4:4 requests use the canvas.
+        assert!(image::load_from_memory(&encode_prepared(&p, Encoding::Png, false).unwrap()).is_ok());
+        assert!(prepare_with(&jpeg, &limits(), "photo", Chroma::Full).unwrap().planes.is_none());
+        // A panorama is padded: the padding exists only on the canvas.
+        let wide = prepare_with(&photo(2000, 400), &limits(), "panorama", Chroma::Half).unwrap();
+        assert!(wide.plan.padded() && wide.planes.is_none());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageEncoder, ImageFormat, Rgb, RgbImage};
 use tryon::config::Limits;
-use tryon::prepare::{prepare, Prepared};
+use tryon::prepare::{encode_prepared, prepare, prepare_with, Chroma, Encoding, Prepared};
 
 /// An asymmetric picture: red block top-left, blue block bottom-right, light grey elsewhere.
 fn marker_image() -> RgbImage {
@@ -80,6 +80,11 @@ fn every_exif_orientation_is_applied_in_jpeg_png_and_webp() {
         let stored = tryon::samples::stored_for_orientation(&upright, o);
         let jpeg = tryon::samples::phone_jpeg(&upright, o).unwrap();
         assert_upright(&prep(&jpeg), &format!("JPEG orientation {o}"));
+        // The same photo prepared for a 4:2:0 JPEG request (half chroma, planes kept).
+        let half = prepare_with(&jpeg, &Limits::default(), "test", Chroma::Half).unwrap();
+        assert_upright(&half, &format!("JPEG orientation {o}, half chroma"));
+        let sent = image::load_from_memory(&encode_prepared(&half, Encoding::Jpeg, true).unwrap()).unwrap().into_rgb8();
+        assert_upright(&Prepared { canvas: sent, ..half }, &format!("JPEG orientation {o}, sent from the planes"));
         let png = prep(&png_with_exif(&stored, o));
         assert_eq!(png.input.orientation as u16, o, "PNG eXIf orientation {o} read");
         assert_upright(&png, &format!("PNG orientation {o}"));
@@ -176,9 +181,13 @@ fn wide_gamut_profiles_are_converted_to_srgb() {
     let adobe = moxcms::ColorProfile::new_adobe_rgb();
     let mut jpeg = Vec::new();
     let mut enc = jpeg_encoder::Encoder::new(&mut jpeg, 100);
+    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
     enc.add_icc_profile(&adobe.encode().unwrap()).unwrap();
     enc.encode(img.as_raw(), 400, 400, jpeg_encoder::ColorType::Rgb).unwrap();
     let p = prep(&jpeg);
+    let half = prepare_with(&jpeg, &Limits::default(), "test", Chroma::Half).unwrap();
+    assert!(half.planes.is_none(), "a profile to convert keeps the picture in RGB");
+    assert_eq!(half.canvas.get_pixel(200, 200), p.canvas.get_pixel(200, 200));
     let want = srgb_of(&adobe, colour);
     let got = p.canvas.get_pixel(200, 200);
     assert!(near(got, want, 3), "Adobe RGB {colour:?} should become about {want:?} in sRGB, got {got:?}");
