@@ -268,6 +268,17 @@ fn probe<'a>(bytes: &'a [u8], limits: &Limits, what: &str) -> Result<Probe<'a>, 
             ),
         ));
     }
+    // The decoders' allocation, checked here for every path (libjpeg-turbo's included).
+    if decoder.total_bytes() > limits.max_decode_alloc {
+        return Err(JobError::new(
+            ErrorCode::ImageTooLarge,
+            format!(
+                "{what} is too large to decode safely ({w}x{h} needs {} MB; MAX_DECODE_ALLOC_BYTES allows {} MB)",
+                decoder.total_bytes() / 1_000_000,
+                limits.max_decode_alloc / 1_000_000
+            ),
+        ));
+    }
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let channels = decoder.color_type().channel_count();
     let icc = if matches!(channels, 3 | 4) { decoder.icc_profile().ok().flatten() } else { None };
@@ -1035,6 +1046,19 @@ mod tests {
         // A panorama is padded: the padding exists only on the canvas.
         let wide = prepare_with(&photo(2000, 400), &limits(), "panorama", Chroma::Half).unwrap();
         assert!(wide.plan.padded() && wide.planes.is_none());
+    }
+
+    #[test]
+    fn the_decode_allocation_cap_holds_for_libjpeg_turbo_too() {
+        let img = RgbImage::from_pixel(1000, 800, Rgb([9, 99, 199]));
+        let jpeg = encode_with(&img, Encoding::Jpeg, true).unwrap();
+        let small = Limits { max_decode_alloc: 2_000_000, ..limits() };
+        for chroma in [Chroma::Full, Chroma::Half] {
+            let e = prepare_with(&jpeg, &small, "the photo", chroma).unwrap_err();
+            assert_eq!(e.code, ErrorCode::ImageTooLarge, "{e:?}");
+            assert!(e.message.contains("MAX_DECODE_ALLOC_BYTES"), "{}", e.message);
+        }
+        assert!(prepare_with(&jpeg, &limits(), "the photo", Chroma::Half).is_ok());
     }
 
     #[test]
