@@ -138,16 +138,9 @@ pub fn decode_resized(
         return None;
     }
     let (sw, sh) = (hd.width as usize, hd.height as usize);
-    // libjpeg-turbo's plane layout for 4:2:0: luma padded to even sizes, chroma half of that.
     let (yw, yh) = (sw.div_ceil(2) * 2, sh.div_ceil(2) * 2);
     let (cw, ch) = (yw / 2, yh / 2);
-    let len = turbojpeg::yuv_pixels_len(sw, 1, sh, Subsamp::Sub2x2).ok()?;
-    if len != yw * yh + 2 * cw * ch {
-        return None;
-    }
-    let mut buf = vec![0u8; len];
-    let out = YuvImage { pixels: &mut buf[..], width: sw, align: 1, height: sh, subsamp: Subsamp::Sub2x2 };
-    decompressor()?.decompress_to_yuv(bytes, out).ok()?;
+    let buf = decode_planes(bytes, hd)?;
     let (luma, chroma) = buf.split_at(yw * yh);
     let (cb, cr) = chroma.split_at(cw * ch);
     let cr = &cr[..cw * ch];
@@ -242,12 +235,20 @@ fn pad_even(p: Vec<u8>, w: usize, h: usize) -> Vec<u8> {
     out
 }
 
-/// Decodes to the YCbCr planes only (the benchmark's decode primitive).
+/// Decodes a 4:2:0 JPEG to its YCbCr planes in libjpeg-turbo's layout: luma padded to even
+/// sizes, then each chroma plane at half of that.
 pub fn decode_planes(bytes: &[u8], hd: &Header) -> Option<Vec<u8>> {
+    if !hd.ycbcr_420 {
+        return None;
+    }
     let (w, h) = (hd.width as usize, hd.height as usize);
-    let mut buf = vec![0u8; turbojpeg::yuv_pixels_len(w, 1, h, Subsamp::Sub2x2).ok()?];
+    let (yw, yh) = (w.div_ceil(2) * 2, h.div_ceil(2) * 2);
+    let len = turbojpeg::yuv_pixels_len(w, 1, h, Subsamp::Sub2x2).ok()?;
+    if len != yw * yh + 2 * (yw / 2) * (yh / 2) {
+        return None;
+    }
+    let mut buf = vec![0u8; len];
     let out = YuvImage { pixels: &mut buf[..], width: w, align: 1, height: h, subsamp: Subsamp::Sub2x2 };
-    hd.ycbcr_420.then_some(())?;
     decompressor()?.decompress_to_yuv(bytes, out).ok()?;
     Some(buf)
 }
