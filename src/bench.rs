@@ -114,14 +114,8 @@ pub fn pipeline(job: &Job, choice: RequestEncoding, parallel: bool, out: &Path) 
     }
     let t = Instant::now();
     let mut tiles = vec![
-        crate::sheet::Tile {
-            label: "Source".into(),
-            image: prepare::preview(&src.canvas, src.plan.content, crate::sheet::TILE_HEIGHT)?,
-        },
-        crate::sheet::Tile {
-            label: "Garment".into(),
-            image: prepare::preview(&gar.canvas, gar.plan.content, crate::sheet::TILE_HEIGHT)?,
-        },
+        crate::sheet::tile_of(&src.canvas, src.plan.content, "Source")?,
+        crate::sheet::tile_of(&gar.canvas, gar.plan.content, "Garment")?,
     ];
     stages.push(("sheet_tiles", ms(t)));
     let t = Instant::now();

@@ -4,6 +4,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::budget::MemoryBudget;
+use crate::limits::DEFAULT_MEMORY_MB;
+
 /// Everything the function reads from its environment (except the AWS SDK's own variables,
 /// such as `AWS_REGION` and `AWS_ENDPOINT_URL_S3`, which the SDK reads itself).
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +45,8 @@ pub struct Config {
     pub max_model_calls_per_job: u32,
     /// Variants of one job called at the same time.
     pub variant_concurrency: u32,
+    /// What the function's memory leaves for images (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`).
+    pub memory: MemoryBudget,
 }
 
 /// `PRICE_TABLE`: USD per generated image by quality and output size band (up to
@@ -79,7 +84,8 @@ pub struct Limits {
     pub max_input_pixels: u64,
     /// Decoded width or height of one input image.
     pub max_input_side: u32,
-    /// Bytes the image decoder may allocate for one image.
+    /// Bytes the image decoder may allocate for one image; at most the memory budget (its
+    /// default), and lowered per image to what the job leaves available.
     pub max_decode_alloc: u64,
 }
 
@@ -90,7 +96,7 @@ impl Default for Limits {
             max_image_bytes: 40 * 1024 * 1024,
             max_input_pixels: 50_000_000,
             max_input_side: 16_384,
-            max_decode_alloc: 256 * 1024 * 1024,
+            max_decode_alloc: default_budget().bytes,
         }
     }
 }
@@ -114,8 +120,13 @@ impl Default for Config {
             prices: Prices::default(),
             max_model_calls_per_job: 10,
             variant_concurrency: 2,
+            memory: default_budget(),
         }
     }
+}
+
+fn default_budget() -> MemoryBudget {
+    MemoryBudget::for_function(DEFAULT_MEMORY_MB).unwrap_or(MemoryBudget { function_mb: DEFAULT_MEMORY_MB, bytes: 0 })
 }
 
 /// A variable that is set but unusable.
@@ -137,7 +148,9 @@ impl Config {
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
         let d = Config::default();
+        let memory = memory_budget(get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))?;
         let cfg = Config {
+            memory,
             uploads_prefix: prefix(get("UPLOADS_PREFIX"), "UPLOADS_PREFIX", &d.uploads_prefix)?,
             outputs_prefix: prefix(get("OUTPUTS_PREFIX"), "OUTPUTS_PREFIX", &d.outputs_prefix)?,
             model_id: get("MODEL_ID").map_or(d.model_id, str::to_owned),
@@ -154,11 +167,7 @@ impl Config {
                 max_input_side: number(get("MAX_INPUT_SIDE"), "MAX_INPUT_SIDE", d.limits.max_input_side as u64)?
                     .try_into()
                     .map_err(|_| invalid("MAX_INPUT_SIDE", get("MAX_INPUT_SIDE"), "must fit in 32 bits"))?,
-                max_decode_alloc: number(
-                    get("MAX_DECODE_ALLOC_BYTES"),
-                    "MAX_DECODE_ALLOC_BYTES",
-                    d.limits.max_decode_alloc,
-                )?,
+                max_decode_alloc: number(get("MAX_DECODE_ALLOC_BYTES"), "MAX_DECODE_ALLOC_BYTES", memory.bytes)?,
             },
             model_timeout: Duration::from_secs(number(
                 get("MODEL_TIMEOUT_SECONDS"),
@@ -188,18 +197,18 @@ impl Config {
             },
             parallel_prepare: boolean(get("PARALLEL_PREPARE"), "PARALLEL_PREPARE", d.parallel_prepare)?,
             emit_metrics: boolean(get("EMIT_METRICS"), "EMIT_METRICS", d.emit_metrics)?,
-            max_model_calls_per_job: number(
+            max_model_calls_per_job: ranged(
                 get("MAX_MODEL_CALLS_PER_JOB"),
                 "MAX_MODEL_CALLS_PER_JOB",
-                d.max_model_calls_per_job as u64,
-            )?
-            .clamp(1, 1000) as u32,
-            variant_concurrency: number(
+                d.max_model_calls_per_job,
+                1..=1000,
+            )?,
+            variant_concurrency: ranged(
                 get("VARIANT_CONCURRENCY"),
                 "VARIANT_CONCURRENCY",
-                d.variant_concurrency as u64,
-            )?
-            .clamp(1, 16) as u32,
+                d.variant_concurrency,
+                1..=16,
+            )?,
             prices: match get("PRICE_TABLE") {
                 None => d.prices,
                 Some(v) => serde_json::from_str::<Prices>(v)
@@ -219,6 +228,18 @@ impl Config {
                 "OUTPUTS_PREFIX",
                 Some(&cfg.outputs_prefix),
                 "must not overlap UPLOADS_PREFIX: writing results into the trigger prefix would start jobs recursively",
+            ));
+        }
+        if cfg.limits.max_decode_alloc > memory.bytes {
+            return Err(invalid(
+                "MAX_DECODE_ALLOC_BYTES",
+                get("MAX_DECODE_ALLOC_BYTES"),
+                &format!(
+                    "must be at most {} (the memory budget for images: AWS_LAMBDA_FUNCTION_MEMORY_SIZE={} MB less {} MiB for the process); a larger cap lets one upload exhaust the function's memory",
+                    memory.bytes,
+                    memory.function_mb,
+                    crate::limits::MEMORY_RESERVE_BYTES >> 20
+                ),
             ));
         }
         if cfg.max_attempts == 0 {
@@ -255,6 +276,32 @@ fn boolean(value: Option<&str>, name: &'static str, default: bool) -> Result<boo
         Some("false" | "0" | "no") => Ok(false),
         Some(_) => Err(invalid(name, value, "expected true or false")),
     }
+}
+
+/// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (set by Lambda) as a budget for images.
+fn memory_budget(value: Option<&str>) -> Result<MemoryBudget, ConfigError> {
+    let name = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
+    let mb = number(value, name, DEFAULT_MEMORY_MB)?;
+    MemoryBudget::for_function(mb).ok_or_else(|| {
+        invalid(
+            name,
+            value,
+            &format!("must be at least {} (MB): less leaves no memory for images", MemoryBudget::minimum_mb()),
+        )
+    })
+}
+
+fn ranged(
+    value: Option<&str>,
+    name: &'static str,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ConfigError> {
+    let n = number(value, name, default as u64)?;
+    u32::try_from(n)
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| invalid(name, value, &format!("must be between {} and {}", range.start(), range.end())))
 }
 
 fn number(value: Option<&str>, name: &'static str, default: u64) -> Result<u64, ConfigError> {
@@ -296,6 +343,9 @@ mod tests {
             ("MAX_INPUT_PIXELS", "3000"),
             ("MAX_INPUT_SIDE", "4000"),
             ("MAX_DECODE_ALLOC_BYTES", "5000"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024"),
+            ("MAX_MODEL_CALLS_PER_JOB", "20"),
+            ("VARIANT_CONCURRENCY", "4"),
             ("MODEL_TIMEOUT_SECONDS", "60"),
             ("DEADLINE_RESERVE_SECONDS", "5"),
             ("MAX_ATTEMPTS", "2"),
@@ -329,6 +379,18 @@ mod tests {
         assert!(c.parallel_prepare);
         assert!(!c.emit_metrics);
         assert_eq!(c.prices, Prices { standard: [0.05, 0.07], premium: [0.07, 0.09] });
+        assert_eq!(c.memory, MemoryBudget::for_function(1024).unwrap());
+        assert_eq!((c.max_model_calls_per_job, c.variant_concurrency), (20, 4));
+    }
+
+    #[test]
+    fn the_decode_cap_follows_the_function_memory() {
+        let c = Config::from_vars(&vars(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")])).unwrap();
+        assert_eq!(c.limits.max_decode_alloc, (512 - 64) << 20);
+        let e = Config::from_vars(&vars(&[("MAX_DECODE_ALLOC_BYTES", "268435456")])).unwrap_err();
+        assert!(e.reason.contains("at most 201326592") && e.reason.contains("256 MB"), "{e}");
+        let e = Config::from_vars(&vars(&[("VARIANT_CONCURRENCY", "0")])).unwrap_err();
+        assert!(e.reason.contains("between 1 and 16"), "{e}");
     }
 
     #[test]
@@ -344,6 +406,11 @@ mod tests {
             ("PARALLEL_PREPARE", "sometimes"),
             ("PRICE_TABLE", "cheap"),
             ("PRICE_TABLE", r#"{"standard": [-1, 0], "premium": [0, 0]}"#),
+            ("MAX_MODEL_CALLS_PER_JOB", "0"),
+            ("MAX_MODEL_CALLS_PER_JOB", "1001"),
+            ("VARIANT_CONCURRENCY", "17"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "64"),
+            ("MAX_DECODE_ALLOC_BYTES", "268435456"),
         ] {
             let err = Config::from_vars(&vars(&[(k, v)])).unwrap_err();
             assert!(err.to_string().contains(err.name), "{err}");

@@ -40,13 +40,16 @@ pub enum ErrorCode {
     ModelError,
     /// S3 failed while reading or writing (other than a missing object).
     StorageError,
+    /// An earlier attempt died (out of memory, timeout, crash) where a retry would die again
+    /// or pay twice.
+    Crashed,
     /// Anything the function did not expect (a malformed model reply, a bug).
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, for documentation tests.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::InvalidManifest,
         ErrorCode::MissingObject,
         ErrorCode::InputTooLarge,
@@ -61,6 +64,7 @@ impl ErrorCode {
         ErrorCode::Throttled,
         ErrorCode::ModelError,
         ErrorCode::StorageError,
+        ErrorCode::Crashed,
         ErrorCode::Internal,
     ];
 
@@ -81,6 +85,7 @@ impl ErrorCode {
             ErrorCode::Throttled => "throttled",
             ErrorCode::ModelError => "model_error",
             ErrorCode::StorageError => "storage_error",
+            ErrorCode::Crashed => "crashed",
             ErrorCode::Internal => "internal",
         }
     }

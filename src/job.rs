@@ -21,8 +21,8 @@ use crate::ports::{Model, PutCondition, Storage, StorageError};
 use crate::prepare::{self, Encoding, InputFormat, Prepared};
 use crate::sheet;
 use crate::status::{
-    self, Claim, Diagnostics, ImageDiagnostics, Lease, ManifestRef, Outputs, PreparedInfo, State, Status, StatusError,
-    Warning,
+    self, stage, Claim, Diagnostics, ImageDiagnostics, Lease, ManifestRef, Outputs, PreparedInfo, State, Status,
+    StatusError, Warning,
 };
 
 /// The function's dependencies, built once at init.
@@ -193,7 +193,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         let t = Instant::now();
         let read = self.storage.get(&obj.bucket, &obj.key, cfg.limits.max_manifest_bytes).await;
         diagnostics.timings_ms.insert("readManifest".into(), ms(t));
-        let (manifest_obj, early_error) = match read {
+        let (manifest_obj, mut early_error) = match read {
             Ok(o) => (Some(o), None),
             Err(StorageError::NotFound) => (
                 None,
@@ -232,7 +232,8 @@ impl<S: Storage, M: Model> Service<S, M> {
             warnings: vec![],
             attempts: 1,
             lease: Some(Lease { owner: invocation.to_owned(), expires_at: status::timestamp_after(now, lease_until) }),
-            stage: Some("claimed".into()),
+            stage: Some(stage::PREPARING.into()),
+            interruptions: vec![],
             items: vec![],
             updated_at: status::timestamp(now),
             diagnostics: Diagnostics::default(),
@@ -252,8 +253,12 @@ impl<S: Storage, M: Model> Service<S, M> {
                         }
                         Claim::Take { attempt } => {
                             status.attempts = attempt;
-                            // A retry of the same manifest version keeps the calls already made.
+                            // A retry of the same manifest version keeps the calls already made
+                            // and what is known of the attempts that died.
                             if previous.manifest.etag == etag {
+                                if let Some(e) = record_death(&previous, &mut status) {
+                                    early_error = early_error.or(Some(e));
+                                }
                                 status.items = previous.items;
                             }
                         }
@@ -313,7 +318,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         status.diagnostics.timings_ms.insert("total".into(), ms(started));
         status.updated_at = status::timestamp(SystemTime::now());
         status.lease = None;
-        status.stage = Some("done".into());
+        status.stage = Some(stage::DONE.into());
         let (outcome, failure) = match result {
             Ok(done) => {
                 status.state = State::Succeeded;
@@ -413,40 +418,38 @@ impl<S: Storage, M: Model> Service<S, M> {
         let (source, garment, mask) = (source?, garment?, mask?);
         status.diagnostics.timings_ms.insert("readImages".into(), ms(t));
 
-        // Preparation: source and garment in parallel on the blocking pool.
+        // Preparation, each image within what the memory budget leaves beside the others.
         let t = Instant::now();
-        let limits = cfg.limits;
+        let (s_len, g_len, m_len) =
+            (source.len() as u64, garment.len() as u64, mask.as_ref().map_or(0, |m| m.len() as u64));
         let chroma = prepare::Chroma::for_request(cfg.request_encoding);
-        let src = blocking(move || prepare::prepare_with(&source, &limits, "the source image", chroma));
-        let gar = async move {
-            blocking(move || prepare::prepare_with(&garment, &limits, "the garment image", chroma)).await
-        };
-        // In parallel the two decodes overlap in memory; one after the other the peak is the
-        // larger of the two (README, "Sizing").
+        // In parallel the two decodes overlap in memory and share the budget; one after the
+        // other each has what the first left (README, "Memory budget").
         let (src, gar) = if cfg.parallel_prepare {
+            let limits = room(cfg, s_len + g_len + m_len, 2);
+            let src = blocking(move || prepare::prepare_with(&source, &limits, "the source image", chroma));
+            let gar = blocking(move || prepare::prepare_with(&garment, &limits, "the garment image", chroma));
             let (src, gar) = tokio::join!(src, gar);
             (src?, gar?)
         } else {
-            let src = src.await?;
-            (src, gar.await?)
+            let limits = room(cfg, s_len + g_len + m_len, 1);
+            let src = blocking(move || prepare::prepare_with(&source, &limits, "the source image", chroma)).await?;
+            let limits = room(cfg, g_len + m_len + src.footprint(), 1);
+            (src, blocking(move || prepare::prepare_with(&garment, &limits, "the garment image", chroma)).await?)
         };
         let mask_canvas = match mask {
             Some(bytes) => {
                 let (info, plan) = (src.input.clone(), src.plan);
+                let limits = room(cfg, m_len + src.footprint() + gar.footprint(), 1);
                 Some(blocking(move || prepare::prepare_mask(&bytes, &limits, &info, &plan)).await?)
             }
             None => None,
         };
+        check_reply_fits(cfg, spec.number_of_images(), &src.plan)?;
         let (body, encoded) = build_body(&spec, &src, &gar, mask_canvas.as_ref(), cfg.request_encoding)?;
         let tiles = vec![
-            sheet::Tile {
-                label: "Source".into(),
-                image: prepare::preview(&src.canvas, src.plan.content, sheet::TILE_HEIGHT)?,
-            },
-            sheet::Tile {
-                label: "Garment".into(),
-                image: prepare::preview(&gar.canvas, gar.plan.content, sheet::TILE_HEIGHT)?,
-            },
+            sheet::tile_of(&src.canvas, src.plan.content, "Source")?,
+            sheet::tile_of(&gar.canvas, gar.plan.content, "Garment")?,
         ];
         status.diagnostics.timings_ms.insert("prepare".into(), ms(t));
         status.diagnostics.request_bytes = Some(body.len() as u64);
@@ -474,7 +477,7 @@ impl<S: Storage, M: Model> Service<S, M> {
 
         // Consumers see the estimated cost and the prepared inputs before the paid call; a
         // delivery that lost its claim stops here.
-        status.stage = Some("calling the model".into());
+        status.stage = Some(stage::CALLING_MODEL.into());
         status.updated_at = status::timestamp(SystemTime::now());
         self.checkpoint(status, checkpoint).await?;
 
@@ -655,6 +658,39 @@ impl<S: Storage, M: Model> Service<S, M> {
             .map(|_| ())
             .map_err(|e| storage_error(&format!("writing {key}"), &e))
     }
+}
+
+/// The limits for preparing one more image while `held` bytes are in use, with the rest of
+/// the memory budget shared by `sharing` images prepared at the same time.
+pub(crate) fn room(cfg: &Config, held: u64, sharing: u64) -> crate::config::Limits {
+    let left = cfg.memory.bytes.saturating_sub(held) / sharing.max(1);
+    crate::config::Limits { max_decode_alloc: cfg.limits.max_decode_alloc.min(left), ..cfg.limits }
+}
+
+/// Refuses, before the paid call, a request whose reply could not be held: `images`
+/// pictures at the canvas size, base64 in the body and decoded.
+pub(crate) fn check_reply_fits(cfg: &Config, images: u32, plan: &prepare::Plan) -> Result<(), JobError> {
+    let pixels = plan.canvas_width as u64 * plan.canvas_height as u64;
+    let needs = crate::budget::reply_cost(images, pixels);
+    if needs > cfg.memory.bytes {
+        let what = format!("the reply of {images} images at {}x{}", plan.canvas_width, plan.canvas_height);
+        return Err(JobError::new(ErrorCode::ImageTooLarge, cfg.memory.explain(&what, needs, cfg.memory.bytes)));
+    }
+    Ok(())
+}
+
+/// Notes in `status` that the previous attempt died, if it did, and says whether the job
+/// must now fail instead of dying the same way again ([`status::after_interruptions`]).
+fn record_death(previous: &Status, status: &mut Status) -> Option<JobError> {
+    status.interruptions = previous.interruptions.clone();
+    let stage = previous.died_in()?;
+    warn!(stage, attempt = previous.attempts, "the previous attempt died without recording its outcome");
+    status.interruptions.push(status::Interruption {
+        attempt: previous.attempts,
+        stage: stage.to_owned(),
+        owner: previous.lease.as_ref().map(|l| l.owner.clone()),
+    });
+    status::after_interruptions(&status.interruptions)
 }
 
 /// Encoded sizes of the request images.

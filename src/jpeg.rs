@@ -43,7 +43,7 @@ pub fn header(bytes: &[u8]) -> Option<Header> {
 /// decompression bomb: each scan re-reads the whole coefficient buffer).
 fn decompressor() -> Option<Decompressor> {
     let mut d = Decompressor::new().ok()?;
-    d.set_scan_limit(500).ok()?;
+    d.set_scan_limit(crate::limits::MAX_JPEG_SCANS).ok()?;
     Some(d)
 }
 

@@ -6,13 +6,16 @@
 
 pub mod aws;
 pub mod bench;
+pub mod budget;
 pub mod config;
 pub mod emulator;
 pub mod error;
 pub mod event;
 pub mod handler;
+pub mod headers;
 pub mod job;
 pub mod jpeg;
+pub mod limits;
 pub mod local;
 pub mod manifest;
 pub mod memory;

@@ -112,6 +112,7 @@ mod tests {
             attempts: 1,
             lease: None,
             stage: Some("done".into()),
+            interruptions: vec![],
             items: vec![],
             updated_at: String::new(),
             diagnostics: d,

@@ -10,7 +10,9 @@ use futures_util::stream::{self, StreamExt};
 use tracing::{info, warn};
 
 use crate::error::{ErrorCode, JobError};
-use crate::job::{blocking, ms, round_cents, CallMeta, Checkpoint, Done, JobPaths, Service, Stop};
+use crate::job::{
+    blocking, check_reply_fits, ms, room, round_cents, CallMeta, Checkpoint, Done, JobPaths, Service, Stop,
+};
 use crate::manifest::JobSpec;
 use crate::nova;
 use crate::plan::{Item, JobPlan};
@@ -84,6 +86,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         status.diagnostics.timings_ms.insert("readImages".into(), ms(t));
         let t = Instant::now();
         let chroma = prepare::Chroma::for_request(cfg.request_encoding);
+        let limits = room(cfg, source.len() as u64, 1);
         let src = blocking(move || prepare::prepare_with(&source, &limits, "the source image", chroma)).await?;
         status.diagnostics.timings_ms.insert("prepare".into(), ms(t));
         status.diagnostics.images.insert(
@@ -106,6 +109,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         for (i, it) in items.iter().enumerate() {
             let price =
                 nova::price_per_image(&cfg.prices, it.spec.quality(), src.plan.canvas_width, src.plan.canvas_height);
+            check_reply_fits(cfg, it.spec.number_of_images(), &src.plan)?;
             let estimate = round_cents(price * it.spec.number_of_images() as f64);
             status.items[i].estimated_cost_usd = Some(estimate);
             total += estimate;
@@ -113,14 +117,11 @@ impl<S: Storage, M: Model> Service<S, M> {
         }
         status.diagnostics.estimated_cost_usd = Some(round_cents(total));
         status.diagnostics.images_requested = Some(requested);
-        status.stage = Some("calling the model".into());
+        status.stage = Some(status::stage::CALLING_MODEL.into());
         status.updated_at = status::timestamp(SystemTime::now());
         self.checkpoint(status, cp).await?;
 
-        let mut tiles = vec![Tile {
-            label: "Source".into(),
-            image: prepare::preview(&src.canvas, src.plan.content, sheet::TILE_HEIGHT)?,
-        }];
+        let mut tiles = vec![sheet::tile_of(&src.canvas, src.plan.content, "Source")?];
         let model_started = Instant::now();
         let result = if outfit {
             self.run_outfit(paths, &items, src, status, cp, deadline, &mut tiles).await
@@ -131,7 +132,17 @@ impl<S: Storage, M: Model> Service<S, M> {
         let cost: f64 = status.items.iter().filter_map(|i| i.cost_usd).sum();
         status.diagnostics.cost_usd = Some(round_cents(cost));
         status.diagnostics.images_returned = Some(status.items.iter().map(|i| i.outputs.images.len() as u32).sum());
-        let (images, mask, warnings) = result?;
+        let (images, mask, mut warnings) = result?;
+        if tiles.len() > sheet::MAX_TILES {
+            warnings.push(Warning {
+                code: "sheet_truncated".into(),
+                message: format!(
+                    "the comparison sheet shows the first {} of {} pictures; every result is in its own file",
+                    sheet::MAX_TILES,
+                    tiles.len()
+                ),
+            });
+        }
 
         let t = Instant::now();
         let sheet_key = paths.sheet();
@@ -163,7 +174,7 @@ impl<S: Storage, M: Model> Service<S, M> {
                     let prefix = format!("{}{}/", paths.outputs, items[i].name);
                     async move { (i, self.run_item(bucket, &items[i], src, &prefix, deadline).await) }
                 })
-                .buffer_unordered(self.config.variant_concurrency.max(1) as usize);
+                .buffer_unordered(self.concurrent_variants(items, &src.plan));
             while let Some((i, (run, request_id))) = runs.next().await {
                 let run = run.map(|mut r| {
                     result_tiles[i] =
@@ -305,6 +316,7 @@ impl<S: Storage, M: Model> Service<S, M> {
                 first.unwrap_or_default()
             };
             if k + 1 < items.len() {
+                let limits = room(&self.config, next_source.len() as u64, 1);
                 current =
                     blocking(move || prepare::prepare(&next_source, &limits, "the previous step's result")).await?;
             }
@@ -328,6 +340,15 @@ impl<S: Storage, M: Model> Service<S, M> {
             None => None,
         };
         Ok((images, mask, vec![]))
+    }
+
+    /// `VARIANT_CONCURRENCY`, lowered so the replies of the variants in flight fit in the
+    /// memory budget together.
+    fn concurrent_variants(&self, items: &[Item], plan: &prepare::Plan) -> usize {
+        let pixels = plan.canvas_width as u64 * plan.canvas_height as u64;
+        let largest = items.iter().map(|it| it.spec.number_of_images()).max().unwrap_or(1);
+        let fit = self.config.memory.bytes / crate::budget::reply_cost(largest, pixels).max(1);
+        fit.clamp(1, self.config.variant_concurrency.max(1) as u64) as usize
     }
 
     /// Writes an item's outcome into the status.
@@ -396,23 +417,23 @@ impl<S: Storage, M: Model> Service<S, M> {
         request_id: &mut Option<String>,
     ) -> Result<ItemRun, JobError> {
         let cfg = &self.config;
-        let limits = cfg.limits;
-        let garment = self.read_image(bucket, &spec.garment_key, "garment image", limits.max_image_bytes).await?;
+        let garment = self.read_image(bucket, &spec.garment_key, "garment image", cfg.limits.max_image_bytes).await?;
         let chroma = prepare::Chroma::for_request(cfg.request_encoding);
+        // Variants run a few at a time beside the shared source: each gets its share.
+        let sharing = cfg.variant_concurrency as u64;
+        let limits = room(cfg, src.footprint() + garment.len() as u64, sharing);
         let gar = blocking(move || prepare::prepare_with(&garment, &limits, "the garment image", chroma)).await?;
         let mask = match &spec.mask_key {
             Some(k) => {
-                let bytes = self.read_image(bucket, k, "mask image", limits.max_image_bytes).await?;
+                let bytes = self.read_image(bucket, k, "mask image", cfg.limits.max_image_bytes).await?;
+                let limits = room(cfg, src.footprint() + gar.footprint() + bytes.len() as u64, sharing);
                 let (info, plan) = (src.input.clone(), src.plan);
                 Some(blocking(move || prepare::prepare_mask(&bytes, &limits, &info, &plan)).await?)
             }
             None => None,
         };
         let (body, _) = crate::job::build_body(spec, src, &gar, mask.as_ref(), cfg.request_encoding)?;
-        let garment_tile = Tile {
-            label: "Garment".into(),
-            image: prepare::preview(&gar.canvas, gar.plan.content, sheet::TILE_HEIGHT)?,
-        };
+        let garment_tile = sheet::tile_of(&gar.canvas, gar.plan.content, "Garment")?;
         drop(gar);
         drop(mask);
         let mut meta = CallMeta::default();

@@ -8,7 +8,7 @@ use crate::manifest::{GarmentBasedMask, JobSpec, MaskExclusions, MaskType, Merge
 use crate::ports::{ModelCallError, ModelFailureKind};
 
 /// Bedrock's cap on the `InvokeModel` body.
-pub const MAX_BODY_BYTES: usize = 25_000_000;
+pub use crate::limits::MAX_BODY_BYTES;
 
 /// The encoded request images.
 #[derive(Debug, Clone, Copy)]

@@ -16,14 +16,14 @@ use std::sync::Arc;
 
 use crate::config::{Limits, RequestEncoding};
 use crate::error::{ErrorCode, JobError};
-use crate::jpeg;
+use crate::{budget, headers, jpeg};
 
-/// Nova Canvas input limits (reference §4). The pixel limit is applied strictly ("fewer
-/// than 4,194,304"), the stricter of the two readings of the AWS pages.
-pub const MIN_SIDE: u32 = 320;
-pub const MAX_SIDE: u32 = 4096;
-pub const MAX_PIXELS: u64 = 4_194_304 - 1;
-pub const MAX_ASPECT: u32 = 4;
+pub use crate::limits::{MAX_ASPECT, MAX_PIXELS, MAX_SIDE, MIN_SIDE};
+use crate::limits::{MAX_ICC_BYTES, MAX_JPEG_SCANS};
+
+/// What the PNG decoder may allocate for chunks other than pixels (colour profiles inflated,
+/// text): real files need kilobytes; a compressed profile can inflate to gigabytes.
+const MAX_PNG_METADATA_BYTES: u64 = 2 * MAX_ICC_BYTES;
 
 /// Formats accepted as uploads, detected from bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,6 +153,14 @@ pub struct Prepared {
     pub planes: Option<Arc<jpeg::Planes420>>,
 }
 
+impl Prepared {
+    /// Bytes this prepared image holds.
+    pub fn footprint(&self) -> u64 {
+        let planes = self.planes.as_ref().map_or(0, |p| (p.y.len() + p.u.len() + p.v.len()) as u64);
+        self.canvas.as_raw().len() as u64 + planes
+    }
+}
+
 /// Detects the format from magic bytes, naming what was found when it is not accepted.
 pub fn sniff(bytes: &[u8]) -> Result<InputFormat, JobError> {
     if bytes.is_empty() {
@@ -241,17 +249,14 @@ struct Probe<'a> {
 
 fn probe<'a>(bytes: &'a [u8], limits: &Limits, what: &str) -> Result<Probe<'a>, JobError> {
     let format = sniff(bytes).map_err(|e| JobError::new(e.code, format!("{what}: {}", e.message)))?;
-    if format == InputFormat::Jpeg && !jpeg_is_complete(bytes) {
-        return Err(JobError::new(
-            ErrorCode::InvalidImage,
-            format!("{what} is a truncated JPEG (its end-of-image marker is missing); upload the file again"),
-        ));
-    }
+    let declared_icc = check_container(format, bytes, what)?;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
     let mut l = image::Limits::default();
     l.max_image_width = Some(limits.max_input_side);
     l.max_image_height = Some(limits.max_input_side);
-    l.max_alloc = Some(limits.max_decode_alloc);
+    // The PNG decoder charges colour profiles (inflated), text and other chunks to this; the
+    // pixels are checked against the budget below, before any decoder allocates them.
+    l.max_alloc = Some(limits.max_decode_alloc.min(MAX_PNG_METADATA_BYTES));
     reader.limits(l);
     let mut decoder = reader.into_decoder().map_err(|e| decode_error(e, what))?;
     let (w, h) = decoder.dimensions();
@@ -268,20 +273,42 @@ fn probe<'a>(bytes: &'a [u8], limits: &Limits, what: &str) -> Result<Probe<'a>, 
             ),
         ));
     }
-    // The decoders' allocation, checked here for every path (libjpeg-turbo's included).
-    if decoder.total_bytes() > limits.max_decode_alloc {
+    let color = decoder.color_type();
+    let cost = budget::prepare_cost(&budget::Decode {
+        width: w,
+        height: h,
+        decoded_bytes: decoder.total_bytes(),
+        // WebP decoders keep frame buffers of their own beside the output.
+        rgb8: color == image::ColorType::Rgb8 && format != InputFormat::Webp,
+        // The JPEG decoder holds a copy of the file; profiles come on top.
+        metadata_bytes: declared_icc + if format == InputFormat::Jpeg { bytes.len() as u64 } else { 0 },
+    });
+    if cost > limits.max_decode_alloc {
         return Err(JobError::new(
             ErrorCode::ImageTooLarge,
             format!(
-                "{what} is too large to decode safely ({w}x{h} needs {} MB; MAX_DECODE_ALLOC_BYTES allows {} MB)",
-                decoder.total_bytes() / 1_000_000,
-                limits.max_decode_alloc / 1_000_000
+                "{what} ({w}x{h}, {color:?}) is too large to prepare in this function's memory: it needs about {} MiB and {} MiB are available for it (MAX_DECODE_ALLOC_BYTES and the memory budget of AWS_LAMBDA_FUNCTION_MEMORY_SIZE); raise the function's MemorySize or upload a smaller image",
+                budget::mib(cost),
+                limits.max_decode_alloc >> 20
             ),
         ));
     }
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
-    let channels = decoder.color_type().channel_count();
-    let icc = if matches!(channels, 3 | 4) { decoder.icc_profile().ok().flatten() } else { None };
+    let channels = color.channel_count();
+    let icc = match declared_icc {
+        n if n > MAX_ICC_BYTES => None,
+        _ if matches!(channels, 3 | 4) => decoder.icc_profile().ok().flatten(),
+        _ => None,
+    };
+    let icc_note =
+        (declared_icc > MAX_ICC_BYTES || icc.as_ref().is_some_and(|p| p.len() as u64 > MAX_ICC_BYTES)).then(|| {
+            format!(
+                "ignored (a {} MiB profile; at most {} MiB is applied)",
+                budget::mib(declared_icc.max(icc.as_ref().map_or(0, |p| p.len() as u64))),
+                MAX_ICC_BYTES >> 20
+            )
+        });
+    let icc = icc.filter(|p| p.len() as u64 <= MAX_ICC_BYTES);
     // Both decoders must agree on what the file is before the fast one is trusted with it.
     let jpeg =
         (format == InputFormat::Jpeg).then(|| jpeg::header(bytes)).flatten().filter(|j| (j.width, j.height) == (w, h));
@@ -292,11 +319,49 @@ fn probe<'a>(bytes: &'a [u8], limits: &Limits, what: &str) -> Result<Probe<'a>, 
         height: dh,
         bytes: bytes.len() as u64,
         orientation: exif_value(orientation),
-        had_alpha: decoder.color_type().has_alpha(),
-        chroma_subsampled: format == InputFormat::Jpeg && jpeg_chroma_subsampled(bytes),
-        color_profile: None,
+        had_alpha: color.has_alpha(),
+        chroma_subsampled: format == InputFormat::Jpeg
+            && headers::jpeg_frame(bytes).is_some_and(|f| f.chroma_subsampled),
+        color_profile: icc_note,
     };
     Ok(Probe { decoder: Box::new(decoder), jpeg, orientation, info, icc })
+}
+
+/// Checks what the container declares before a decoder sees it: the JPEG coding process,
+/// its scan count and its end; WebP chunk sizes. Returns the declared colour profile size
+/// (JPEG, WebP; a PNG's is compressed and bounded by the decoder's limit instead).
+fn check_container(format: InputFormat, bytes: &[u8], what: &str) -> Result<u64, JobError> {
+    match format {
+        InputFormat::Jpeg => {
+            if let Some(frame) = headers::jpeg_frame(bytes) {
+                if let Some(kind) = frame.unsupported() {
+                    return Err(JobError::new(
+                        ErrorCode::UnsupportedImage,
+                        format!("{what} is {kind}, which is not supported; save it as an 8-bit JPEG or a PNG"),
+                    ));
+                }
+                if frame.too_many_scans() {
+                    return Err(JobError::new(
+                        ErrorCode::ImageTooLarge,
+                        format!(
+                            "{what} is a progressive JPEG of {} scans; at most {MAX_JPEG_SCANS} are accepted (so many scans make decoding a bomb); save it again",
+                            frame.scans
+                        ),
+                    ));
+                }
+            }
+            if !headers::jpeg_is_complete(bytes) {
+                return Err(JobError::new(
+                    ErrorCode::InvalidImage,
+                    format!("{what} is a truncated JPEG (its end-of-image marker is missing); upload the file again"),
+                ));
+            }
+            Ok(headers::jpeg_icc_bytes(bytes))
+        }
+        InputFormat::Webp => headers::webp_chunks(bytes)
+            .map_err(|e| JobError::new(ErrorCode::InvalidImage, format!("{what} is a damaged WebP file: {e}"))),
+        InputFormat::Png => Ok(0),
+    }
 }
 
 /// Decodes to 8-bit RGB on white: libjpeg-turbo for the JPEGs it reads, the `image` crate
@@ -384,31 +449,6 @@ fn profile_name(p: &moxcms::ColorProfile) -> String {
     } else {
         text
     }
-}
-
-/// Whether a JPEG's luma is sampled more densely than its chroma (read from the frame header).
-fn jpeg_chroma_subsampled(bytes: &[u8]) -> bool {
-    let mut i = 2;
-    while i + 4 <= bytes.len() && bytes[i] == 0xFF {
-        let marker = bytes[i + 1];
-        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
-        if matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF) {
-            // SOF: length, precision, height, width, components, then (id, HV, table) each.
-            let first = i + 10;
-            return bytes.get(first + 1).is_some_and(|hv| *hv != 0x11) && bytes.get(i + 9).is_some_and(|n| *n >= 3);
-        }
-        i += 2 + len;
-    }
-    false
-}
-
-/// Whether a JPEG has an end-of-image marker after its first scan. The decoder fills a
-/// truncated scan with grey instead of failing; a cut-off upload must not reach the model.
-/// Entropy-coded data never holds `FF D9` (FF bytes are stuffed), and data appended after
-/// EOI by some cameras comes after the marker, so a search from the first scan is exact.
-fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    let Some(sos) = bytes.windows(2).position(|w| w == [0xFF, 0xDA]) else { return false };
-    bytes[sos..].windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
 /// How much colour resolution a prepared photo keeps.
@@ -725,11 +765,16 @@ fn resize_rgb(img: RgbImage, w: u32, h: u32) -> Result<RgbImage, JobError> {
         .ok_or_else(|| JobError::new(ErrorCode::Internal, "resize produced a buffer of the wrong size"))
 }
 
-/// The picture without padding, downscaled to `height` (for previews such as the comparison
+/// The largest size with `size`'s aspect ratio that fits in `bounds`, at least 1×1.
+pub fn fit_in_box((w, h): (u32, u32), (bw, bh): (u32, u32)) -> (u32, u32) {
+    let s = (bw as f64 / w.max(1) as f64).min(bh as f64 / h.max(1) as f64);
+    (((w as f64 * s).round() as u32).clamp(1, bw.max(1)), ((h as f64 * s).round() as u32).clamp(1, bh.max(1)))
+}
+
+/// The picture without padding, scaled into `bounds` (for previews such as the comparison
 /// sheet). Cheap: the source is borrowed and the output is small.
-pub fn preview(canvas: &RgbImage, content: Rect, height: u32) -> Result<RgbImage, JobError> {
-    let height = height.max(1);
-    let width = ((content.width as f64 * height as f64 / content.height.max(1) as f64).round() as u32).max(1);
+pub fn preview(canvas: &RgbImage, content: Rect, bounds: (u32, u32)) -> Result<RgbImage, JobError> {
+    let (width, height) = fit_in_box((content.width, content.height), bounds);
     let fail = |e: String| JobError::new(ErrorCode::Internal, format!("making a preview failed: {e}"));
     let src = fr::images::ImageRef::new(canvas.width(), canvas.height(), canvas.as_raw(), fr::PixelType::U8x3)
         .map_err(|e| fail(e.to_string()))?;
@@ -808,6 +853,10 @@ fn pad(img: RgbImage, plan: &Plan) -> RgbImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn headers_subsampled(bytes: &[u8]) -> bool {
+        headers::jpeg_frame(bytes).is_some_and(|f| f.chroma_subsampled)
+    }
     use image::{GrayImage, Luma, Rgb, Rgba, RgbaImage};
 
     fn within_nova(p: &Plan) {
@@ -1038,7 +1087,7 @@ mod tests {
         let planes = p.planes.as_ref().expect("a 4:2:0 JPEG keeps its planes");
         assert_eq!((planes.width as u32, planes.height as u32), p.canvas.dimensions());
         let sent = encode_prepared(&p, Encoding::Jpeg, true).unwrap();
-        assert!(jpeg_chroma_subsampled(&sent));
+        assert!(headers_subsampled(&sent));
         assert_eq!(image::load_from_memory(&sent).unwrap().to_rgb8().dimensions(), p.canvas.dimensions());
         // PNG requests and 4:4:4 requests use the canvas.
         assert!(image::load_from_memory(&encode_prepared(&p, Encoding::Png, false).unwrap()).is_ok());
@@ -1064,9 +1113,9 @@ mod tests {
     #[test]
     fn jpeg_chroma_sampling_is_read_from_the_header() {
         let img = RgbImage::from_pixel(64, 64, Rgb([1, 2, 3]));
-        assert!(!jpeg_chroma_subsampled(&encode_with(&img, Encoding::Jpeg, false).unwrap()));
-        assert!(jpeg_chroma_subsampled(&encode_with(&img, Encoding::Jpeg, true).unwrap()));
-        assert!(!jpeg_chroma_subsampled(b"\xFF\xD8garbage"));
+        assert!(!headers_subsampled(&encode_with(&img, Encoding::Jpeg, false).unwrap()));
+        assert!(headers_subsampled(&encode_with(&img, Encoding::Jpeg, true).unwrap()));
+        assert!(!headers_subsampled(b"\xFF\xD8garbage"));
     }
 
     #[test]

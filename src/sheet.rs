@@ -5,13 +5,13 @@ use image::{Rgb, RgbImage};
 
 use crate::error::{ErrorCode, JobError};
 
-/// Height of every tile, in pixels.
-pub const TILE_HEIGHT: u32 = 320;
-/// Widest tile (a 4:1 panorama at `TILE_HEIGHT` would be 1280).
-pub const MAX_TILE_WIDTH: u32 = 1280;
+pub use crate::limits::{
+    SHEET_MAX_TILES as MAX_TILES, SHEET_TILES_PER_ROW as TILES_PER_ROW, SHEET_TILE_HEIGHT as TILE_HEIGHT,
+    SHEET_TILE_MAX_WIDTH as MAX_TILE_WIDTH,
+};
 /// Space around and between tiles.
 pub const MARGIN: u32 = 16;
-/// Height of the label band above the tiles.
+/// Height of the label band above each row of tiles.
 pub const LABEL_BAND: u32 = 30;
 const SCALE: u32 = 2;
 const INK: Rgb<u8> = Rgb([40, 40, 48]);
@@ -23,47 +23,74 @@ pub struct Tile {
     pub image: RgbImage,
 }
 
-/// Scales `img` to the tile height, keeping its aspect ratio.
+/// Scales `img` into the tile box (`MAX_TILE_WIDTH` × `TILE_HEIGHT`), keeping its aspect
+/// ratio: a portrait fills the height, a thin strip stays a thin strip.
 pub fn tile(img: &RgbImage, label: &str) -> Tile {
     let (w, h) = img.dimensions();
     let content = crate::prepare::Rect { x: 0, y: 0, width: w, height: h };
-    let image = crate::prepare::preview(img, content, TILE_HEIGHT)
-        .unwrap_or_else(|_| image::imageops::resize(img, w.max(1), TILE_HEIGHT, image::imageops::FilterType::Triangle));
-    let image = if image.width() > MAX_TILE_WIDTH {
-        image::imageops::crop_imm(&image, 0, 0, MAX_TILE_WIDTH, TILE_HEIGHT).to_image()
-    } else {
-        image
-    };
+    let image = crate::prepare::preview(img, content, (MAX_TILE_WIDTH, TILE_HEIGHT)).unwrap_or_else(|_| {
+        let (tw, th) = crate::prepare::fit_in_box((w, h), (MAX_TILE_WIDTH, TILE_HEIGHT));
+        image::imageops::resize(img, tw, th, image::imageops::FilterType::Triangle)
+    });
     Tile { label: label.to_owned(), image }
 }
 
-/// A tile from encoded image bytes (a model output).
+/// The picture part (`content`) of a prepared canvas as a tile.
+pub fn tile_of(canvas: &RgbImage, content: crate::prepare::Rect, label: &str) -> Result<Tile, JobError> {
+    let image = crate::prepare::preview(canvas, content, (MAX_TILE_WIDTH, TILE_HEIGHT))?;
+    Ok(Tile { label: label.to_owned(), image })
+}
+
+/// A tile from encoded image bytes (a model output), decoded within limits: a reply that
+/// is not a picture of a sensible size is an error, never an allocation of its claims.
 pub fn tile_from_bytes(bytes: &[u8], label: &str) -> Result<Tile, JobError> {
-    let img = image::load_from_memory(bytes).map_err(|e| {
-        JobError::new(ErrorCode::Internal, format!("reading {label} for the comparison sheet failed: {e}"))
-    })?;
+    let fail =
+        |e: String| JobError::new(ErrorCode::Internal, format!("reading {label} for the comparison sheet failed: {e}"));
+    let mut reader =
+        image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(|e| fail(e.to_string()))?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(2 * crate::limits::MAX_SIDE);
+    limits.max_image_height = Some(2 * crate::limits::MAX_SIDE);
+    limits.max_alloc = Some(4 * 4 * crate::limits::MAX_PIXELS);
+    reader.limits(limits);
+    let img = reader.decode().map_err(|e| fail(e.to_string()))?;
     let rgb = match img {
         // A mask is greyscale: the image crate's generic conversion takes ~9 ms per MP.
         image::DynamicImage::ImageLuma8(g) => {
             let (w, h) = g.dimensions();
             let px = g.into_raw().into_iter().flat_map(|v| [v, v, v]).collect();
-            RgbImage::from_raw(w, h, px).unwrap_or_default()
+            RgbImage::from_raw(w, h, px).ok_or_else(|| fail("a grey image of the wrong size".into()))?
         }
         other => other.into_rgb8(),
     };
     Ok(tile(&rgb, label))
 }
 
-/// Lays the tiles out left to right on white, labels above.
+/// Where each tile goes: rows of at most `TILES_PER_ROW`, at most `MAX_TILES` in all (the
+/// rest are left out), so the sheet's size is bounded whatever the job.
+fn layout(tiles: &[Tile]) -> (Vec<(u32, u32)>, u32, u32) {
+    let row_height = LABEL_BAND + TILE_HEIGHT + MARGIN;
+    let mut places = Vec::new();
+    let mut width = MARGIN;
+    for (row, chunk) in tiles[..tiles.len().min(MAX_TILES)].chunks(TILES_PER_ROW).enumerate() {
+        let mut x = MARGIN;
+        for t in chunk {
+            places.push((x, MARGIN + row as u32 * row_height));
+            x += t.image.width() + MARGIN;
+        }
+        width = width.max(x);
+    }
+    let rows = places.len().div_ceil(TILES_PER_ROW).max(1) as u32;
+    (places, width, MARGIN + rows * row_height)
+}
+
+/// Lays the tiles out in rows on white, each under its label.
 pub fn compose(tiles: &[Tile]) -> RgbImage {
-    let width = MARGIN + tiles.iter().map(|t| t.image.width() + MARGIN).sum::<u32>();
-    let height = MARGIN + LABEL_BAND + TILE_HEIGHT + MARGIN;
-    let mut sheet = RgbImage::from_pixel(width.max(1), height, PAPER);
-    let mut x = MARGIN;
-    for t in tiles {
-        draw_text(&mut sheet, x, MARGIN + (LABEL_BAND - 7 * SCALE) / 2, &t.label, t.image.width());
-        image::imageops::replace(&mut sheet, &t.image, x as i64, (MARGIN + LABEL_BAND) as i64);
-        x += t.image.width() + MARGIN;
+    let (places, width, height) = layout(tiles);
+    let mut sheet = RgbImage::from_pixel(width, height, PAPER);
+    for (t, (x, y)) in tiles.iter().zip(places) {
+        draw_text(&mut sheet, x, y + (LABEL_BAND - 7 * SCALE) / 2, &t.label, t.image.width());
+        image::imageops::replace(&mut sheet, &t.image, x as i64, (y + LABEL_BAND) as i64);
     }
     sheet
 }
@@ -177,7 +204,34 @@ mod tests {
         let t = tile(&solid(1773, 2364, [1, 2, 3]), "source");
         assert_eq!(t.image.dimensions(), (240, 320));
         let t = tile(&solid(4000, 500, [1, 2, 3]), "wide");
-        assert_eq!(t.image.dimensions(), (1280, 320), "clamped");
+        assert_eq!(t.image.dimensions(), (MAX_TILE_WIDTH, 80), "scaled into the box, not cropped");
+        assert_eq!(tile(&solid(3000, 1, [1, 2, 3]), "strip").image.dimensions(), (MAX_TILE_WIDTH, 1));
+        assert_eq!(tile(&solid(1, 9000, [1, 2, 3]), "strip").image.dimensions(), (1, TILE_HEIGHT));
+    }
+
+    #[test]
+    fn many_tiles_wrap_into_rows_and_the_sheet_stays_bounded() {
+        let tiles: Vec<Tile> = (0..100).map(|i| tile(&solid(4000, 300, [i as u8, 0, 0]), "Result")).collect();
+        let sheet = compose(&tiles);
+        let rows = (MAX_TILES / TILES_PER_ROW) as u32;
+        let width = MARGIN + TILES_PER_ROW as u32 * (MAX_TILE_WIDTH + MARGIN);
+        assert_eq!(sheet.dimensions(), (width, MARGIN + rows * (LABEL_BAND + TILE_HEIGHT + MARGIN)));
+        assert!(sheet.width() < 65_500 && sheet.height() < 65_500);
+        // The ninth tile starts the second row.
+        let second_row = MARGIN + LABEL_BAND + TILE_HEIGHT + MARGIN + LABEL_BAND + 2;
+        assert_eq!(sheet.get_pixel(MARGIN + 1, second_row), &Rgb([8, 0, 0]));
+    }
+
+    #[test]
+    fn an_oversized_or_unreadable_reply_is_not_decoded() {
+        assert!(tile_from_bytes(b"not an image", "Result").is_err());
+        let mut png = Vec::new();
+        let big = image::GrayImage::new(2 * crate::limits::MAX_SIDE + 1, 1);
+        image::DynamicImage::ImageLuma8(big)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        let e = tile_from_bytes(&png, "Result").err().unwrap();
+        assert_eq!(e.code, ErrorCode::Internal);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::JobError;
+use crate::error::{ErrorCode, JobError};
 use crate::prepare::{Encoding, InputInfo, Rect};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +127,59 @@ pub struct ItemStatus {
     pub cost_usd: Option<f64>,
 }
 
+/// Stages of a `processing` job, written to `status.json` as it moves. A delivery that
+/// finds a job still `processing` in a stage other than `done`, with the lease passed or
+/// held by the same Lambda request (Lambda's retry of an invocation that died), knows that
+/// the attempt before it died in that stage without recording its outcome.
+pub mod stage {
+    /// Reading and preparing the images (the claim is written with this stage).
+    pub const PREPARING: &str = "preparing";
+    /// The paid part: from the checkpoint before the first model call until the outputs
+    /// are written.
+    pub const CALLING_MODEL: &str = "calling the model";
+    /// The outcome is recorded.
+    pub const DONE: &str = "done";
+}
+
+/// An attempt that died (out of memory, Lambda's timeout, a crash) without recording its
+/// outcome, as the next delivery found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Interruption {
+    pub attempt: u32,
+    pub stage: String,
+    /// The Lambda request id of the attempt that died (its logs say why).
+    #[serde(default)]
+    pub owner: Option<String>,
+}
+
+/// What to do once attempts died: `None` to try again, or the failure to record. An attempt
+/// that died in the paid stage is not retried (the model may have been paid for that call);
+/// one that died twice in the same stage would die there again, forever.
+pub fn after_interruptions(list: &[Interruption]) -> Option<JobError> {
+    let last = list.last()?;
+    let who = last.owner.as_deref().map(|o| format!(" (Lambda request {o})")).unwrap_or_default();
+    if last.stage == stage::CALLING_MODEL {
+        return Some(JobError::new(
+            ErrorCode::Crashed,
+            format!(
+                "attempt {} died while calling the model{who}, before recording the result; it is not retried because the call may already have been paid. Check that attempt's logs (out of memory or the function's timeout), then upload job.json again to rerun the job",
+                last.attempt
+            ),
+        ));
+    }
+    let same = list.iter().filter(|i| i.stage == last.stage).count();
+    (same >= 2).then(|| {
+        JobError::new(
+            ErrorCode::Crashed,
+            format!(
+                "attempts died {same} times while {}{who} (out of memory, the function's timeout, or a crash); it would die there again. Raise the function's MemorySize or Timeout, or upload smaller images, then upload job.json again",
+                if last.stage == stage::PREPARING { "preparing the images" } else { last.stage.as_str() }
+            ),
+        )
+    })
+}
+
 /// The whole record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -148,6 +201,9 @@ pub struct Status {
     /// Where a `processing` job is: `claimed`, `calling the model`; `done` once it ended.
     #[serde(default)]
     pub stage: Option<String>,
+    /// Attempts of this manifest version that died without recording their outcome.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interruptions: Vec<Interruption>,
     /// Per call, for jobs with `variants` or `garments`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<ItemStatus>,
@@ -167,6 +223,15 @@ pub enum Claim {
 }
 
 impl Status {
+    /// The stage the last attempt died in, when it died without recording its outcome.
+    /// Only meaningful for a delivery that may take the job over ([`Status::claim`]).
+    pub fn died_in(&self) -> Option<&str> {
+        match (self.state, self.stage.as_deref()) {
+            (State::Processing, Some(s)) if s != stage::DONE => Some(s),
+            _ => None,
+        }
+    }
+
     /// Decides whether a delivery for manifest version `etag`, made by invocation `owner` at
     /// `now`, may work on the job.
     pub fn claim(&self, etag: &str, owner: &str, now: SystemTime) -> Claim {
@@ -219,6 +284,7 @@ mod tests {
             attempts,
             lease: lease.map(|(o, t)| Lease { owner: o.into(), expires_at: timestamp(t) }),
             stage: None,
+            interruptions: vec![],
             items: vec![],
             updated_at: timestamp(SystemTime::now()),
             diagnostics: Diagnostics::default(),
@@ -246,6 +312,39 @@ mod tests {
             Claim::Take { attempt: 3 }
         );
         assert_eq!(status(State::Processing, "a", 1, None).claim("a", "r", now), Claim::Take { attempt: 2 });
+    }
+
+    fn died(attempt: u32, stage: &str) -> Interruption {
+        Interruption { attempt, stage: stage.into(), owner: Some(format!("req-{attempt}")) }
+    }
+
+    #[test]
+    fn a_dead_attempt_is_retried_once_per_stage_and_never_in_the_paid_one() {
+        assert_eq!(after_interruptions(&[]), None);
+        assert_eq!(after_interruptions(&[died(1, stage::PREPARING)]), None, "one death may be bad luck");
+        let twice = after_interruptions(&[died(1, stage::PREPARING), died(2, stage::PREPARING)]).unwrap();
+        assert_eq!(twice.code, ErrorCode::Crashed);
+        assert!(
+            twice.message.contains("2 times while preparing the images") && twice.message.contains("req-2"),
+            "{}",
+            twice.message
+        );
+        let paid = after_interruptions(&[died(1, stage::CALLING_MODEL)]).unwrap();
+        assert!(paid.message.contains("may already have been paid"), "{}", paid.message);
+        assert!(!paid.retryable());
+    }
+
+    #[test]
+    fn only_an_unfinished_stage_means_the_attempt_died() {
+        let mut s = status(State::Processing, "a", 1, None);
+        assert_eq!(s.died_in(), None, "no stage: written by an older version");
+        s.stage = Some(stage::PREPARING.into());
+        assert_eq!(s.died_in(), Some(stage::PREPARING));
+        s.stage = Some(stage::DONE.into());
+        assert_eq!(s.died_in(), None, "a recorded transient failure is not a death");
+        s.stage = Some(stage::CALLING_MODEL.into());
+        s.state = State::Succeeded;
+        assert_eq!(s.died_in(), None);
     }
 
     #[test]

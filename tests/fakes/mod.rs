@@ -1,0 +1,184 @@
+//! In-memory ports for fast tests of the job rules: a store with S3's conditional-write
+//! semantics and a scripted Nova Canvas. Either can "die": after the status reaches a given
+//! stage every further call hangs, so a test can drop the job there, exactly as a process
+//! killed at that point would leave the bucket.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::Notify;
+use tryon::ports::{Model, ModelCallError, ModelResponse, PutCondition, Storage, StorageError, StoredObject};
+
+/// Shared by the store and the model: once set, every call of either hangs.
+#[derive(Default)]
+pub struct Kill {
+    at_stage: Mutex<Option<String>>,
+    dead: AtomicBool,
+    notify: Notify,
+}
+
+impl Kill {
+    /// Dies right after `status.json` is written with this stage.
+    pub fn at(&self, stage: &str) {
+        *self.at_stage.lock().unwrap() = Some(stage.to_owned());
+        self.dead.store(false, Ordering::SeqCst);
+    }
+
+    /// Waits until the process "died".
+    pub async fn died(&self) {
+        while !self.dead.load(Ordering::SeqCst) {
+            let notified = self.notify.notified();
+            if self.dead.load(Ordering::SeqCst) {
+                break;
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(50), notified).await;
+        }
+    }
+
+    /// A new process: calls go through again.
+    pub fn revive(&self) {
+        *self.at_stage.lock().unwrap() = None;
+        self.dead.store(false, Ordering::SeqCst);
+    }
+
+    async fn hang_if_dead(&self) {
+        if self.dead.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    fn after_put(&self, key: &str, body: &[u8]) {
+        let stage = self.at_stage.lock().unwrap().clone();
+        let Some(stage) = stage else { return };
+        if key.ends_with("status.json")
+            && serde_json::from_slice::<Value>(body).is_ok_and(|v| v["stage"].as_str() == Some(stage.as_str()))
+        {
+            self.dead.store(true, Ordering::SeqCst);
+            self.notify.notify_waiters();
+        }
+    }
+}
+
+/// Key → (bytes, ETag).
+type Objects = HashMap<String, (Vec<u8>, String)>;
+
+/// A bucket in memory with S3's conditional writes (`If-None-Match: *`, `If-Match`).
+#[derive(Default, Clone)]
+pub struct MemoryStore {
+    objects: Arc<Mutex<Objects>>,
+    etags: Arc<AtomicU64>,
+    pub kill: Arc<Kill>,
+}
+
+impl MemoryStore {
+    pub fn with_kill(kill: Arc<Kill>) -> Self {
+        MemoryStore { kill, ..MemoryStore::default() }
+    }
+
+    pub fn insert(&self, key: &str, bytes: Vec<u8>) {
+        let etag = format!("\"{}\"", self.etags.fetch_add(1, Ordering::SeqCst));
+        self.objects.lock().unwrap().insert(key.to_owned(), (bytes, etag));
+    }
+
+    pub fn object(&self, key: &str) -> Option<Vec<u8>> {
+        self.objects.lock().unwrap().get(key).map(|(b, _)| b.clone())
+    }
+
+    pub fn json(&self, key: &str) -> Value {
+        serde_json::from_slice(&self.object(key).unwrap_or_else(|| panic!("{key} exists"))).expect("JSON")
+    }
+
+    pub fn keys(&self, prefix: &str) -> Vec<String> {
+        let mut keys: Vec<String> =
+            self.objects.lock().unwrap().keys().filter(|k| k.starts_with(prefix)).cloned().collect();
+        keys.sort();
+        keys
+    }
+}
+
+impl Storage for MemoryStore {
+    async fn get(&self, _bucket: &str, key: &str, max_bytes: u64) -> Result<StoredObject, StorageError> {
+        self.kill.hang_if_dead().await;
+        let found = self.objects.lock().unwrap().get(key).cloned();
+        match found {
+            None => Err(StorageError::NotFound),
+            Some((bytes, _)) if bytes.len() as u64 > max_bytes => {
+                Err(StorageError::TooLarge { size: bytes.len() as u64 })
+            }
+            Some((bytes, etag)) => Ok(StoredObject { bytes, etag, version_id: None }),
+        }
+    }
+
+    async fn put(
+        &self,
+        _bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        _content_type: &str,
+        condition: PutCondition<'_>,
+    ) -> Result<String, StorageError> {
+        self.kill.hang_if_dead().await;
+        let etag = format!("\"{}\"", self.etags.fetch_add(1, Ordering::SeqCst));
+        {
+            let mut objects = self.objects.lock().unwrap();
+            let current = objects.get(key).map(|(_, e)| e.clone());
+            let allowed = match condition {
+                PutCondition::Always => true,
+                PutCondition::IfAbsent => current.is_none(),
+                PutCondition::IfMatch(e) => current.as_deref() == Some(e),
+            };
+            if !allowed {
+                return Err(StorageError::PreconditionFailed);
+            }
+            objects.insert(key.to_owned(), (body.clone(), etag.clone()));
+        }
+        self.kill.after_put(key, &body);
+        Ok(etag)
+    }
+}
+
+/// Nova Canvas answering every request with `images` copies of one PNG.
+#[derive(Clone)]
+pub struct ScriptedModel {
+    pub reply_png: Vec<u8>,
+    pub images: usize,
+    pub calls: Arc<AtomicUsize>,
+    pub kill: Arc<Kill>,
+}
+
+impl ScriptedModel {
+    pub fn new(kill: Arc<Kill>) -> Self {
+        let img = image::RgbImage::from_pixel(400, 600, image::Rgb([90, 120, 200]));
+        let mut png = Vec::new();
+        image::DynamicImage::ImageRgb8(img)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .expect("png");
+        ScriptedModel { reply_png: png, images: 1, calls: Arc::default(), kill }
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl Model for ScriptedModel {
+    fn model_id(&self) -> &str {
+        "amazon.nova-canvas-v1:0"
+    }
+
+    async fn invoke(&self, body: Vec<u8>, _timeout: Duration) -> Result<ModelResponse, ModelCallError> {
+        self.kill.hang_if_dead().await;
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let n = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| v["imageGenerationConfig"]["numberOfImages"].as_u64())
+            .map_or(self.images, |n| n as usize);
+        let b64 = base64_simd::STANDARD.encode_to_string(&self.reply_png);
+        let reply = serde_json::json!({ "images": vec![b64; n] });
+        Ok(ModelResponse { body: serde_json::to_vec(&reply).expect("json"), request_id: Some("scripted".into()) })
+    }
+}
