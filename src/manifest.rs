@@ -243,10 +243,15 @@ pub fn parse_json(bytes: &[u8]) -> Result<Manifest, ManifestErrors> {
     }
 }
 
-/// Reads `job.json` as one JSON document of any shape: the same rules as [`parse_json`]
-/// (one leading BOM, nothing after the document) for callers that inspect it before typing it.
-pub fn parse_value(bytes: &[u8]) -> Result<serde_json::Value, ManifestErrors> {
-    one_document(strip_bom(bytes)?).map_err(|e| ManifestErrors(vec![e]))
+/// Reads `job.json` as one JSON object without typing its fields, under the same rules as
+/// [`parse_json`] (one leading BOM, nothing after the document): for callers that look at
+/// some fields before handing the rest to the typed parser.
+pub fn parse_object(bytes: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, ManifestErrors> {
+    match one_document(object_start(bytes)?) {
+        Ok(serde_json::Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ManifestErrors(vec![format!("must be a JSON object such as {EXAMPLE}")])),
+        Err(e) => Err(ManifestErrors(vec![e])),
+    }
 }
 
 /// Strips the one byte-order mark allowed: editors on Windows save UTF-8 with one, and it
@@ -260,15 +265,21 @@ fn strip_bom(bytes: &[u8]) -> Result<&[u8], ManifestErrors> {
     Ok(rest)
 }
 
-/// The bytes after the BOM, if they start a JSON object: serde would also accept a JSON
-/// array for a struct (fields by position).
+const EXAMPLE: &str = r#"{"source": "person.jpg", "garment": "hoodie.png"}"#;
+
+/// The bytes after the BOM, if they are UTF-8 and start a JSON object: serde would also
+/// accept a JSON array for a struct (fields by position).
 fn object_start(bytes: &[u8]) -> Result<&[u8], ManifestErrors> {
-    let bytes = strip_bom(bytes)?;
-    let example = "{\"source\": \"person.jpg\", \"garment\": \"hoodie.png\"}";
-    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') => Ok(bytes),
-        None => Err(ManifestErrors(vec![format!("is empty; it must be a JSON object such as {example}")])),
-        Some(_) => Err(ManifestErrors(vec![format!("must be a JSON object such as {example}")])),
+    let body = strip_bom(bytes)?;
+    // serde_json does not check the UTF-8 of values it skips (`width`), but JSON is UTF-8.
+    if let Err(e) = std::str::from_utf8(body) {
+        let at = bytes.len() - body.len() + e.valid_up_to();
+        return Err(ManifestErrors(vec![format!("is not valid JSON (not UTF-8 text at byte {at}; save it as UTF-8)")]));
+    }
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Ok(body),
+        None => Err(ManifestErrors(vec![format!("is empty; it must be a JSON object such as {EXAMPLE}")])),
+        Some(_) => Err(ManifestErrors(vec![format!("must be a JSON object such as {EXAMPLE}")])),
     }
 }
 
@@ -427,7 +438,7 @@ pub fn resolve_reference(job_folder: &str, field: &str, name: &str) -> Result<St
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -580,11 +591,21 @@ mod tests {
         let doc = r#"{"source": "a.jpg", "garment": "b.png"}"#;
         for text in [format!(" \r\n\t{doc}\n \t\r\n"), format!("\u{feff}{doc}"), format!("\u{feff}\n{doc}\n")] {
             assert!(parse(text.as_bytes(), F).is_ok(), "{text:?}");
-            assert!(parse_value(text.as_bytes()).is_ok(), "{text:?}");
+            assert!(parse_object(text.as_bytes()).is_ok(), "{text:?}");
         }
         let e = parse(format!("\u{feff}\u{feff}{doc}").as_bytes(), F).unwrap_err().to_string();
         assert!(e.contains("not valid JSON") && e.contains("more than one byte-order mark"), "{e}");
-        assert!(parse_value(format!("\u{feff}\u{feff}{doc}").as_bytes()).is_err());
+        assert!(parse_object(format!("\u{feff}\u{feff}{doc}").as_bytes()).is_err());
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_refused_even_where_serde_would_skip_it() {
+        let e = parse(b"{\"source\": \"a.jpg\", \"garment\": \"b.png\", \"x\": \"\xFF\"}", F).unwrap_err().to_string();
+        assert_eq!(e, "is not valid JSON (not UTF-8 text at byte 46; save it as UTF-8)");
+        let e = parse(b"\xEF\xBB\xBF{\"source\": \"\xC3\"}", F).unwrap_err().to_string();
+        assert!(e.contains("at byte 15;"), "the offset counts the BOM: {e}");
+        let utf16: Vec<u8> = "\u{feff}{}".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert!(parse(&utf16, F).unwrap_err().to_string().contains("not UTF-8"));
     }
 
     #[test]
