@@ -4,8 +4,11 @@
 //! Accepted payloads: S3 notifications (direct), SQS batches whose bodies are S3
 //! notifications (also wrapped in SNS, or EventBridge events; `s3:TestEvent` is skipped),
 //! and EventBridge "Object Created" events from S3.
+//!
+//! Each record is judged on its own: one malformed record never hides the valid ones
+//! delivered beside it.
 
-use aws_lambda_events::s3::S3Event;
+use aws_lambda_events::s3::S3EventRecord;
 use serde_json::Value;
 
 /// One announced object that may start a job.
@@ -27,6 +30,13 @@ pub enum Record {
     Created(ObjectCreated),
     /// Not for us (another event type, an undecodable key): logged, never an error.
     Ignored {
+        what: String,
+        reason: String,
+    },
+    /// Meant for us but unreadable (a field of the wrong type, a part missing, a message
+    /// body that is no notification): a sender's bug that someone must see.
+    Malformed {
+        /// The object key if the record names one, else where the record sits (`Records[2]`).
         what: String,
         reason: String,
     },
@@ -63,59 +73,100 @@ pub struct Incoming {
 }
 
 /// Parses any accepted payload.
-pub fn parse_event(payload: Value) -> Result<Incoming, EventError> {
+pub fn parse_event(mut payload: Value) -> Result<Incoming, EventError> {
     if is_eventbridge(&payload) {
         return Ok(Incoming {
             source: Source::EventBridge,
             messages: vec![Message { id: None, records: vec![eventbridge(&payload)] }],
         });
     }
-    let Some(records) = payload.get("Records").and_then(Value::as_array) else {
+    let Some(Value::Array(records)) = payload.get_mut("Records").map(Value::take) else {
         return Err(EventError(
             "expected an S3 notification, an SQS batch or an EventBridge Object Created event".into(),
         ));
     };
-    if records.first().and_then(|r| r.get("eventSource")).and_then(Value::as_str) == Some("aws:sqs") {
-        let messages = records
-            .iter()
-            .map(|r| {
-                let id = r.get("messageId").and_then(Value::as_str).map(str::to_owned);
-                let body = r.get("body").and_then(Value::as_str).unwrap_or_default();
-                Message { id, records: sqs_body(body) }
-            })
-            .collect();
+    // Any record, not the first: a batch whose first record is broken is still a batch,
+    // and its messages must be redelivered rather than read as S3 records and dropped.
+    if records.iter().any(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs")) {
+        let messages = records.iter().map(sqs_message).collect();
         return Ok(Incoming { source: Source::Sqs, messages });
     }
-    Ok(Incoming { source: Source::S3, messages: vec![Message { id: None, records: s3_records(payload)? }] })
+    Ok(Incoming { source: Source::S3, messages: vec![Message { id: None, records: records_of(records) }] })
 }
 
-/// Parses an S3 notification (`Records[].s3`).
-pub fn s3_records(payload: Value) -> Result<Vec<Record>, EventError> {
-    let event: S3Event =
-        serde_json::from_value(payload).map_err(|e| EventError(format!("not an S3 notification: {e}")))?;
-    Ok(event.records.into_iter().map(record).collect())
+/// Parses an S3 notification (`Records[].s3`); a malformed record becomes [`Record::Malformed`].
+pub fn s3_records(mut payload: Value) -> Result<Vec<Record>, EventError> {
+    match payload.get_mut("Records").map(Value::take) {
+        Some(Value::Array(records)) => Ok(records_of(records)),
+        _ => Err(EventError("not an S3 notification: expected a Records list".into())),
+    }
+}
+
+fn records_of(records: Vec<Value>) -> Vec<Record> {
+    records.into_iter().enumerate().map(|(i, r)| s3_record(i, r)).collect()
+}
+
+/// One element of `Records`, parsed alone so that its problems stay its own.
+fn s3_record(index: usize, raw: Value) -> Record {
+    let what = match raw.pointer("/s3/object/key").and_then(Value::as_str) {
+        Some(key) if !key.is_empty() => key.to_owned(),
+        _ => format!("Records[{index}]"),
+    };
+    match serde_path_to_error::deserialize::<_, S3EventRecord>(raw) {
+        Ok(r) => record(r, what),
+        Err(e) => {
+            let path = e.path().to_string();
+            let at = if path == "." { String::new() } else { format!("{path}: ") };
+            Record::Malformed { what, reason: format!("not an S3 event record: {at}{}", e.into_inner()) }
+        }
+    }
+}
+
+fn sqs_message(r: &Value) -> Message {
+    let id = r.get("messageId").and_then(Value::as_str).map(str::to_owned);
+    let records = match r.get("body").and_then(Value::as_str) {
+        Some(body) => sqs_body(body),
+        None => vec![malformed_message("the SQS record has no body text")],
+    };
+    Message { id, records }
+}
+
+fn malformed_message(reason: impl Into<String>) -> Record {
+    Record::Malformed { what: "SQS message".into(), reason: reason.into() }
 }
 
 /// The records of one SQS message body: an S3 notification, the same wrapped in an SNS
-/// envelope, or an EventBridge event. Anything else is ignored (it is not a job).
+/// envelope, or an EventBridge event. Events of other kinds are ignored (not jobs); a body
+/// that is none of these is malformed.
 fn sqs_body(body: &str) -> Vec<Record> {
-    let ignored = |reason: &str| vec![Record::Ignored { what: "SQS message".into(), reason: reason.into() }];
-    let Ok(v) = serde_json::from_str::<Value>(body) else { return ignored("the message body is not JSON") };
+    let ignored = |reason: String| vec![Record::Ignored { what: "SQS message".into(), reason }];
+    let Ok(v) = serde_json::from_str::<Value>(body) else {
+        return vec![malformed_message("the message body is not JSON")];
+    };
     if v.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
-        return ignored("s3:TestEvent (sent when notifications are configured)");
+        return ignored("s3:TestEvent (sent when notifications are configured)".into());
     }
-    if v.get("Type").and_then(Value::as_str) == Some("Notification") {
-        if let Some(inner) = v.get("Message").and_then(Value::as_str) {
-            return sqs_body(inner);
+    match v.get("Type").and_then(Value::as_str) {
+        Some("Notification") => {
+            return match v.get("Message").and_then(Value::as_str) {
+                Some(inner) => sqs_body(inner),
+                None => vec![malformed_message("the SNS notification has no Message text")],
+            }
         }
+        // SubscriptionConfirmation and the like: SNS talking about itself.
+        Some(kind) if v.get("TopicArn").is_some() => return ignored(format!("SNS {kind} message")),
+        _ => {}
     }
     if is_eventbridge(&v) {
         return vec![eventbridge(&v)];
     }
-    if v.get("Records").is_some() {
-        return s3_records(v).unwrap_or_else(|e| ignored(&e.to_string()));
+    if let (Some(_), Some(source)) = (v.get("detail-type"), v.get("source").and_then(Value::as_str)) {
+        return ignored(format!("EventBridge event from {source:?}, not aws.s3"));
     }
-    ignored("the message body is not an S3 notification")
+    if v.get("Records").is_some() {
+        return s3_records(v).unwrap_or_else(|e| vec![malformed_message(e.0)]);
+    }
+    vec![malformed_message("the message body is not an S3 notification, an SNS notification or an EventBridge event")]
 }
 
 fn is_eventbridge(v: &Value) -> bool {
@@ -125,20 +176,22 @@ fn is_eventbridge(v: &Value) -> bool {
 fn eventbridge(v: &Value) -> Record {
     let detail = &v["detail"];
     let raw_key = detail["object"]["key"].as_str().unwrap_or_default();
-    let kind = v["detail-type"].as_str().unwrap_or_default();
+    let what = if raw_key.is_empty() { "EventBridge event".to_owned() } else { raw_key.to_owned() };
+    let malformed = |reason: &str| Record::Malformed { what: what.clone(), reason: reason.into() };
+    let Some(kind) = v["detail-type"].as_str() else { return malformed("detail-type is not text") };
     if kind != "Object Created" {
-        return Record::Ignored { what: raw_key.into(), reason: format!("EventBridge {kind:?} is not Object Created") };
+        return Record::Ignored { what, reason: format!("EventBridge {kind:?} is not Object Created") };
     }
     let Some(bucket) = detail["bucket"]["name"].as_str().filter(|b| !b.is_empty()) else {
-        return Record::Ignored { what: raw_key.into(), reason: "event has no bucket name".into() };
+        return malformed("Object Created event has no detail.bucket.name");
     };
+    if raw_key.is_empty() {
+        return malformed("Object Created event has no detail.object.key");
+    }
     let opt = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(|s| s.to_owned());
     // S3 documents form encoding for its notifications but not for EventBridge: decode the
     // same way, and keep the raw key to try if the decoded one does not exist.
     let key = decode_key(raw_key).unwrap_or_else(|_| raw_key.to_owned());
-    if key.is_empty() {
-        return Record::Ignored { what: String::new(), reason: "empty key".into() };
-    }
     Record::Created(ObjectCreated {
         bucket: bucket.to_owned(),
         raw_key: (key != raw_key).then(|| raw_key.to_owned()),
@@ -148,14 +201,19 @@ fn eventbridge(v: &Value) -> Record {
     })
 }
 
-fn record(r: aws_lambda_events::s3::S3EventRecord) -> Record {
-    let raw_key = r.s3.object.key.unwrap_or_default();
-    let event_name = r.event_name.unwrap_or_default();
+/// Judges a record that parsed: `what` names it in reports.
+fn record(r: S3EventRecord, what: String) -> Record {
+    let Some(event_name) = r.event_name else {
+        return Record::Malformed { what, reason: "record has no eventName".into() };
+    };
     if !event_name.starts_with("ObjectCreated:") {
-        return Record::Ignored { what: raw_key, reason: format!("event {event_name:?} is not ObjectCreated") };
+        return Record::Ignored { what, reason: format!("event {event_name:?} is not ObjectCreated") };
     }
     let Some(bucket) = r.s3.bucket.name.filter(|b| !b.is_empty()) else {
-        return Record::Ignored { what: raw_key, reason: "record has no bucket name".into() };
+        return Record::Malformed { what, reason: "ObjectCreated record has no s3.bucket.name".into() };
+    };
+    let Some(raw_key) = r.s3.object.key.filter(|k| !k.is_empty()) else {
+        return Record::Malformed { what, reason: "ObjectCreated record has no s3.object.key".into() };
     };
     match decode_key(&raw_key) {
         Ok(key) => Record::Created(ObjectCreated {
@@ -294,6 +352,7 @@ pub fn sample_eventbridge_event(bucket: &str, key: &str, etag: &str, region: &st
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn decodes_plus_before_percent() {
@@ -392,8 +451,157 @@ mod tests {
         assert!(
             matches!(&incoming.messages[1].records[0], Record::Ignored { reason, .. } if reason.contains("TestEvent"))
         );
-        assert!(matches!(&incoming.messages[2].records[0], Record::Ignored { .. }));
+        assert!(
+            matches!(&incoming.messages[2].records[0], Record::Malformed { reason, .. } if reason.contains("not JSON"))
+        );
         assert_eq!(created(&incoming.messages[3].records[0]).key, "uploads/a b/job.json");
+    }
+
+    fn malformed(r: &Record) -> (&str, &str) {
+        match r {
+            Record::Malformed { what, reason } => (what, reason),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A notification of four records: valid, `size` as text, no `s3`, not an object.
+    fn mixed_notification() -> Value {
+        let mut ev = sample_put_event("b", "uploads/ok/job.json", "\"e\"", 10, "us-east-1");
+        let good = ev["Records"][0].clone();
+        let mut text_size = good.clone();
+        text_size["s3"]["object"]["key"] = "uploads/bad+size/job.json".into();
+        text_size["s3"]["object"]["size"] = "12".into();
+        let mut no_s3 = good.clone();
+        no_s3.as_object_mut().unwrap().remove("s3");
+        ev["Records"].as_array_mut().unwrap().extend([text_size, no_s3, json!(7)]);
+        ev
+    }
+
+    #[test]
+    fn one_malformed_record_leaves_the_others_readable() {
+        let incoming = parse_event(mixed_notification()).unwrap();
+        assert_eq!(incoming.source, Source::S3);
+        let records = &incoming.messages[0].records;
+        assert_eq!(records.len(), 4);
+        assert_eq!(created(&records[0]).key, "uploads/ok/job.json");
+        let (what, reason) = malformed(&records[1]);
+        assert_eq!(what, "uploads/bad+size/job.json", "the key as the event carried it");
+        assert!(reason.contains("s3.object.size: invalid type: string"), "{reason}");
+        let (what, reason) = malformed(&records[2]);
+        assert_eq!(what, "Records[2]");
+        assert!(reason.contains("missing field `s3`"), "{reason}");
+        assert_eq!(malformed(&records[3]).0, "Records[3]");
+    }
+
+    #[test]
+    fn object_created_records_without_bucket_key_or_event_name_are_malformed() {
+        let base = sample_put_event("b", "uploads/j/job.json", "\"e\"", 10, "us-east-1")["Records"][0].clone();
+        let mut cases = Vec::new();
+        for (pointer, expect) in
+            [("/s3/bucket/name", "s3.bucket.name"), ("/s3/object/key", "s3.object.key"), ("/eventName", "eventName")]
+        {
+            let mut r = base.clone();
+            *r.pointer_mut(pointer).unwrap() = Value::Null;
+            cases.push((r, expect));
+        }
+        for (r, expect) in cases {
+            let records = s3_records(json!({ "Records": [r] })).unwrap();
+            let (_, reason) = malformed(&records[0]);
+            assert!(reason.contains(expect), "{expect}: {reason}");
+        }
+        // A removal without a key is still not for us.
+        let mut removed = base.clone();
+        removed["eventName"] = "ObjectRemoved:Delete".into();
+        removed["s3"]["object"]["key"] = Value::Null;
+        assert!(matches!(s3_records(json!({ "Records": [removed] })).unwrap()[0], Record::Ignored { .. }));
+    }
+
+    fn sqs_batch(bodies: &[(&str, Option<String>)]) -> Value {
+        let template = sample_sqs_event("b", "uploads/x/job.json", "\"e\"", "us-east-1", "m")["Records"][0].clone();
+        let records: Vec<Value> = bodies
+            .iter()
+            .map(|(id, body)| {
+                let mut m = template.clone();
+                m["messageId"] = (*id).into();
+                match body {
+                    Some(b) => m["body"] = b.clone().into(),
+                    None => drop(m.as_object_mut().unwrap().remove("body")),
+                }
+                m
+            })
+            .collect();
+        json!({ "Records": records })
+    }
+
+    #[test]
+    fn sqs_bodies_are_judged_record_by_record() {
+        let mixed = mixed_notification().to_string();
+        let sns =
+            json!({"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:1:t", "Message": mixed}).to_string();
+        let batch = sqs_batch(&[
+            ("m-mixed", Some(mixed.clone())),
+            ("m-sns", Some(sns)),
+            ("m-no-body", None),
+            ("m-other-json", Some(json!({"hello": "world"}).to_string())),
+            ("m-records-text", Some(json!({"Records": "x"}).to_string())),
+            ("m-sns-empty", Some(json!({"Type": "Notification", "TopicArn": "t"}).to_string())),
+        ]);
+        let incoming = parse_event(batch).unwrap();
+        assert_eq!(incoming.source, Source::Sqs);
+        for m in &incoming.messages[..2] {
+            assert_eq!(created(&m.records[0]).key, "uploads/ok/job.json", "{:?}", m.id);
+            assert_eq!(m.records.iter().filter(|r| matches!(r, Record::Malformed { .. })).count(), 3);
+        }
+        for (m, expect) in
+            incoming.messages[2..].iter().zip(["no body", "not an S3 notification", "Records list", "no Message"])
+        {
+            assert_eq!(m.records.len(), 1);
+            let (what, reason) = malformed(&m.records[0]);
+            assert_eq!(what, "SQS message");
+            assert!(reason.contains(expect), "{:?}: {reason}", m.id);
+        }
+    }
+
+    #[test]
+    fn sqs_bodies_not_meant_for_us_are_ignored() {
+        let other_source = json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
+        let confirmation = json!({"Type": "SubscriptionConfirmation", "TopicArn": "arn:aws:sns:us-east-1:1:t"});
+        let test_event = json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "b"});
+        let wrapped_test = json!({"Type": "Notification", "TopicArn": "t", "Message": test_event.to_string()});
+        let batch = sqs_batch(&[
+            ("a", Some(other_source.to_string())),
+            ("b", Some(confirmation.to_string())),
+            ("c", Some(test_event.to_string())),
+            ("d", Some(wrapped_test.to_string())),
+        ]);
+        for m in parse_event(batch).unwrap().messages {
+            assert!(matches!(m.records[..], [Record::Ignored { .. }]), "{:?}: {:?}", m.id, m.records);
+        }
+    }
+
+    #[test]
+    fn a_batch_whose_first_record_is_broken_is_still_a_batch() {
+        let mut batch = sqs_batch(&[("m1", Some("x".into())), ("m2", Some("y".into()))]);
+        batch["Records"][0] = json!({"messageId": "m0"});
+        let incoming = parse_event(batch).unwrap();
+        assert_eq!(incoming.source, Source::Sqs);
+        assert_eq!(incoming.messages[0].id.as_deref(), Some("m0"));
+        assert!(matches!(incoming.messages[0].records[..], [Record::Malformed { .. }]));
+    }
+
+    #[test]
+    fn eventbridge_object_created_without_bucket_or_key_is_malformed() {
+        let mut no_bucket = sample_eventbridge_event("b", "uploads/x/job.json", "e", "eu-west-1");
+        no_bucket["detail"]["bucket"] = json!({});
+        let incoming = parse_event(no_bucket).unwrap();
+        let (what, reason) = malformed(&incoming.messages[0].records[0]);
+        assert_eq!(what, "uploads/x/job.json");
+        assert!(reason.contains("detail.bucket.name"), "{reason}");
+        let mut no_key = sample_eventbridge_event("b", "uploads/x/job.json", "e", "eu-west-1");
+        no_key["detail"]["object"].as_object_mut().unwrap().remove("key");
+        let incoming = parse_event(no_key).unwrap();
+        let (what, reason) = malformed(&incoming.messages[0].records[0]);
+        assert_eq!((what, reason), ("EventBridge event", "Object Created event has no detail.object.key"));
     }
 
     #[test]

@@ -226,38 +226,91 @@ pub fn parse(bytes: &[u8], job_folder: &str) -> Result<JobSpec, ManifestErrors> 
 
 /// The structural step: JSON syntax, field names and types, enum values.
 pub fn parse_json(bytes: &[u8]) -> Result<Manifest, ManifestErrors> {
-    // Editors on Windows save UTF-8 with a byte-order mark; it carries no meaning.
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    // serde would also accept a JSON array for a struct (fields by position).
-    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') => {}
-        None => {
-            return Err(ManifestErrors(vec![
-                "is empty; it must be a JSON object such as {\"source\": \"person.jpg\", \"garment\": \"hoodie.png\"}"
-                    .into(),
-            ]))
-        }
-        Some(_) => {
-            return Err(ManifestErrors(vec![
-                "must be a JSON object such as {\"source\": \"person.jpg\", \"garment\": \"hoodie.png\"}".into(),
-            ]))
+    let bytes = object_start(bytes)?;
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, Manifest>(&mut *de) {
+        Ok(m) => de.end().map(|()| m).map_err(|e| ManifestErrors(vec![trailing_data(&e)])),
+        Err(e) => {
+            let syntax = e.inner().is_syntax() || e.inner().is_eof();
+            let mut problems = vec![field_problem(e)];
+            // A field problem stops serde early: say too if the file is not one JSON document,
+            // so one upload shows every reason it was refused.
+            if !syntax {
+                problems.extend(one_document::<IgnoredAny>(bytes).err());
+            }
+            Err(ManifestErrors(problems))
         }
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, Manifest>(de) {
-        Ok(m) => Ok(m),
-        Err(e) => {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let what = if inner.is_syntax() || inner.is_eof() {
-                format!("is not valid JSON ({inner})")
-            } else {
-                // serde's messages name the offending field or value and list the accepted ones.
-                let msg = inner.to_string();
-                msg.split(" at line ").next().unwrap_or(&msg).to_owned()
-            };
-            Err(ManifestErrors(vec![if path == "." || path.is_empty() { what } else { format!("{path}: {what}") }]))
-        }
+}
+
+/// Reads `job.json` as one JSON object without typing its fields, under the same rules as
+/// [`parse_json`] (one leading BOM, nothing after the document): for callers that look at
+/// some fields before handing the rest to the typed parser.
+pub fn parse_object(bytes: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, ManifestErrors> {
+    match one_document(object_start(bytes)?) {
+        Ok(serde_json::Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ManifestErrors(vec![format!("must be a JSON object such as {EXAMPLE}")])),
+        Err(e) => Err(ManifestErrors(vec![e])),
+    }
+}
+
+/// Strips the one byte-order mark allowed: editors on Windows save UTF-8 with one, and it
+/// carries no meaning. A second one is not whitespace in JSON and would be a syntax error.
+fn strip_bom(bytes: &[u8]) -> Result<&[u8], ManifestErrors> {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    let rest = bytes.strip_prefix(BOM).unwrap_or(bytes);
+    if rest.starts_with(BOM) {
+        return Err(ManifestErrors(vec!["is not valid JSON (it starts with more than one byte-order mark)".into()]));
+    }
+    Ok(rest)
+}
+
+const EXAMPLE: &str = r#"{"source": "person.jpg", "garment": "hoodie.png"}"#;
+
+/// The bytes after the BOM, if they are UTF-8 and start a JSON object: serde would also
+/// accept a JSON array for a struct (fields by position).
+fn object_start(bytes: &[u8]) -> Result<&[u8], ManifestErrors> {
+    let body = strip_bom(bytes)?;
+    // serde_json does not check the UTF-8 of values it skips (`width`), but JSON is UTF-8.
+    if let Err(e) = std::str::from_utf8(body) {
+        let at = bytes.len() - body.len() + e.valid_up_to();
+        return Err(ManifestErrors(vec![format!("is not valid JSON (not UTF-8 text at byte {at}; save it as UTF-8)")]));
+    }
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Ok(body),
+        None => Err(ManifestErrors(vec![format!("is empty; it must be a JSON object such as {EXAMPLE}")])),
+        Some(_) => Err(ManifestErrors(vec![format!("must be a JSON object such as {EXAMPLE}")])),
+    }
+}
+
+/// Reads `bytes` as exactly one JSON document: whitespace may follow it, nothing else (a
+/// second document or garbage after the first must not be silently dropped).
+fn one_document<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = T::deserialize(&mut de).map_err(|e| format!("is not valid JSON ({e})"))?;
+    de.end().map_err(|e| trailing_data(&e))?;
+    Ok(value)
+}
+
+fn trailing_data(e: &serde_json::Error) -> String {
+    format!("is not valid JSON (unexpected data after the JSON document at line {} column {})", e.line(), e.column())
+}
+
+/// A typed parse error as `path: what`; serde's messages name the offending field or value
+/// and list the accepted ones.
+fn field_problem(e: serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    let what = if inner.is_syntax() || inner.is_eof() {
+        format!("is not valid JSON ({inner})")
+    } else {
+        let msg = inner.to_string();
+        msg.split(" at line ").next().unwrap_or(&msg).to_owned()
+    };
+    if path == "." || path.is_empty() {
+        what
+    } else {
+        format!("{path}: {what}")
     }
 }
 
@@ -385,7 +438,7 @@ pub fn resolve_reference(job_folder: &str, field: &str, name: &str) -> Result<St
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -500,6 +553,68 @@ mod tests {
         assert!(parse(deep.as_bytes(), F).is_err());
         let e = err(json!({"source": 5, "garment": "b.png"}));
         assert!(e.contains("source") && e.contains("invalid type"), "{e}");
+    }
+
+    /// Ways a file can hold more than one JSON document, each after a valid manifest.
+    pub(crate) const TRAILING: &[(&str, &[u8])] = &[
+        ("a second object", b"{\"source\": \"c.jpg\", \"garment\": \"d.png\"}"),
+        ("an empty array", b"[]"),
+        ("garbage", b"garbage"),
+        ("NUL bytes", b"\0\0"),
+        ("a stray brace", b"}"),
+        ("a trailing comma", b","),
+        ("a second BOM", b"\xEF\xBB\xBF"),
+    ];
+
+    #[test]
+    fn anything_after_the_document_is_refused_as_invalid_json() {
+        let doc = br#"{"source": "a.jpg", "garment": "b.png"}"#;
+        for (what, tail) in TRAILING {
+            for sep in [&b""[..], b" ", b"\n"] {
+                let bytes = [&doc[..], sep, tail].concat();
+                let e = parse(&bytes, F).unwrap_err().to_string();
+                assert!(
+                    e.starts_with("is not valid JSON (unexpected data after the JSON document at line"),
+                    "{what}: {e}"
+                );
+            }
+        }
+        let e = parse(&[&doc[..], b"\n\n  }"].concat(), F).unwrap_err().to_string();
+        assert!(e.ends_with("at line 3 column 3)"), "the position of the first byte after the document: {e}");
+        let e = JobError::from(parse(&[&doc[..], b"x"].concat(), F).unwrap_err());
+        assert_eq!(e.code, ErrorCode::InvalidManifest);
+        assert!(e.message.starts_with("job.json: is not valid JSON (unexpected data after"), "{}", e.message);
+    }
+
+    #[test]
+    fn whitespace_around_the_document_and_one_bom_are_accepted() {
+        let doc = r#"{"source": "a.jpg", "garment": "b.png"}"#;
+        for text in [format!(" \r\n\t{doc}\n \t\r\n"), format!("\u{feff}{doc}"), format!("\u{feff}\n{doc}\n")] {
+            assert!(parse(text.as_bytes(), F).is_ok(), "{text:?}");
+            assert!(parse_object(text.as_bytes()).is_ok(), "{text:?}");
+        }
+        let e = parse(format!("\u{feff}\u{feff}{doc}").as_bytes(), F).unwrap_err().to_string();
+        assert!(e.contains("not valid JSON") && e.contains("more than one byte-order mark"), "{e}");
+        assert!(parse_object(format!("\u{feff}\u{feff}{doc}").as_bytes()).is_err());
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_refused_even_where_serde_would_skip_it() {
+        let e = parse(b"{\"source\": \"a.jpg\", \"garment\": \"b.png\", \"x\": \"\xFF\"}", F).unwrap_err().to_string();
+        assert_eq!(e, "is not valid JSON (not UTF-8 text at byte 46; save it as UTF-8)");
+        let e = parse(b"\xEF\xBB\xBF{\"source\": \"\xC3\"}", F).unwrap_err().to_string();
+        assert!(e.contains("at byte 15;"), "the offset counts the BOM: {e}");
+        let utf16: Vec<u8> = "\u{feff}{}".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert!(parse(&utf16, F).unwrap_err().to_string().contains("not UTF-8"));
+    }
+
+    #[test]
+    fn a_field_problem_and_trailing_data_are_both_reported() {
+        let e = parse(br#"{"source": "a.jpg", "garment": "b.png", "colour": 1} {}"#, F).unwrap_err();
+        assert_eq!(e.0.len(), 2, "{e}");
+        assert!(e.0[0].contains("unknown field `colour`") && e.0[1].contains("unexpected data after"), "{e}");
+        let e = parse(br#"{"source": "a.jpg", "garment": 5} x"#, F).unwrap_err().to_string();
+        assert!(e.contains("garment: invalid type") && e.contains("unexpected data after"), "{e}");
     }
 
     #[test]

@@ -46,15 +46,13 @@ fn err(msg: String) -> ManifestErrors {
 
 /// Parses `job.json` into a plan; `max_calls` is `MAX_MODEL_CALLS_PER_JOB`.
 pub fn parse(bytes: &[u8], job_folder: &str, max_calls: usize) -> Result<JobPlan, ManifestErrors> {
-    // The one-call form keeps the one-call parser's exact messages.
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let value: Option<Value> = serde_json::from_slice(body).ok();
-    let Some(Value::Object(mut base)) = value else {
-        return manifest::parse(bytes, job_folder).map(JobPlan::Single);
-    };
+    // Strict before anything else: a plan's keys read from a file that is not one JSON
+    // document could be the wrong ones.
+    let mut base = manifest::parse_object(bytes)?;
     let variant_list = base.remove("variants");
     let garment_list = base.remove("garments");
     let plan = match (variant_list, garment_list) {
+        // The one-call form keeps the one-call parser's messages for its fields.
         (None, None) => return manifest::parse(bytes, job_folder).map(JobPlan::Single),
         (Some(_), Some(_)) => {
             return Err(err("variants and garments cannot be combined in one job; submit them as two jobs".into()))
@@ -288,6 +286,33 @@ mod tests {
         assert!(e(json!({"source": "p.jpg", "garments": [{"image": "../t.png"}]})).contains("garments[0]: garment"));
         assert!(e(json!({"source": "p.jpg", "garment": "g.png", "variants": [{"name": "a"}], "garments": [{"image": "t.png"}]}))
             .contains("cannot be combined"));
+    }
+
+    #[test]
+    fn plans_refuse_anything_after_the_document() {
+        let plain = json!({"source": "a.jpg", "garment": "b.png"});
+        let variants = json!({"source": "a.jpg", "garment": "b.png", "variants": [{"name": "a"}]});
+        let outfit = json!({"source": "p.jpg", "garments": [{"image": "t.png"}]});
+        for doc in [plain, variants, outfit] {
+            let doc = serde_json::to_vec(&doc).unwrap();
+            for (what, tail) in crate::manifest::tests::TRAILING {
+                let e = parse(&[&doc[..], b"\n", tail].concat(), "uploads/j/", 10).unwrap_err().to_string();
+                assert!(e.starts_with("is not valid JSON (unexpected data after the JSON document"), "{what}: {e}");
+            }
+            for ok in [[b"\xEF\xBB\xBF ", &doc[..], b" \r\n"].concat(), [b"\t", &doc[..]].concat()] {
+                assert!(parse(&ok, "uploads/j/", 10).is_ok(), "{}", String::from_utf8_lossy(&ok));
+            }
+            let twice = [b"\xEF\xBB\xBF\xEF\xBB\xBF", &doc[..]].concat();
+            assert!(parse(&twice, "uploads/j/", 10).unwrap_err().to_string().contains("byte-order mark"));
+        }
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_refused() {
+        // Inside `width` serde_json skips a string unread; the plan must refuse it all the same.
+        let bytes = b"{\"source\": \"a.jpg\", \"garment\": \"b.png\", \"variants\": [{\"name\": \"a\"}], \"imageGenerationConfig\": {\"width\": \"\xFF\"}}";
+        let e = parse(bytes, "uploads/j/", 10).unwrap_err().to_string();
+        assert!(e.starts_with("is not valid JSON (not UTF-8"), "{e}");
     }
 
     #[test]
