@@ -289,6 +289,53 @@ pub fn pillow(python: &Path, script: &Path, data: &Path, out: &Path, fmt: &str) 
     Some((v["total_ms"].as_f64()?, v))
 }
 
+/// The largest inputs the memory budget of the default function accepts, as job folders
+/// (`person.jpg` replaced, the shared garment kept): a `MAX_INPUT_PIXELS` photo, and 8-bit
+/// and 16-bit RGBA PNGs just inside the budget. Smooth gradients, so the files stay small.
+pub fn largest_inputs(data: &Path, out: &Path) -> Result<Vec<(String, PathBuf)>, String> {
+    let limits = crate::config::Limits::default();
+    let side = |bytes_per_px: u64| {
+        // decoded + conversion copy + canvas + bands + held inputs ≈ budget
+        let fixed = crate::budget::canvas_bytes() + (8 << 20) + (24 << 20);
+        ((limits.max_decode_alloc.saturating_sub(fixed) / (bytes_per_px + 4)) as f64).sqrt() as u32
+    };
+    let (jw, jh) = (8660u32, (limits.max_input_pixels / 8660) as u32);
+    let cases: Vec<(String, Vec<u8>)> = vec![
+        (format!("JPEG {jw}x{jh} (MAX_INPUT_PIXELS)"), {
+            let img = RgbImage::from_fn(jw, jh, |x, y| image::Rgb([(x / 34) as u8, (y / 23) as u8, 128]));
+            crate::jpeg::encode_rgb(&img, 90, true)?
+        }),
+        rgba_png("PNG RGBA 8-bit", side(4), false)?,
+        rgba_png("PNG RGBA 16-bit", side(8), true)?,
+    ];
+    let garment = std::fs::read(data.join("garment.png")).map_err(|e| e.to_string())?;
+    let mut folders = Vec::new();
+    for (i, (name, bytes)) in cases.into_iter().enumerate() {
+        let dir = out.join(format!("largest-{i}"));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("person.jpg"), bytes).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("garment.png"), &garment).map_err(|e| e.to_string())?;
+        folders.push((name, dir));
+    }
+    Ok(folders)
+}
+
+fn rgba_png(name: &str, side: u32, deep: bool) -> Result<(String, Vec<u8>), String> {
+    let mut out = Vec::new();
+    let enc = image::codecs::png::PngEncoder::new(&mut out);
+    let res = if deep {
+        let img = image::ImageBuffer::<image::Rgba<u16>, Vec<u16>>::from_fn(side, side, |x, y| {
+            image::Rgba([(x * 16) as u16, (y * 16) as u16, 30_000, 65_535 - (x % 256) as u16])
+        });
+        image::DynamicImage::ImageRgba16(img).write_with_encoder(enc)
+    } else {
+        let img = image::RgbaImage::from_fn(side, side, |x, y| image::Rgba([(x / 16) as u8, (y / 16) as u8, 90, 200]));
+        image::DynamicImage::ImageRgba8(img).write_with_encoder(enc)
+    };
+    res.map_err(|e| e.to_string())?;
+    Ok((format!("{name} {side}x{side}"), out))
+}
+
 /// Peak resident memory of this process in MiB (`VmHWM`).
 pub fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

@@ -204,17 +204,26 @@ fn validate(path: &Path) -> ExitCode {
         Ok(b) => b,
         Err(e) => return fail(&format!("cannot read {}: {e}", path.display())),
     };
-    match tryon::manifest::parse(&bytes, "uploads/<job>/") {
-        Ok(spec) => {
-            println!("{}: valid", path.display());
-            println!("  source:  {}", spec.source_key.trim_start_matches("uploads/<job>/"));
-            println!("  garment: {}", spec.garment_key.trim_start_matches("uploads/<job>/"));
-            println!(
-                "  maskType {}, {} image(s), quality {}",
-                spec.mask_type().as_str(),
-                spec.number_of_images(),
-                spec.quality().as_str()
-            );
+    let max_calls = Config::from_env().map_or(10, |c| c.max_model_calls_per_job as usize);
+    match tryon::plan::parse(&bytes, "uploads/<job>/", max_calls) {
+        Ok(plan) => {
+            println!("{}: valid, {} model call(s)", path.display(), plan.calls());
+            let items = match plan {
+                tryon::plan::JobPlan::Single(spec) => vec![tryon::plan::Item { name: "job".into(), spec }],
+                tryon::plan::JobPlan::Variants(items) | tryon::plan::JobPlan::Outfit(items) => items,
+            };
+            for it in items {
+                let spec = &it.spec;
+                println!(
+                    "  {}: source {}, garment {}, maskType {}, {} image(s), quality {}",
+                    it.name,
+                    spec.source_key.trim_start_matches("uploads/<job>/"),
+                    spec.garment_key.trim_start_matches("uploads/<job>/"),
+                    spec.mask_type().as_str(),
+                    spec.number_of_images(),
+                    spec.quality().as_str()
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(errors) => {
@@ -584,6 +593,7 @@ async fn bench(data: Option<PathBuf>, iters: usize, python: Option<PathBuf>, scr
                     Err(e) => say(&format!("  PARALLEL_PREPARE={parallel}: {e}")),
                 }
             }
+            largest_accepted(&exe, &data, &out, &url);
             let _ = emu.kill();
             let _ = emu.wait();
         }
@@ -605,6 +615,37 @@ async fn bench(data: Option<PathBuf>, iters: usize, python: Option<PathBuf>, scr
     }
     let _ = std::fs::remove_dir_all(&out);
     ExitCode::SUCCESS
+}
+
+/// The peak of the largest inputs the memory budget accepts, each in its own process,
+/// against the function memory they must fit.
+fn largest_accepted(exe: &Path, data: &Path, out: &Path, emulator: &str) {
+    use tryon::bench::say;
+    let budget = Config::default().memory;
+    say(&format!(
+        "\nlargest accepted inputs (function memory {} MB, image budget {} MiB; each run in its own process):",
+        budget.function_mb,
+        budget.bytes >> 20
+    ));
+    let folders = match tryon::bench::largest_inputs(data, out) {
+        Ok(f) => f,
+        Err(e) => return say(&format!("  cannot generate them: {e}")),
+    };
+    for (name, dir) in folders {
+        let run = Process::new(exe)
+            .args(["bench-invocation", "--data", &dir.display().to_string(), "--emulator", emulator])
+            .env("RUST_LOG", "warn")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", budget.function_mb.to_string())
+            .output();
+        let line = run.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_else(|e| e.to_string());
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        say(&format!(
+            "  {name:<36} state {:<10} peak RSS {:>6.1} MiB of {} MiB",
+            v["state"].as_str().unwrap_or("?"),
+            v["peakRssMiB"].as_f64().unwrap_or(f64::NAN),
+            budget.function_mb
+        ));
+    }
 }
 
 fn folder_job_id(folder: &Path) -> String {
