@@ -290,8 +290,9 @@ pub fn pillow(python: &Path, script: &Path, data: &Path, out: &Path, fmt: &str) 
 }
 
 /// The largest inputs the memory budget of the default function accepts, as job folders
-/// (`person.jpg` replaced, the shared garment kept): a `MAX_INPUT_PIXELS` photo, and 8-bit
-/// and 16-bit RGBA PNGs just inside the budget. Smooth gradients, so the files stay small.
+/// (`person.jpg` replaced, the shared garment kept): a `MAX_INPUT_PIXELS` photo, 8-bit and
+/// 16-bit RGBA PNGs just inside the budget, and one just past it (which must be refused).
+/// Smooth gradients, so the files stay small.
 pub fn largest_inputs(data: &Path, out: &Path) -> Result<Vec<(String, PathBuf)>, String> {
     let limits = crate::config::Limits::default();
     let side = |bytes_per_px: u64| {
@@ -307,6 +308,8 @@ pub fn largest_inputs(data: &Path, out: &Path) -> Result<Vec<(String, PathBuf)>,
         }),
         rgba_png("PNG RGBA 8-bit", side(4), false)?,
         rgba_png("PNG RGBA 16-bit", side(8), true)?,
+        // The boundary: a tenth more pixels must be refused, not attempted.
+        rgba_png("PNG RGBA 16-bit, past it", side(8) * 105 / 100, true)?,
     ];
     let garment = std::fs::read(data.join("garment.png")).map_err(|e| e.to_string())?;
     let mut folders = Vec::new();

@@ -423,6 +423,7 @@ async fn bench_invocation(data: &Path, emulator: &str) -> ExitCode {
         serde_json::json!({
             "ok": summary.is_ok(),
             "state": status["state"],
+            "error": status["error"]["code"],
             "afterInitMiB": after_init,
             "peakRssMiB": peak,
             "requestBytes": status["diagnostics"]["requestBytes"],
@@ -640,8 +641,11 @@ fn largest_accepted(exe: &Path, data: &Path, out: &Path, emulator: &str) {
         let line = run.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_else(|e| e.to_string());
         let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
         say(&format!(
-            "  {name:<36} state {:<10} peak RSS {:>6.1} MiB of {} MiB",
-            v["state"].as_str().unwrap_or("?"),
+            "  {name:<36} {:<26} peak RSS {:>6.1} MiB of {} MiB",
+            match v["error"].as_str() {
+                Some(code) => format!("{} ({code})", v["state"].as_str().unwrap_or("?")),
+                None => v["state"].as_str().unwrap_or("?").to_owned(),
+            },
             v["peakRssMiB"].as_f64().unwrap_or(f64::NAN),
             budget.function_mb
         ));
