@@ -51,8 +51,10 @@ impl JpegFrame {
         format!("{}-bit {kind}, {coding} coding", self.precision)
     }
 
-    /// Why this function cannot decode the file, if it cannot: only 8-bit DCT processes are
-    /// decoded (lossless, 12/16-bit and hierarchical files are refused by name).
+    /// Why this function cannot decode the file, if it cannot: only 8-bit Huffman-coded DCT
+    /// processes are decoded (baseline, extended, progressive). Lossless, 12/16-bit,
+    /// hierarchical and arithmetic-coded files are refused by name: the pure-Rust decoder
+    /// reads none of them, and they are rare enough that a re-save is the better answer.
     pub fn unsupported(&self) -> Option<String> {
         if self.lossless() {
             return Some(format!("a lossless JPEG ({})", self.process()));
@@ -62,6 +64,9 @@ impl JpegFrame {
         }
         if self.precision != 8 {
             return Some(format!("a {}-bit JPEG ({})", self.precision, self.process()));
+        }
+        if self.arithmetic() {
+            return Some(format!("an arithmetic-coded JPEG ({})", self.process()));
         }
         None
     }
@@ -182,7 +187,7 @@ mod tests {
         let f = |m, p| jpeg_frame(&sof(m, p, 0x22)).unwrap();
         assert_eq!(f(0xC0, 8).unsupported(), None);
         assert_eq!(f(0xC2, 8).process(), "8-bit progressive, Huffman coding");
-        assert_eq!(f(0xC9, 8).unsupported(), None, "8-bit arithmetic is decoded by libjpeg-turbo");
+        assert_eq!(f(0xC9, 8).unsupported().unwrap(), "an arithmetic-coded JPEG (8-bit baseline, arithmetic coding)");
         assert!(f(0xCA, 8).arithmetic() && f(0xCA, 8).progressive());
         assert_eq!(f(0xC1, 12).unsupported().unwrap(), "a 12-bit JPEG (12-bit extended sequential, Huffman coding)");
         assert!(f(0xC3, 8).unsupported().unwrap().starts_with("a lossless JPEG"));

@@ -67,7 +67,7 @@ pub fn table() -> Vec<Row> {
         row("progressive JPEG scans", MAX_JPEG_SCANS.to_string(), "`image_too_large`"),
         row(
             "JPEG coding process",
-            "8-bit baseline, extended, progressive; Huffman or arithmetic",
+            "8-bit baseline, extended or progressive, Huffman-coded",
             "`unsupported_image` naming the process",
         ),
         row(
