@@ -114,7 +114,7 @@ pub async fn handle<S: Storage, M: Model>(
             return Ok(Summary { records: vec![skipped], batch_item_failures: None });
         }
     };
-    run_batch(incoming, |obj| Box::pin(async move { svc.handle(&obj, &inv.request_id, inv.deadline).await })).await
+    run_batch(incoming, |obj| Box::pin(async move { svc.run_job(&obj, &inv.request_id, inv.deadline).await })).await
 }
 
 /// One job's run, boxed: the runtime's future stays shallow (one more level of generic

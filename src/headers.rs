@@ -187,7 +187,10 @@ mod tests {
         let f = |m, p| jpeg_frame(&sof(m, p, 0x22)).unwrap();
         assert_eq!(f(0xC0, 8).unsupported(), None);
         assert_eq!(f(0xC2, 8).process(), "8-bit progressive, Huffman coding");
-        assert_eq!(f(0xC9, 8).unsupported().unwrap(), "an arithmetic-coded JPEG (8-bit baseline, arithmetic coding)");
+        assert_eq!(
+            f(0xC9, 8).unsupported().unwrap(),
+            "an arithmetic-coded JPEG (8-bit extended sequential, arithmetic coding)"
+        );
         assert!(f(0xCA, 8).arithmetic() && f(0xCA, 8).progressive());
         assert_eq!(f(0xC1, 12).unsupported().unwrap(), "a 12-bit JPEG (12-bit extended sequential, Huffman coding)");
         assert!(f(0xC3, 8).unsupported().unwrap().starts_with("a lossless JPEG"));

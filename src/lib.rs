@@ -20,7 +20,6 @@ pub mod local;
 pub mod manifest;
 pub mod memory;
 pub mod metrics;
-pub mod multi;
 pub mod nova;
 pub mod plan;
 pub mod ports;

@@ -555,7 +555,7 @@ async fn an_s3_failure_writing_outputs_is_transient_and_never_claims_success() {
         raw_key: None,
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(300);
-    let err = flaky.handle(&obj, "req-1", deadline).await.expect_err("transient");
+    let err = flaky.run_job(&obj, "req-1", deadline).await.expect_err("transient");
     assert_eq!(err.code.as_str(), "storage_error");
     let s = w.status("s3").await;
     assert_eq!((s["state"].as_str(), s["error"]["code"].as_str()), (Some("processing"), Some("storage_error")));
@@ -563,7 +563,7 @@ async fn an_s3_failure_writing_outputs_is_transient_and_never_claims_success() {
     // S3 recovers; Lambda's retry finishes the job (with a second model call: the first
     // call's images were never stored).
     *flaky.storage.fail_puts_containing.lock().unwrap() = None;
-    flaky.handle(&obj, "req-1", deadline).await.expect("retry succeeds");
+    flaky.run_job(&obj, "req-1", deadline).await.expect("retry succeeds");
     let s = w.status("s3").await;
     assert_eq!(s["state"], "succeeded");
     assert_eq!(s["attempts"], 2);

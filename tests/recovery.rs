@@ -1,3 +1,4 @@
+//! A retry never pays twice: a call's outputs are checkpointed as soon as they are written.
 //! A job whose attempt dies (out of memory, Lambda's timeout, a crash) must not die the
 //! same way forever, and must never pay the model twice. Each test kills the job right after
 //! it enters a stage (every further call of the dead attempt hangs and the job is dropped,
@@ -44,7 +45,7 @@ async fn die_at(svc: &Service<MemoryStore, ScriptedModel>, kill: &Kill, at: &str
     kill.at(at);
     let obj = event();
     tokio::select! {
-        r = svc.handle(&obj, request, deadline) => panic!("the delivery should have died at {at:?}, it ended: {r:?}"),
+        r = svc.run_job(&obj, request, deadline) => panic!("the delivery should have died at {at:?}, it ended: {r:?}"),
         _ = kill.died() => {}
     }
     kill.revive();
@@ -52,7 +53,7 @@ async fn die_at(svc: &Service<MemoryStore, ScriptedModel>, kill: &Kill, at: &str
 }
 
 async fn deliver(svc: &Service<MemoryStore, ScriptedModel>, request: &str) -> Outcome {
-    svc.handle(&event(), request, Instant::now() + Duration::from_secs(300)).await.expect("no transient failure")
+    svc.run_job(&event(), request, Instant::now() + Duration::from_secs(300)).await.expect("no transient failure")
 }
 
 fn long() -> Instant {
@@ -134,4 +135,35 @@ async fn a_new_manifest_version_starts_clean() {
     let s = svc.storage.json(STATUS);
     assert!(s.get("interruptions").is_none(), "{s}");
     assert_eq!(svc.model.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_one_call_job_whose_sheet_write_fails_is_finished_by_the_retry_without_a_second_call() {
+    let (svc, _kill) = service(plain());
+    svc.storage.fail_next_put("sheet.jpg");
+    let err = svc.run_job(&event(), "req-1", long()).await.expect_err("a transient storage failure");
+    assert_eq!(err.code, tryon::error::ErrorCode::StorageError);
+    let s = svc.storage.json(STATUS);
+    assert_eq!((s["state"].as_str(), s["items"][0]["state"].as_str()), (Some("processing"), Some("succeeded")));
+    assert!(matches!(deliver(&svc, "req-1").await, Outcome::Succeeded { images: 1, .. }));
+    assert_eq!(svc.model.calls(), 1, "the retry used the checkpointed result");
+    let s = svc.storage.json(STATUS);
+    assert!(s.get("items").is_none(), "a one-call job's final status has no items: {s}");
+    assert_eq!(s["outputs"]["sheet"], "outputs/j1/sheet.jpg");
+    assert!(svc.storage.object("outputs/j1/sheet.jpg").is_some());
+}
+
+#[tokio::test]
+async fn an_outfit_whose_copy_to_the_root_fails_resumes_without_calling_any_step_again() {
+    let manifest = json!({
+        "source": "person.jpg",
+        "garments": [{"image": "garment.png", "garmentClass": "UPPER_BODY"}, {"image": "top.png", "garmentClass": "UPPER_BODY"}]
+    });
+    let (svc, _kill) = service(manifest);
+    svc.storage.fail_next_put("outputs/j1/result.png");
+    assert!(svc.run_job(&event(), "req-1", long()).await.is_err());
+    assert_eq!(svc.model.calls(), 2);
+    assert!(matches!(deliver(&svc, "req-1").await, Outcome::Succeeded { .. }));
+    assert_eq!(svc.model.calls(), 2, "both steps were checkpointed");
+    assert!(svc.storage.object("outputs/j1/result.png").is_some());
 }

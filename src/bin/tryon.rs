@@ -330,7 +330,7 @@ async fn run(folder: &Path, out: &Path, job_id: Option<String>, bedrock: bool) -
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
         let model = BedrockModel::from_sdk_config(&sdk, config.bedrock_region.as_deref(), &config.model_id);
         eprintln!("calling Nova Canvas ({}) on Bedrock", config.model_id);
-        Service { storage, model, config }.handle(&obj, &invocation, deadline).await
+        Service { storage, model, config }.run_job(&obj, &invocation, deadline).await
     } else {
         let (addr, _server) = match Emulator::new(vec![config.model_id.clone()])
             .spawn("127.0.0.1:0".parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0))))
@@ -341,7 +341,7 @@ async fn run(folder: &Path, out: &Path, job_id: Option<String>, bedrock: bool) -
         };
         eprintln!("Nova Canvas emulator running in-process on http://{addr}");
         let model = BedrockModel::for_emulator(&format!("http://{addr}"), &config.model_id);
-        Service { storage, model, config }.handle(&obj, &invocation, deadline).await
+        Service { storage, model, config }.run_job(&obj, &invocation, deadline).await
     };
     if let Err(e) = &result {
         eprintln!("transient failure (Lambda would retry): {e}");

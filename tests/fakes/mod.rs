@@ -71,12 +71,19 @@ type Objects = HashMap<String, (Vec<u8>, String)>;
 pub struct MemoryStore {
     objects: Arc<Mutex<Objects>>,
     etags: Arc<AtomicU64>,
+    /// Key suffixes whose next write fails (as S3 does with a 500), once each.
+    failing: Arc<Mutex<Vec<String>>>,
     pub kill: Arc<Kill>,
 }
 
 impl MemoryStore {
     pub fn with_kill(kill: Arc<Kill>) -> Self {
         MemoryStore { kill, ..MemoryStore::default() }
+    }
+
+    /// The next write of a key ending in `suffix` fails.
+    pub fn fail_next_put(&self, suffix: &str) {
+        self.failing.lock().unwrap().push(suffix.to_owned());
     }
 
     pub fn insert(&self, key: &str, bytes: Vec<u8>) {
@@ -122,6 +129,13 @@ impl Storage for MemoryStore {
         condition: PutCondition<'_>,
     ) -> Result<String, StorageError> {
         self.kill.hang_if_dead().await;
+        {
+            let mut failing = self.failing.lock().unwrap();
+            if let Some(i) = failing.iter().position(|f| key.ends_with(f.as_str())) {
+                failing.remove(i);
+                return Err(StorageError::Other(format!("injected failure writing {key}")));
+            }
+        }
         let etag = format!("\"{}\"", self.etags.fetch_add(1, Ordering::SeqCst));
         {
             let mut objects = self.objects.lock().unwrap();

@@ -1,0 +1,233 @@
+//! One paid model call: the item's garment (and mask) read and prepared beside the source,
+//! the request encoded, the call cut off early enough to record its outcome, and the outputs
+//! cropped of any padding and written. The caller checkpoints the result at once, so no
+//! retry pays for a call whose images exist.
+
+use std::time::{Duration, Instant};
+
+use tracing::info;
+
+use crate::error::{ErrorCode, JobError};
+use crate::manifest::JobSpec;
+use crate::nova;
+use crate::ports::{Model, Storage};
+use crate::prepare::{self, Encoding, Prepared};
+use crate::sheet::{self, Tile};
+use crate::status::{ImageDiagnostics, Outputs, PreparedInfo};
+
+use super::encoding::build_body;
+use super::keys::{mask_key, result_key};
+use super::measure::{image_diag, ms};
+use super::objects::blocking;
+use super::service::Service;
+use super::share::room;
+
+/// What a call needs besides its item: the bucket, where to write, the deadline, and how
+/// many calls share the memory budget at the same time.
+pub(crate) struct CallSite<'a> {
+    pub(crate) bucket: &'a str,
+    pub(crate) folder: String,
+    pub(crate) deadline: Instant,
+    pub(crate) sharing: u64,
+    /// Keep the first result's PNG (the next outfit step's source).
+    pub(crate) keep_first: bool,
+}
+
+/// What one successful call produced; its outputs are written.
+pub(crate) struct CallResult {
+    pub(crate) outputs: Outputs,
+    pub(crate) moderation: Option<String>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) model_ms: u64,
+    pub(crate) write_ms: u64,
+    pub(crate) garment_tile: Tile,
+    pub(crate) mask_tile: Option<Tile>,
+    pub(crate) result_tiles: Vec<Tile>,
+    pub(crate) first_png: Option<Vec<u8>>,
+}
+
+/// A failed call, with the model's request id when it answered.
+pub(crate) struct CallFailure {
+    pub(crate) error: JobError,
+    pub(crate) request_id: Option<String>,
+}
+
+impl From<JobError> for CallFailure {
+    fn from(error: JobError) -> Self {
+        CallFailure { error, request_id: None }
+    }
+}
+
+/// A call's request, ready to send, and what was prepared for it.
+pub(crate) struct Request {
+    body: Vec<u8>,
+    plan: prepare::Plan,
+    pub(crate) source: ImageDiagnostics,
+    pub(crate) garment: ImageDiagnostics,
+    pub(crate) mask: Option<ImageDiagnostics>,
+    garment_tile: Tile,
+    pub(crate) prepare_ms: u64,
+}
+
+impl Request {
+    pub(crate) fn bytes(&self) -> u64 {
+        self.body.len() as u64
+    }
+}
+
+impl<S: Storage, M: Model> Service<S, M> {
+    /// Prepares the item's request and sends it.
+    pub(crate) async fn call(
+        &self,
+        spec: &JobSpec,
+        src: &Prepared,
+        site: &CallSite<'_>,
+    ) -> Result<CallResult, CallFailure> {
+        let request = self.request(spec, src, site).await?;
+        self.send(request, site).await
+    }
+
+    /// The paid part: the call, cut off early enough to record its outcome before the
+    /// deadline, then the outputs written.
+    pub(crate) async fn send(&self, request: Request, site: &CallSite<'_>) -> Result<CallResult, CallFailure> {
+        let left = site.deadline.saturating_duration_since(Instant::now()).saturating_sub(self.config.deadline_reserve);
+        let timeout = self.config.model_timeout.min(left);
+        if timeout < Duration::from_secs(1) {
+            let e = JobError::new(
+                ErrorCode::ModelTimeout,
+                "too little time was left before the Lambda deadline to call the model",
+            );
+            return Err(e.into());
+        }
+        info!(request_bytes = request.body.len(), timeout_s = timeout.as_secs(), "calling the model");
+        let t = Instant::now();
+        let reply = self.model.invoke(request.body, timeout).await;
+        let model_ms = ms(t);
+        let reply = reply.map_err(|e| CallFailure {
+            error: nova::classify(&e, self.model.model_id()),
+            request_id: e.request_id.clone(),
+        })?;
+        let request_id = reply.request_id.clone();
+        let fail = |error: JobError| CallFailure { error, request_id: request_id.clone() };
+        let parsed = nova::parse_reply(&reply.body).map_err(fail)?;
+        drop(reply);
+        let t = Instant::now();
+        let written = self.write_outputs(parsed, request.plan, site).await.map_err(fail)?;
+        Ok(CallResult {
+            outputs: written.outputs,
+            moderation: written.moderation,
+            request_id,
+            model_ms,
+            write_ms: ms(t),
+            garment_tile: request.garment_tile,
+            mask_tile: written.mask_tile,
+            result_tiles: written.result_tiles,
+            first_png: written.first_png,
+        })
+    }
+
+    /// Reads and prepares the garment and mask within the memory the call may use, and
+    /// encodes the request.
+    pub(crate) async fn request(
+        &self,
+        spec: &JobSpec,
+        src: &Prepared,
+        site: &CallSite<'_>,
+    ) -> Result<Request, JobError> {
+        let cfg = &self.config;
+        let t = Instant::now();
+        let max = cfg.limits.max_image_bytes;
+        let mask_read = async {
+            match &spec.mask_key {
+                Some(k) => self.read_image(site.bucket, k, "mask image", max).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (garment, mask) =
+            tokio::join!(self.read_image(site.bucket, &spec.garment_key, "garment image", max), mask_read);
+        let (garment, mask) = (garment?, mask?);
+        let mask_len = mask.as_ref().map_or(0, |m| m.len() as u64);
+        let chroma = prepare::Chroma::for_request(cfg.request_encoding);
+        let limits = room(cfg, src.footprint() + garment.len() as u64 + mask_len, site.sharing);
+        let gar = blocking(move || prepare::prepare_with(&garment, &limits, "the garment image", chroma)).await?;
+        let mask_canvas = match mask {
+            Some(bytes) => {
+                let (info, plan) = (src.input.clone(), src.plan);
+                let limits = room(cfg, src.footprint() + gar.footprint() + mask_len, site.sharing);
+                Some(blocking(move || prepare::prepare_mask(&bytes, &limits, &info, &plan)).await?)
+            }
+            None => None,
+        };
+        let (body, encoded) = build_body(spec, src, &gar, mask_canvas.as_ref(), cfg.request_encoding)?;
+        let mask = mask_canvas.as_ref().zip(encoded.mask).map(|(m, bytes)| ImageDiagnostics {
+            input: None,
+            prepared: PreparedInfo {
+                width: m.width(),
+                height: m.height(),
+                encoding: Some(Encoding::Png),
+                bytes,
+                content: None,
+            },
+        });
+        Ok(Request {
+            body,
+            plan: src.plan,
+            source: image_diag(src, Some(encoded.source)),
+            garment: image_diag(&gar, Some(encoded.garment)),
+            mask,
+            garment_tile: sheet::tile_of(&gar.canvas, gar.plan.content, "Garment")?,
+            prepare_ms: ms(t),
+        })
+    }
+
+    /// Crops the reply's images back to the picture, writes them, and makes their tiles.
+    async fn write_outputs(
+        &self,
+        reply: nova::Reply,
+        plan: prepare::Plan,
+        site: &CallSite<'_>,
+    ) -> Result<Written, JobError> {
+        let nova::Reply { images, mask, moderation } = reply;
+        let limits = self.config.limits;
+        let (images, mask, mask_tile, result_tiles) = blocking(move || {
+            let images = images
+                .iter()
+                .enumerate()
+                .map(|(i, b)| prepare::finish_output(b, &plan, &limits, &format!("image {}", i + 1)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mask = mask.map(|m| prepare::finish_output(&m, &plan, &limits, "mask")).transpose()?;
+            let mask_tile = mask.as_deref().map(|m| sheet::tile_from_bytes(m, "Mask")).transpose()?;
+            let result_tiles = images
+                .iter()
+                .enumerate()
+                .map(|(i, png)| {
+                    let label = if images.len() == 1 { "Result".to_owned() } else { format!("Result {}", i + 1) };
+                    sheet::tile_from_bytes(png, &label)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((images, mask, mask_tile, result_tiles))
+        })
+        .await?;
+        let first_png = if site.keep_first { images.first().cloned() } else { None };
+        let mut outputs = Outputs::default();
+        for (i, png) in images.into_iter().enumerate() {
+            let key = result_key(&site.folder, i);
+            self.put_file(site.bucket, &key, png, "image/png").await?;
+            outputs.images.push(key);
+        }
+        if let Some(png) = mask {
+            let key = mask_key(&site.folder);
+            self.put_file(site.bucket, &key, png, "image/png").await?;
+            outputs.mask = Some(key);
+        }
+        Ok(Written { outputs, moderation, mask_tile, result_tiles, first_png })
+    }
+}
+
+struct Written {
+    outputs: Outputs,
+    moderation: Option<String>,
+    mask_tile: Option<Tile>,
+    result_tiles: Vec<Tile>,
+    first_png: Option<Vec<u8>>,
+}

@@ -1,0 +1,331 @@
+//! The one pipeline every job shape runs: a plain manifest is one call written at the job's
+//! root keys, `variants` are independent calls on the same source run a few at a time,
+//! `garments` are steps in order, each on the previous result. The source is read and
+//! prepared once; the whole job's estimated cost is recorded before the first call; each
+//! call's outcome is checkpointed in `status.json` as it ends, so a retry of any shape calls
+//! only what has no images yet.
+
+use std::time::{Instant, SystemTime};
+
+use futures_util::stream::{self, StreamExt};
+use tracing::{info, warn};
+
+use crate::error::{ErrorCode, JobError};
+use crate::nova;
+use crate::plan::{Item, JobPlan};
+use crate::ports::{Model, Storage};
+use crate::prepare::{self, Prepared};
+use crate::sheet::{self, Tile};
+use crate::status::{self, stage, ItemStatus, Outputs, State, Status, StatusError, Warning};
+
+use super::call::{CallFailure, CallResult, CallSite};
+use super::claim::{Checkpoint, Stop};
+use super::conclude::Calls;
+use super::keys::{CallPlace, JobPaths};
+use super::measure::{image_diag, ms, round_cents};
+use super::objects::blocking;
+use super::service::Service;
+use super::share::{check_reply_fits, concurrent_calls, room};
+
+/// The shape of a job's calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Single,
+    Variants,
+    Outfit,
+}
+
+/// What every call of a job shares.
+struct Job<'a> {
+    paths: &'a JobPaths,
+    bucket: &'a str,
+    deadline: Instant,
+    shape: Shape,
+    items: Vec<Item>,
+}
+
+impl Job<'_> {
+    fn place(&self, i: usize) -> CallPlace<'_> {
+        match self.shape {
+            Shape::Single => CallPlace::Root,
+            Shape::Variants => CallPlace::Variant(&self.items[i].name),
+            Shape::Outfit => CallPlace::Step(i + 1),
+        }
+    }
+}
+
+impl<S: Storage, M: Model> Service<S, M> {
+    pub(crate) async fn run_plan(
+        &self,
+        paths: &JobPaths,
+        plan: JobPlan,
+        status: &mut Status,
+        cp: &mut Checkpoint<'_>,
+        deadline: Instant,
+    ) -> Result<(), Stop> {
+        let (shape, items) = match plan {
+            JobPlan::Single(spec) => (Shape::Single, vec![Item { name: "result".into(), spec }]),
+            JobPlan::Variants(items) => (Shape::Variants, items),
+            JobPlan::Outfit(items) => (Shape::Outfit, items),
+        };
+        let job = Job { paths, bucket: cp.bucket, deadline, shape, items };
+        resume(status, &job.items);
+        let src = self.prepare_source(&job, status).await?;
+        self.estimate(&job, &src, status)?;
+        let mut tiles = vec![sheet::tile_of(&src.canvas, src.plan.content, "Source")?];
+        let started = Instant::now();
+        let concluded = match shape {
+            Shape::Single => self.run_single(&job, &src, status, cp, &mut tiles).await,
+            Shape::Variants => self.run_calls(&job, &src, status, cp, &mut tiles).await,
+            Shape::Outfit => self.run_steps(&job, src, status, cp, &mut tiles).await,
+        };
+        status.diagnostics.timings_ms.entry("model".into()).or_insert(ms(started));
+        summarise_costs(status);
+        concluded?;
+        self.write_sheet(job.bucket, paths.sheet(), tiles, status).await?;
+        if shape == Shape::Single {
+            // The one call's record served as its checkpoint; the job's outputs say it all.
+            status.items.clear();
+        }
+        Ok(())
+    }
+
+    async fn prepare_source(&self, job: &Job<'_>, status: &mut Status) -> Result<Prepared, JobError> {
+        let t = Instant::now();
+        let key = &job.items[0].spec.source_key;
+        let source = self.read_image(job.bucket, key, "source image", self.config.limits.max_image_bytes).await?;
+        status.diagnostics.timings_ms.insert("readImages".into(), ms(t));
+        let t = Instant::now();
+        let chroma = prepare::Chroma::for_request(self.config.request_encoding);
+        let limits = room(&self.config, source.len() as u64, 1);
+        let src = blocking(move || prepare::prepare_with(&source, &limits, "the source image", chroma)).await?;
+        status.diagnostics.timings_ms.insert("prepare".into(), ms(t));
+        status.diagnostics.images.insert("source".into(), image_diag(&src, None));
+        Ok(src)
+    }
+
+    /// The whole job's price, and a check that every reply fits, before the first call.
+    fn estimate(&self, job: &Job<'_>, src: &Prepared, status: &mut Status) -> Result<(), JobError> {
+        let (mut total, mut requested) = (0.0, 0);
+        for (i, it) in job.items.iter().enumerate() {
+            check_reply_fits(&self.config, it.spec.number_of_images(), &src.plan)?;
+            let (w, h) = (src.plan.canvas_width, src.plan.canvas_height);
+            let price = nova::price_per_image(&self.config.prices, it.spec.quality(), w, h);
+            let estimate = round_cents(price * it.spec.number_of_images() as f64);
+            status.items[i].estimated_cost_usd = Some(estimate);
+            total += estimate;
+            requested += it.spec.number_of_images();
+        }
+        status.diagnostics.estimated_cost_usd = Some(round_cents(total));
+        status.diagnostics.images_requested = Some(requested);
+        Ok(())
+    }
+
+    /// The calls of a one-call or variants job that have no images yet, a few at a time.
+    async fn run_calls(
+        &self,
+        job: &Job<'_>,
+        src: &Prepared,
+        status: &mut Status,
+        cp: &mut Checkpoint<'_>,
+        tiles: &mut Vec<Tile>,
+    ) -> Result<(), Stop> {
+        self.before_calls(status, cp).await?;
+        let pending: Vec<usize> = (0..job.items.len()).filter(|i| status.items[*i].state != State::Succeeded).collect();
+        let most = job.items.iter().map(|it| it.spec.number_of_images()).max().unwrap_or(1);
+        let at_once = concurrent_calls(&self.config, most, &src.plan);
+        let mut fresh: Vec<Option<CallResult>> = job.items.iter().map(|_| None).collect();
+        let mut runs = stream::iter(pending)
+            .map(|i| async move { (i, self.call(&job.items[i].spec, src, &self.site(job, i, at_once, false)).await) })
+            .buffer_unordered(at_once);
+        while let Some((i, run)) = runs.next().await {
+            record(status, i, &job.items[i].name, &run, self.price(&job.items[i], src));
+            self.checkpoint(status, cp).await?;
+            fresh[i] = run.ok();
+        }
+        drop(runs);
+        let calls = Calls { bucket: job.bucket, names: job.items.iter().map(|it| it.name.clone()).collect() };
+        self.conclude_variants(calls, fresh, status, tiles).await?;
+        Ok(())
+    }
+
+    /// The outfit's steps in order, each on the previous result; the last result is also
+    /// the job's `result.png`.
+    async fn run_steps(
+        &self,
+        job: &Job<'_>,
+        src: Prepared,
+        status: &mut Status,
+        cp: &mut Checkpoint<'_>,
+        tiles: &mut Vec<Tile>,
+    ) -> Result<(), Stop> {
+        self.before_calls(status, cp).await?;
+        let mut current = src;
+        let mut results = Vec::new();
+        for (k, it) in job.items.iter().enumerate() {
+            let label = format!("Step {}", k + 1);
+            let next = if status.items[k].state == State::Succeeded {
+                let bytes = self.first_result(job.bucket, &status.items[k]).await?;
+                results.push(sheet::tile_from_bytes(&bytes, &label)?);
+                bytes
+            } else {
+                let run = self.call(&it.spec, &current, &self.site(job, k, 1, true)).await;
+                record(status, k, &it.name, &run, self.price(it, &current));
+                self.checkpoint(status, cp).await?;
+                let mut r = run.map_err(|f| step_failed(k, it, f))?;
+                tiles.push(Tile { label: format!("Garment {}", k + 1), image: r.garment_tile.image });
+                results.extend(r.result_tiles.drain(..1).map(|t| Tile { label: label.clone(), image: t.image }));
+                r.first_png.take().unwrap_or_default()
+            };
+            if k + 1 < job.items.len() {
+                let limits = room(&self.config, next.len() as u64, 1);
+                current = blocking(move || prepare::prepare(&next, &limits, "the previous step's result")).await?;
+            }
+        }
+        tiles.extend(results);
+        self.copy_last_step(job.bucket, job.paths, status).await?;
+        Ok(())
+    }
+
+    /// A one-call job: its request is prepared before the checkpoint, so consumers see the
+    /// prepared inputs and the request size with the estimated cost before the paid call.
+    async fn run_single(
+        &self,
+        job: &Job<'_>,
+        src: &Prepared,
+        status: &mut Status,
+        cp: &mut Checkpoint<'_>,
+        tiles: &mut Vec<Tile>,
+    ) -> Result<(), Stop> {
+        let site = self.site(job, 0, 1, false);
+        let mut fresh = None;
+        if status.items[0].state == State::Succeeded {
+            self.before_calls(status, cp).await?;
+        } else {
+            let request = self.request(&job.items[0].spec, src, &site).await?;
+            let d = &mut status.diagnostics;
+            d.images.insert("source".into(), request.source.clone());
+            d.images.insert("garment".into(), request.garment.clone());
+            if let Some(m) = &request.mask {
+                d.images.insert("mask".into(), m.clone());
+            }
+            d.request_bytes = Some(request.bytes());
+            *d.timings_ms.entry("prepare".into()).or_default() += request.prepare_ms;
+            self.before_calls(status, cp).await?;
+            let run = self.send(request, &site).await;
+            record(status, 0, &job.items[0].name, &run, self.price(&job.items[0], src));
+            self.checkpoint(status, cp).await?;
+            fresh = run.ok();
+        }
+        self.conclude_single(job.bucket, fresh, status, tiles).await?;
+        Ok(())
+    }
+
+    /// The checkpoint before the first paid call: consumers see the estimated cost and the
+    /// prepared inputs; a delivery that lost its claim stops here.
+    async fn before_calls(&self, status: &mut Status, cp: &mut Checkpoint<'_>) -> Result<(), Stop> {
+        status.stage = Some(stage::CALLING_MODEL.into());
+        status.updated_at = status::timestamp(SystemTime::now());
+        self.checkpoint(status, cp).await
+    }
+
+    fn site<'a>(&self, job: &'a Job<'_>, i: usize, sharing: usize, keep_first: bool) -> CallSite<'a> {
+        CallSite {
+            bucket: job.bucket,
+            folder: job.paths.call_folder(job.place(i)),
+            deadline: job.deadline,
+            sharing: sharing as u64,
+            keep_first,
+        }
+    }
+
+    fn price(&self, it: &Item, src: &Prepared) -> f64 {
+        nova::price_per_image(&self.config.prices, it.spec.quality(), src.plan.canvas_width, src.plan.canvas_height)
+    }
+
+    async fn first_result(&self, bucket: &str, item: &ItemStatus) -> Result<Vec<u8>, JobError> {
+        let key = item.outputs.images.first().ok_or_else(|| {
+            JobError::new(ErrorCode::Internal, format!("{} is recorded as succeeded without images", item.name))
+        })?;
+        self.read_output(bucket, key).await
+    }
+}
+
+/// Items already written by an earlier attempt of this manifest version are kept; the rest
+/// start (again) as `processing`.
+fn resume(status: &mut Status, items: &[Item]) {
+    let previous = std::mem::take(&mut status.items);
+    status.items = items
+        .iter()
+        .map(|it| {
+            previous
+                .iter()
+                .find(|p| p.name == it.name && p.state == State::Succeeded)
+                .cloned()
+                .unwrap_or_else(|| fresh_item(&it.name))
+        })
+        .collect();
+    let kept = status.items.iter().filter(|i| i.state == State::Succeeded).count();
+    if kept > 0 {
+        info!(kept, "resuming: calls whose images exist are not made again");
+    }
+}
+
+fn fresh_item(name: &str) -> ItemStatus {
+    ItemStatus {
+        name: name.to_owned(),
+        state: State::Processing,
+        outputs: Outputs::default(),
+        error: None,
+        warnings: vec![],
+        bedrock_request_id: None,
+        estimated_cost_usd: None,
+        cost_usd: None,
+    }
+}
+
+/// Writes a call's outcome into its item.
+fn record(status: &mut Status, i: usize, name: &str, run: &Result<CallResult, CallFailure>, price: f64) {
+    let item = &mut status.items[i];
+    match run {
+        Ok(r) => {
+            item.bedrock_request_id = r.request_id.clone();
+            item.state = State::Succeeded;
+            item.error = None;
+            item.cost_usd = Some(round_cents(price * r.outputs.images.len() as f64));
+            item.outputs = r.outputs.clone();
+            if let Some(m) = &r.moderation {
+                item.warnings.push(moderation_warning(m, r.outputs.images.len()));
+            }
+            info!(item = %name, model_ms = r.model_ms, "call succeeded");
+        }
+        Err(f) => {
+            item.bedrock_request_id = f.request_id.clone();
+            item.state = if f.error.retryable() { State::Processing } else { State::Failed };
+            item.error = Some(StatusError::from(&f.error));
+            warn!(item = %name, code = %f.error.code, message = %f.error.message, "call failed");
+        }
+    }
+    status.updated_at = status::timestamp(SystemTime::now());
+}
+
+fn moderation_warning(message: &str, returned: usize) -> Warning {
+    Warning {
+        code: ErrorCode::ContentFiltered.as_str().into(),
+        message: format!("Nova Canvas' content filters blocked some images (\"{message}\"); {returned} were returned"),
+    }
+}
+
+fn step_failed(k: usize, it: &Item, f: CallFailure) -> JobError {
+    let garment = it.spec.garment_key.rsplit('/').next().unwrap_or(&it.spec.garment_key);
+    JobError::new(
+        f.error.code,
+        format!("step {} ({garment}) failed: {}; the earlier steps' results are kept", k + 1, f.error.message),
+    )
+}
+
+fn summarise_costs(status: &mut Status) {
+    let cost: f64 = status.items.iter().filter_map(|i| i.cost_usd).sum();
+    status.diagnostics.cost_usd = Some(round_cents(cost));
+    status.diagnostics.images_returned = Some(status.items.iter().map(|i| i.outputs.images.len() as u32).sum());
+}

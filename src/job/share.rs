@@ -1,0 +1,35 @@
+//! How a job shares the memory budget ([`crate::budget`]) between what it holds and what it
+//! is about to allocate.
+
+use crate::config::{Config, Limits};
+use crate::error::{ErrorCode, JobError};
+use crate::prepare;
+
+/// The limits for preparing one more image while `held` bytes are in use, with the rest of
+/// the budget shared by `sharing` images prepared at the same time.
+pub(crate) fn room(cfg: &Config, held: u64, sharing: u64) -> Limits {
+    let left = cfg.memory.bytes.saturating_sub(held) / sharing.max(1);
+    Limits { max_decode_alloc: cfg.limits.max_decode_alloc.min(left), ..cfg.limits }
+}
+
+/// Refuses, before the paid call, a request whose reply could not be held: `images`
+/// pictures at the canvas size, base64 in the body and decoded.
+pub(crate) fn check_reply_fits(cfg: &Config, images: u32, plan: &prepare::Plan) -> Result<(), JobError> {
+    let needs = crate::budget::reply_cost(images, pixels(plan));
+    if needs > cfg.memory.bytes {
+        let what = format!("the reply of {images} images at {}x{}", plan.canvas_width, plan.canvas_height);
+        return Err(JobError::new(ErrorCode::ImageTooLarge, cfg.memory.explain(&what, needs, cfg.memory.bytes)));
+    }
+    Ok(())
+}
+
+/// How many calls may be in flight at once (`VARIANT_CONCURRENCY`), lowered so their
+/// replies of up to `images` pictures fit the budget together.
+pub(crate) fn concurrent_calls(cfg: &Config, images: u32, plan: &prepare::Plan) -> usize {
+    let fit = cfg.memory.bytes / crate::budget::reply_cost(images, pixels(plan)).max(1);
+    fit.clamp(1, cfg.variant_concurrency.max(1) as u64) as usize
+}
+
+fn pixels(plan: &prepare::Plan) -> u64 {
+    plan.canvas_width as u64 * plan.canvas_height as u64
+}
