@@ -67,7 +67,11 @@ impl Storage for FsStorage {
         match condition {
             PutCondition::Always => {}
             PutCondition::IfAbsent => {
-                if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+                // When existence cannot be told, writing could overwrite a claim: refuse.
+                let exists = tokio::fs::try_exists(&path).await.map_err(|e| {
+                    StorageError::Other(format!("{}: cannot tell whether it exists: {e}", path.display()))
+                })?;
+                if exists {
                     return Err(StorageError::PreconditionFailed);
                 }
             }

@@ -233,6 +233,13 @@ pub fn parse_json(bytes: &[u8]) -> Result<Manifest, ManifestErrors> {
         Err(e) => {
             let syntax = e.inner().is_syntax() || e.inner().is_eof();
             let mut problems = vec![field_problem(e)];
+            // serde stops at the first problem; a person fixing the file wants them all.
+            if !syntax {
+                let all = every_problem(bytes);
+                if all.len() > 1 {
+                    problems = all;
+                }
+            }
             // A field problem stops serde early: say too if the file is not one JSON document,
             // so one upload shows every reason it was refused.
             if !syntax {
@@ -299,6 +306,14 @@ fn trailing_data(e: &serde_json::Error) -> String {
 /// A typed parse error as `path: what`; serde's messages name the offending field or value
 /// and list the accepted ones.
 fn field_problem(e: serde_path_to_error::Error<serde_json::Error>) -> String {
+    match describe(e) {
+        (None, what) => what,
+        (Some(path), what) => format!("{path}: {what}"),
+    }
+}
+
+/// Where a serde problem is (`None` at the top) and what it is, without serde's position.
+fn describe(e: serde_path_to_error::Error<serde_json::Error>) -> (Option<String>, String) {
     let path = e.path().to_string();
     let inner = e.into_inner();
     let what = if inner.is_syntax() || inner.is_eof() {
@@ -307,11 +322,43 @@ fn field_problem(e: serde_path_to_error::Error<serde_json::Error>) -> String {
         let msg = inner.to_string();
         msg.split(" at line ").next().unwrap_or(&msg).to_owned()
     };
-    if path == "." || path.is_empty() {
-        what
-    } else {
-        format!("{path}: {what}")
+    ((path != "." && !path.is_empty()).then_some(path), what)
+}
+
+/// Every problem of a manifest that failed to parse: each top-level field read on its own
+/// (so one wrong field does not hide another), missing and unknown fields, then the ranges
+/// and combinations of the fields that did read.
+fn every_problem(bytes: &[u8]) -> Vec<String> {
+    let Ok(serde_json::Value::Object(map)) = one_document::<serde_json::Value>(bytes) else { return vec![] };
+    let mut problems = Vec::new();
+    let mut m = Manifest::default();
+    for (key, value) in map.iter() {
+        let read = match key.as_str() {
+            "source" => field(key, value).map(|v| m.source = v),
+            "garment" => field(key, value).map(|v| m.garment = v),
+            "virtualTryOnParams" => field(key, value).map(|v| m.virtual_try_on_params = v),
+            "imageGenerationConfig" => field(key, value).map(|v| m.image_generation_config = v),
+            other => Err(format!(
+                "unknown field `{other}`, expected one of `source`, `garment`, `virtualTryOnParams`, `imageGenerationConfig`"
+            )),
+        };
+        problems.extend(read.err());
     }
+    let missing: Vec<&str> = ["source", "garment"].into_iter().filter(|k| !map.contains_key(*k)).collect();
+    problems.extend(missing.iter().map(|k| format!("missing field `{k}`")));
+    if let Err(e) = validate(m, "uploads/job/") {
+        // An absent reference was already reported as missing, not as an empty name.
+        problems.extend(e.0.into_iter().filter(|p| !missing.iter().any(|k| p.starts_with(k))));
+    }
+    problems
+}
+
+/// One top-level field read alone, its problem prefixed with its name.
+fn field<T: serde::de::DeserializeOwned>(key: &str, value: &serde_json::Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value.clone()).map_err(|e| match describe(e) {
+        (None, what) => format!("{key}: {what}"),
+        (Some(path), what) => format!("{key}.{path}: {what}"),
+    })
 }
 
 /// The semantic step: references, combination rules and ranges. Reports every problem.
@@ -615,6 +662,26 @@ pub(crate) mod tests {
         assert!(e.0[0].contains("unknown field `colour`") && e.0[1].contains("unexpected data after"), "{e}");
         let e = parse(br#"{"source": "a.jpg", "garment": 5} x"#, F).unwrap_err().to_string();
         assert!(e.contains("garment: invalid type") && e.contains("unexpected data after"), "{e}");
+    }
+
+    #[test]
+    fn structural_and_range_problems_are_reported_together() {
+        let e = check(json!({"garment": "b.png", "imageGenerationConfig": {"numberOfImages": 9, "cfgScale": 20},
+            "virtualTryOnParams": {"mergeStyle": "SOFT"}, "colour": "red"}))
+        .unwrap_err();
+        let all = e.0.join("\n");
+        for part in [
+            "missing field `source`",
+            "numberOfImages: 9 is out of range",
+            "cfgScale: 20 is out of range",
+            "virtualTryOnParams.mergeStyle: unknown variant `SOFT`",
+            "unknown field `colour`",
+        ] {
+            assert!(all.contains(part), "{part} missing from:\n{all}");
+        }
+        assert_eq!(e.0.len(), 5, "{all}");
+        // One problem keeps serde's own message.
+        assert_eq!(check(json!({"source": "a.jpg"})).unwrap_err().0, ["missing field `garment`"]);
     }
 
     #[test]

@@ -130,12 +130,34 @@ fn event_prints_events_that_the_handler_reads() {
 #[test]
 fn run_executes_an_example_offline() {
     let out = tempdir("run");
-    let o =
-        tryon().args(["run", &example("prompt-mask").display().to_string()]).arg("--out").arg(&out).output().unwrap();
+    let mut run = tryon();
+    run.env("RUST_LOG", "info");
+    let o = run.args(["run", &example("prompt-mask").display().to_string()]).arg("--out").arg(&out).output().unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(stdout.contains("Succeeded"), "{stdout}");
     assert!(out.join("local/outputs/prompt-mask/result-2.png").is_file());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("INFO"), "the run logs to stderr: {stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no terminal colour codes when stderr is not a terminal: {stderr}");
+}
+
+#[test]
+fn validate_reports_structural_and_range_problems_together_and_reads_variants() {
+    let dir = tempdir("validate-all");
+    let bad = json!({"garment": "g.png", "imageGenerationConfig": {"numberOfImages": 9, "cfgScale": 20}});
+    std::fs::write(dir.join("job.json"), serde_json::to_vec(&bad).unwrap()).unwrap();
+    let o = tryon().args(["validate", &dir.join("job.json").display().to_string()]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("3 problem(s)"), "{stdout}");
+    for needle in ["missing field `source`", "numberOfImages: 9", "cfgScale: 20"] {
+        assert!(stdout.contains(needle), "{needle}: {stdout}");
+    }
+    for example_job in ["variants", "outfit"] {
+        let o =
+            tryon().args(["validate", &example(example_job).join("job.json").display().to_string()]).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    }
 }
 
 fn tempdir(name: &str) -> std::path::PathBuf {

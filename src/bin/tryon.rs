@@ -148,6 +148,8 @@ fn main() -> ExitCode {
         )
         .with_target(false)
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never into a log file or CI output.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .compact()
         .init();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -3,6 +3,7 @@
 //! cropped of any padding and written. The caller checkpoints the result at once, so no
 //! retry pays for a call whose images exist.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tracing::info;
@@ -80,7 +81,7 @@ impl<S: Storage, M: Model> Service<S, M> {
     pub(crate) async fn call(
         &self,
         spec: &JobSpec,
-        src: &Prepared,
+        src: &Arc<Prepared>,
         site: &CallSite<'_>,
     ) -> Result<CallResult, CallFailure> {
         let request = self.request(spec, src, site).await?;
@@ -131,7 +132,7 @@ impl<S: Storage, M: Model> Service<S, M> {
     pub(crate) async fn request(
         &self,
         spec: &JobSpec,
-        src: &Prepared,
+        src: &Arc<Prepared>,
         site: &CallSite<'_>,
     ) -> Result<Request, JobError> {
         let cfg = &self.config;
@@ -158,26 +159,33 @@ impl<S: Storage, M: Model> Service<S, M> {
             }
             None => None,
         };
-        let (body, encoded) = build_body(spec, src, &gar, mask_canvas.as_ref(), cfg.request_encoding)?;
-        let mask = mask_canvas.as_ref().zip(encoded.mask).map(|(m, bytes)| ImageDiagnostics {
-            input: None,
-            prepared: PreparedInfo {
-                width: m.width(),
-                height: m.height(),
-                encoding: Some(Encoding::Png),
-                bytes,
-                content: None,
-            },
-        });
-        Ok(Request {
-            body,
-            plan: src.plan,
-            source: image_diag(src, Some(encoded.source)),
-            garment: image_diag(&gar, Some(encoded.garment)),
-            mask,
-            garment_tile: sheet::tile_of(&gar.canvas, gar.plan.content, "Garment")?,
-            prepare_ms: ms(t),
+        // Encoding and the preview are CPU work: off the async threads, like decoding.
+        let (src, spec, encoding) = (Arc::clone(src), spec.clone(), cfg.request_encoding);
+        let mut request = blocking(move || {
+            let (body, encoded) = build_body(&spec, &src, &gar, mask_canvas.as_ref(), encoding)?;
+            let mask = mask_canvas.as_ref().zip(encoded.mask).map(|(m, bytes)| ImageDiagnostics {
+                input: None,
+                prepared: PreparedInfo {
+                    width: m.width(),
+                    height: m.height(),
+                    encoding: Some(Encoding::Png),
+                    bytes,
+                    content: None,
+                },
+            });
+            Ok(Request {
+                body,
+                plan: src.plan,
+                source: image_diag(&src, Some(encoded.source)),
+                garment: image_diag(&gar, Some(encoded.garment)),
+                mask,
+                garment_tile: sheet::tile_of(&gar.canvas, gar.plan.content, "Garment")?,
+                prepare_ms: 0,
+            })
         })
+        .await?;
+        request.prepare_ms = ms(t);
+        Ok(request)
     }
 
     /// Crops the reply's images back to the picture, writes them, and makes their tiles.

@@ -54,7 +54,7 @@ impl<S: Storage, M: Model> Service<S, M> {
                 let n = item.outputs.images.len();
                 for (i, key) in item.outputs.images.iter().enumerate() {
                     let label = if n == 1 { "Result".to_owned() } else { format!("Result {}", i + 1) };
-                    tiles.push(sheet::tile_from_bytes(&self.read_output(bucket, key).await?, &label)?);
+                    tiles.push(tile_of_png(self.read_output(bucket, key).await?, label).await?);
                 }
             }
         }
@@ -84,7 +84,7 @@ impl<S: Storage, M: Model> Service<S, M> {
                 None if status.items[i].state == State::Succeeded => {
                     if let Some(key) = status.items[i].outputs.images.first() {
                         let bytes = self.read_output(calls.bucket, key).await?;
-                        results.push(sheet::tile_from_bytes(&bytes, name)?);
+                        results.push(tile_of_png(bytes, name.clone()).await?);
                     }
                 }
                 None => {}
@@ -190,4 +190,9 @@ pub(crate) fn item_error(item: &ItemStatus) -> JobError {
     });
     let code = ErrorCode::ALL.iter().copied().find(|c| c.as_str() == e.code).unwrap_or(ErrorCode::Internal);
     JobError::new(code, e.message)
+}
+
+/// A stored result as a sheet tile, decoded on the blocking pool.
+pub(crate) async fn tile_of_png(png: Vec<u8>, label: String) -> Result<Tile, JobError> {
+    blocking(move || sheet::tile_from_bytes(&png, &label)).await
 }

@@ -5,6 +5,7 @@
 //! call's outcome is checkpointed in `status.json` as it ends, so a retry of any shape calls
 //! only what has no images yet.
 
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use futures_util::stream::{self, StreamExt};
@@ -20,7 +21,7 @@ use crate::status::{self, stage, ItemStatus, Outputs, State, Status, StatusError
 
 use super::call::{CallFailure, CallResult, CallSite};
 use super::claim::{Checkpoint, Stop};
-use super::conclude::Calls;
+use super::conclude::{tile_of_png, Calls};
 use super::keys::{CallPlace, JobPaths};
 use super::measure::{image_diag, ms, round_cents};
 use super::objects::blocking;
@@ -70,9 +71,10 @@ impl<S: Storage, M: Model> Service<S, M> {
         };
         let job = Job { paths, bucket: cp.bucket, deadline, shape, items };
         resume(status, &job.items);
-        let src = self.prepare_source(&job, status).await?;
+        let src = Arc::new(self.prepare_source(&job, status).await?);
         self.estimate(&job, &src, status)?;
-        let mut tiles = vec![sheet::tile_of(&src.canvas, src.plan.content, "Source")?];
+        let preview = Arc::clone(&src);
+        let mut tiles = vec![blocking(move || sheet::tile_of(&preview.canvas, preview.plan.content, "Source")).await?];
         let started = Instant::now();
         let concluded = match shape {
             Shape::Single => self.run_single(&job, &src, status, cp, &mut tiles).await,
@@ -125,7 +127,7 @@ impl<S: Storage, M: Model> Service<S, M> {
     async fn run_calls(
         &self,
         job: &Job<'_>,
-        src: &Prepared,
+        src: &Arc<Prepared>,
         status: &mut Status,
         cp: &mut Checkpoint<'_>,
         tiles: &mut Vec<Tile>,
@@ -154,7 +156,7 @@ impl<S: Storage, M: Model> Service<S, M> {
     async fn run_steps(
         &self,
         job: &Job<'_>,
-        src: Prepared,
+        src: Arc<Prepared>,
         status: &mut Status,
         cp: &mut Checkpoint<'_>,
         tiles: &mut Vec<Tile>,
@@ -166,7 +168,7 @@ impl<S: Storage, M: Model> Service<S, M> {
             let label = format!("Step {}", k + 1);
             let next = if status.items[k].state == State::Succeeded {
                 let bytes = self.first_result(job.bucket, &status.items[k]).await?;
-                results.push(sheet::tile_from_bytes(&bytes, &label)?);
+                results.push(tile_of_png(bytes.clone(), label.clone()).await?);
                 bytes
             } else {
                 let run = self.call(&it.spec, &current, &self.site(job, k, 1, true)).await;
@@ -179,7 +181,8 @@ impl<S: Storage, M: Model> Service<S, M> {
             };
             if k + 1 < job.items.len() {
                 let limits = room(&self.config, next.len() as u64, 1);
-                current = blocking(move || prepare::prepare(&next, &limits, "the previous step's result")).await?;
+                current =
+                    Arc::new(blocking(move || prepare::prepare(&next, &limits, "the previous step's result")).await?);
             }
         }
         tiles.extend(results);
@@ -192,7 +195,7 @@ impl<S: Storage, M: Model> Service<S, M> {
     async fn run_single(
         &self,
         job: &Job<'_>,
-        src: &Prepared,
+        src: &Arc<Prepared>,
         status: &mut Status,
         cp: &mut Checkpoint<'_>,
         tiles: &mut Vec<Tile>,
