@@ -62,7 +62,7 @@ const VARIABLES: &[&str] = &[
 
 #[test]
 fn every_variable_is_read_documented_and_the_deployed_ones_are_in_the_template() {
-    let config = read("src/config.rs");
+    let config = read("src/config/mod.rs");
     let readme = read("README.md");
     let template = read("template.yaml");
     for v in VARIABLES {

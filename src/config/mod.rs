@@ -7,6 +7,10 @@ use std::time::Duration;
 use crate::budget::MemoryBudget;
 use crate::limits::DEFAULT_MEMORY_MB;
 
+pub mod table;
+
+use table::{invalid, Vars};
+
 /// Everything the function reads from its environment (except the AWS SDK's own variables,
 /// such as `AWS_REGION` and `AWS_ENDPOINT_URL_S3`, which the SDK reads itself).
 #[derive(Debug, Clone, PartialEq)]
@@ -144,171 +148,106 @@ impl Config {
         Self::from_vars(&std::env::vars().collect())
     }
 
-    /// Reads the given variables; unset or empty variables take their defaults.
+    /// Reads the given variables; unset or empty variables take the table's defaults
+    /// ([`table::VARIABLES`]).
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let d = Config::default();
-        let memory = memory_budget(get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))?;
+        let v = Vars(vars);
+        let memory = memory_budget(&v)?;
         let cfg = Config {
             memory,
-            uploads_prefix: prefix(get("UPLOADS_PREFIX"), "UPLOADS_PREFIX", &d.uploads_prefix)?,
-            outputs_prefix: prefix(get("OUTPUTS_PREFIX"), "OUTPUTS_PREFIX", &d.outputs_prefix)?,
-            model_id: get("MODEL_ID").map_or(d.model_id, str::to_owned),
-            bedrock_region: get("BEDROCK_REGION").map(str::to_owned),
-            s3_force_path_style: boolean(get("S3_FORCE_PATH_STYLE"), "S3_FORCE_PATH_STYLE", false)?,
-            limits: Limits {
-                max_manifest_bytes: number(
-                    get("MAX_MANIFEST_BYTES"),
-                    "MAX_MANIFEST_BYTES",
-                    d.limits.max_manifest_bytes,
-                )?,
-                max_image_bytes: number(get("MAX_IMAGE_BYTES"), "MAX_IMAGE_BYTES", d.limits.max_image_bytes)?,
-                max_input_pixels: number(get("MAX_INPUT_PIXELS"), "MAX_INPUT_PIXELS", d.limits.max_input_pixels)?,
-                max_input_side: number(get("MAX_INPUT_SIDE"), "MAX_INPUT_SIDE", d.limits.max_input_side as u64)?
-                    .try_into()
-                    .map_err(|_| invalid("MAX_INPUT_SIDE", get("MAX_INPUT_SIDE"), "must fit in 32 bits"))?,
-                max_decode_alloc: number(get("MAX_DECODE_ALLOC_BYTES"), "MAX_DECODE_ALLOC_BYTES", memory.bytes)?,
-            },
-            model_timeout: Duration::from_secs(number(
-                get("MODEL_TIMEOUT_SECONDS"),
-                "MODEL_TIMEOUT_SECONDS",
-                d.model_timeout.as_secs(),
-            )?),
-            deadline_reserve: Duration::from_secs(number(
-                get("DEADLINE_RESERVE_SECONDS"),
-                "DEADLINE_RESERVE_SECONDS",
-                d.deadline_reserve.as_secs(),
-            )?),
-            max_attempts: number(get("MAX_ATTEMPTS"), "MAX_ATTEMPTS", d.max_attempts as u64)?
-                .try_into()
-                .map_err(|_| invalid("MAX_ATTEMPTS", get("MAX_ATTEMPTS"), "too large"))?,
-            lease_margin: Duration::from_secs(number(
-                get("LEASE_MARGIN_SECONDS"),
-                "LEASE_MARGIN_SECONDS",
-                d.lease_margin.as_secs(),
-            )?),
-            request_encoding: match get("REQUEST_ENCODING").map(str::to_ascii_lowercase).as_deref() {
-                None | Some("auto") => RequestEncoding::Auto,
-                Some("jpeg") => RequestEncoding::Jpeg,
-                Some("png") => RequestEncoding::Png,
-                Some(_) => {
-                    return Err(invalid("REQUEST_ENCODING", get("REQUEST_ENCODING"), "expected auto, jpeg or png"))
-                }
-            },
-            parallel_prepare: boolean(get("PARALLEL_PREPARE"), "PARALLEL_PREPARE", d.parallel_prepare)?,
-            emit_metrics: boolean(get("EMIT_METRICS"), "EMIT_METRICS", d.emit_metrics)?,
-            max_model_calls_per_job: ranged(
-                get("MAX_MODEL_CALLS_PER_JOB"),
-                "MAX_MODEL_CALLS_PER_JOB",
-                d.max_model_calls_per_job,
-                1..=1000,
-            )?,
-            variant_concurrency: ranged(
-                get("VARIANT_CONCURRENCY"),
-                "VARIANT_CONCURRENCY",
-                d.variant_concurrency,
-                1..=16,
-            )?,
-            prices: match get("PRICE_TABLE") {
-                None => d.prices,
-                Some(v) => serde_json::from_str::<Prices>(v)
-                    .ok()
-                    .filter(|p| p.standard.iter().chain(&p.premium).all(|x| x.is_finite() && *x >= 0.0))
-                    .ok_or_else(|| {
-                        invalid(
-                            "PRICE_TABLE",
-                            Some(v),
-                            r#"expected {"standard": [small, large], "premium": [small, large]} in USD"#,
-                        )
-                    })?,
-            },
+            uploads_prefix: prefix(&v, "UPLOADS_PREFIX")?,
+            outputs_prefix: prefix(&v, "OUTPUTS_PREFIX")?,
+            model_id: v.text("MODEL_ID").unwrap_or_default().to_owned(),
+            bedrock_region: region(&v)?,
+            s3_force_path_style: v.boolean("S3_FORCE_PATH_STYLE")?,
+            limits: limits(&v, &memory)?,
+            model_timeout: Duration::from_secs(v.required_number("MODEL_TIMEOUT_SECONDS")?),
+            deadline_reserve: Duration::from_secs(v.required_number("DEADLINE_RESERVE_SECONDS")?),
+            max_attempts: v.required_number("MAX_ATTEMPTS")? as u32,
+            lease_margin: Duration::from_secs(v.required_number("LEASE_MARGIN_SECONDS")?),
+            request_encoding: request_encoding(&v)?,
+            parallel_prepare: v.boolean("PARALLEL_PREPARE")?,
+            emit_metrics: v.boolean("EMIT_METRICS")?,
+            max_model_calls_per_job: v.required_number("MAX_MODEL_CALLS_PER_JOB")? as u32,
+            variant_concurrency: v.required_number("VARIANT_CONCURRENCY")? as u32,
+            prices: prices(&v)?,
         };
         if cfg.uploads_prefix.starts_with(&cfg.outputs_prefix) || cfg.outputs_prefix.starts_with(&cfg.uploads_prefix) {
             return Err(invalid(
                 "OUTPUTS_PREFIX",
-                Some(&cfg.outputs_prefix),
+                &cfg.outputs_prefix,
                 "must not overlap UPLOADS_PREFIX: writing results into the trigger prefix would start jobs recursively",
             ));
-        }
-        if cfg.limits.max_decode_alloc > memory.bytes {
-            return Err(invalid(
-                "MAX_DECODE_ALLOC_BYTES",
-                get("MAX_DECODE_ALLOC_BYTES"),
-                &format!(
-                    "must be at most {} (the memory budget for images: AWS_LAMBDA_FUNCTION_MEMORY_SIZE={} MB less {} MiB for the process); a larger cap lets one upload exhaust the function's memory",
-                    memory.bytes,
-                    memory.function_mb,
-                    crate::limits::MEMORY_RESERVE_BYTES >> 20
-                ),
-            ));
-        }
-        if cfg.max_attempts == 0 {
-            return Err(invalid("MAX_ATTEMPTS", get("MAX_ATTEMPTS"), "must be at least 1"));
-        }
-        if cfg.model_timeout.is_zero() {
-            return Err(invalid("MODEL_TIMEOUT_SECONDS", get("MODEL_TIMEOUT_SECONDS"), "must be at least 1"));
-        }
-        if let Some(r) = &cfg.bedrock_region {
-            if !r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-                return Err(invalid("BEDROCK_REGION", Some(r), "expected a region name such as us-east-1"));
-            }
         }
         Ok(cfg)
     }
 }
 
-fn invalid(name: &'static str, value: Option<&str>, reason: &str) -> ConfigError {
-    ConfigError { name, value: value.unwrap_or_default().to_owned(), reason: reason.to_owned() }
-}
-
-fn prefix(value: Option<&str>, name: &'static str, default: &str) -> Result<String, ConfigError> {
-    let Some(v) = value else { return Ok(default.to_owned()) };
-    if v.starts_with('/') || v.split('/').any(|s| s == "..") {
-        return Err(invalid(name, Some(v), "must be a relative key prefix such as uploads/"));
-    }
-    Ok(if v.ends_with('/') { v.to_owned() } else { format!("{v}/") })
-}
-
-fn boolean(value: Option<&str>, name: &'static str, default: bool) -> Result<bool, ConfigError> {
-    match value.map(str::to_ascii_lowercase).as_deref() {
-        None => Ok(default),
-        Some("true" | "1" | "yes") => Ok(true),
-        Some("false" | "0" | "no") => Ok(false),
-        Some(_) => Err(invalid(name, value, "expected true or false")),
-    }
-}
-
 /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (set by Lambda) as a budget for images.
-fn memory_budget(value: Option<&str>) -> Result<MemoryBudget, ConfigError> {
+fn memory_budget(v: &Vars<'_>) -> Result<MemoryBudget, ConfigError> {
     let name = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
-    let mb = number(value, name, DEFAULT_MEMORY_MB)?;
+    let mb = v.required_number(name)?;
     MemoryBudget::for_function(mb).ok_or_else(|| {
-        invalid(
-            name,
-            value,
-            &format!("must be at least {} (MB): less leaves no memory for images", MemoryBudget::minimum_mb()),
-        )
+        let reason = format!("must be at least {} (MB): less leaves no memory for images", MemoryBudget::minimum_mb());
+        invalid(name, &mb.to_string(), &reason)
     })
 }
 
-fn ranged(
-    value: Option<&str>,
-    name: &'static str,
-    default: u32,
-    range: std::ops::RangeInclusive<u32>,
-) -> Result<u32, ConfigError> {
-    let n = number(value, name, default as u64)?;
-    u32::try_from(n)
-        .ok()
-        .filter(|n| range.contains(n))
-        .ok_or_else(|| invalid(name, value, &format!("must be between {} and {}", range.start(), range.end())))
+fn limits(v: &Vars<'_>, memory: &MemoryBudget) -> Result<Limits, ConfigError> {
+    let name = "MAX_DECODE_ALLOC_BYTES";
+    let max_decode_alloc = v.number(name)?.unwrap_or(memory.bytes);
+    if max_decode_alloc > memory.bytes {
+        let reason = format!(
+            "must be at most {} (the memory budget for images: AWS_LAMBDA_FUNCTION_MEMORY_SIZE={} MB less {} MiB for the process); a larger cap lets one upload exhaust the function's memory",
+            memory.bytes,
+            memory.function_mb,
+            crate::limits::MEMORY_RESERVE_BYTES >> 20
+        );
+        return Err(invalid(name, &max_decode_alloc.to_string(), &reason));
+    }
+    Ok(Limits {
+        max_manifest_bytes: v.required_number("MAX_MANIFEST_BYTES")?,
+        max_image_bytes: v.required_number("MAX_IMAGE_BYTES")?,
+        max_input_pixels: v.required_number("MAX_INPUT_PIXELS")?,
+        max_input_side: v.required_number("MAX_INPUT_SIDE")? as u32,
+        max_decode_alloc,
+    })
 }
 
-fn number(value: Option<&str>, name: &'static str, default: u64) -> Result<u64, ConfigError> {
-    match value {
-        None => Ok(default),
-        Some(v) => v.replace('_', "").parse().map_err(|_| invalid(name, Some(v), "expected a whole number")),
+fn prefix(v: &Vars<'_>, name: &'static str) -> Result<String, ConfigError> {
+    let p = v.text(name).unwrap_or_default();
+    if p.starts_with('/') || p.split('/').any(|s| s == "..") {
+        return Err(invalid(name, p, "must be a relative key prefix such as uploads/"));
     }
+    Ok(if p.ends_with('/') { p.to_owned() } else { format!("{p}/") })
+}
+
+fn region(v: &Vars<'_>) -> Result<Option<String>, ConfigError> {
+    let Some(r) = v.set("BEDROCK_REGION") else { return Ok(None) };
+    if !r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        return Err(invalid("BEDROCK_REGION", r, "expected a region name such as us-east-1"));
+    }
+    Ok(Some(r.to_owned()))
+}
+
+fn request_encoding(v: &Vars<'_>) -> Result<RequestEncoding, ConfigError> {
+    let raw = v.text("REQUEST_ENCODING").unwrap_or_default();
+    match raw.to_ascii_lowercase().as_str() {
+        "auto" => Ok(RequestEncoding::Auto),
+        "jpeg" => Ok(RequestEncoding::Jpeg),
+        "png" => Ok(RequestEncoding::Png),
+        _ => Err(invalid("REQUEST_ENCODING", raw, "expected auto, jpeg or png")),
+    }
+}
+
+fn prices(v: &Vars<'_>) -> Result<Prices, ConfigError> {
+    let Some(raw) = v.set("PRICE_TABLE") else { return Ok(Prices::default()) };
+    serde_json::from_str::<Prices>(raw)
+        .ok()
+        .filter(|p| p.standard.iter().chain(&p.premium).all(|x| x.is_finite() && *x >= 0.0))
+        .ok_or_else(|| {
+            invalid("PRICE_TABLE", raw, r#"expected {"standard": [small, large], "premium": [small, large]} in USD"#)
+        })
 }
 
 #[cfg(test)]
@@ -320,7 +259,9 @@ mod tests {
     }
 
     #[test]
-    fn defaults_match_the_documented_table() {
+    fn the_tables_defaults_are_the_configs_defaults() {
+        // Config::default() is written by hand for tests and tools; the table drives the
+        // function. They must agree.
         let c = Config::from_vars(&HashMap::new()).unwrap();
         assert_eq!(c, Config::default());
         assert_eq!(c.uploads_prefix, "uploads/");

@@ -1,0 +1,194 @@
+//! Every variable the function reads, with its default, its allowed range and what it
+//! means: the one table that drives parsing (defaults and ranges come from here), the
+//! README's configuration table (rendered from it, checked by a test) and the Cargo
+//! metadata `cargo lambda watch` uses (checked against it).
+
+use std::collections::HashMap;
+use std::ops::RangeInclusive;
+
+use super::ConfigError;
+
+/// A variable's default: a value parsed like any other, or a description of what applies
+/// when it is unset (the value then comes from elsewhere).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultValue {
+    Value(&'static str),
+    Described(&'static str),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variable {
+    pub name: &'static str,
+    pub default: DefaultValue,
+    /// Allowed values of a whole number.
+    pub range: Option<RangeInclusive<u64>>,
+    pub meaning: &'static str,
+}
+
+const fn var(
+    name: &'static str,
+    default: DefaultValue,
+    range: Option<RangeInclusive<u64>>,
+    meaning: &'static str,
+) -> Variable {
+    Variable { name, default, range, meaning }
+}
+
+use DefaultValue::{Described, Value};
+
+const GIB: u64 = 1 << 30;
+
+/// The table, in the README's order.
+pub const VARIABLES: &[Variable] = &[
+    var("UPLOADS_PREFIX", Value("uploads/"), None, "prefix whose `<jobId>/job.json` objects start jobs"),
+    var("OUTPUTS_PREFIX", Value("outputs/"), None, "prefix results are written under; must not overlap the uploads prefix"),
+    var("MODEL_ID", Value("amazon.nova-canvas-v1:0"), None, "Bedrock model id"),
+    var("BEDROCK_REGION", Described("the function's region"), None, "region of the Bedrock client (Nova Canvas try-on: `us-east-1`, `eu-west-1`, `ap-northeast-1`)"),
+    var("S3_FORCE_PATH_STYLE", Value("false"), None, "path-style S3 addressing (local S3 servers reached by host name)"),
+    var("MAX_MANIFEST_BYTES", Value("65536"), Some(2..=16_777_216), "largest `job.json`"),
+    var("MAX_IMAGE_BYTES", Value("41943040"), Some(1..=GIB), "largest image file (40 MiB), refused before download"),
+    var("MAX_INPUT_PIXELS", Value("50000000"), Some(1..=1_000_000_000), "largest decoded image (pixels)"),
+    var("MAX_INPUT_SIDE", Value("16384"), Some(1..=65_535), "largest decoded width or height"),
+    var("MAX_DECODE_ALLOC_BYTES", Described("the memory budget (`201326592` at 256 MB)"), Some(1..=10 * GIB), "cap on preparing one image; at most the memory budget"),
+    var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", Value("256"), Some(96..=10_240), "the function's memory in MB, set by Lambda from `MemorySize`; less 64 MiB, the budget for images"),
+    var("MODEL_TIMEOUT_SECONDS", Value("300"), Some(1..=900), "upper bound of one model call, SDK retries included (AWS recommends ≥ 300 s)"),
+    var("DEADLINE_RESERVE_SECONDS", Value("15"), Some(0..=300), "time kept before the Lambda deadline to record the outcome"),
+    var("MAX_ATTEMPTS", Value("3"), Some(1..=10), "invocation attempts (1 + async retries); the last records `failed`"),
+    var("LEASE_MARGIN_SECONDS", Value("60"), Some(0..=3_600), "how long past an invocation's deadline its claim is honoured"),
+    var("REQUEST_ENCODING", Value("auto"), None, "request images: `auto` (JPEG q95 for JPEG uploads, 4:2:0 when they were; fast PNG for PNG/WebP), `jpeg` (every image JPEG q95 4:2:0) or `png` (every image PNG)"),
+    var("PARALLEL_PREPARE", Value("false"), None, "prepare the source and the garment at the same time: faster with two vCPUs, higher peak memory"),
+    var("EMIT_METRICS", Value("true"), None, "print one CloudWatch EMF metrics line per job"),
+    var("MAX_MODEL_CALLS_PER_JOB", Value("10"), Some(1..=1_000), "most model calls one manifest may ask for (variants or outfit steps)"),
+    var("VARIANT_CONCURRENCY", Value("2"), Some(1..=16), "variants of one job called at the same time (fewer when their replies would not fit the memory budget)"),
+    var("PRICE_TABLE", Described("Nova Canvas on-demand prices"), None, "`{\"standard\": [≤1024², larger], \"premium\": [≤1024², larger]}` in USD per image, for `estimatedCostUsd`"),
+];
+
+/// The entry of `name`; every name the parser asks for is in the table (a test checks).
+fn lookup(name: &'static str) -> Option<&'static Variable> {
+    VARIABLES.iter().find(|v| v.name == name)
+}
+
+/// The environment as the parser reads it: set values (trimmed, empty means unset), then
+/// the table's defaults.
+pub struct Vars<'a>(pub &'a HashMap<String, String>);
+
+impl Vars<'_> {
+    /// The value set for `name`, if any.
+    pub fn set(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    /// The value set, else the table's default value (`None` for a described default).
+    pub fn text(&self, name: &'static str) -> Option<&str> {
+        self.set(name).or_else(|| match lookup(name)?.default {
+            Value(v) => Some(v),
+            Described(_) => None,
+        })
+    }
+
+    /// A whole number within the table's range (`_` separators allowed); `None` when unset
+    /// with a described default.
+    pub fn number(&self, name: &'static str) -> Result<Option<u64>, ConfigError> {
+        let Some(raw) = self.text(name) else { return Ok(None) };
+        let n: u64 = raw.replace('_', "").parse().map_err(|_| invalid(name, raw, "expected a whole number"))?;
+        match lookup(name).and_then(|v| v.range.clone()) {
+            Some(r) if !r.contains(&n) => {
+                Err(invalid(name, raw, &format!("must be between {} and {}", r.start(), r.end())))
+            }
+            _ => Ok(Some(n)),
+        }
+    }
+
+    /// A number whose default is a value in the table.
+    pub fn required_number(&self, name: &'static str) -> Result<u64, ConfigError> {
+        self.number(name)?.ok_or_else(|| invalid(name, "", "has no default; set it"))
+    }
+
+    pub fn boolean(&self, name: &'static str) -> Result<bool, ConfigError> {
+        match self.text(name).map(str::to_ascii_lowercase).as_deref() {
+            Some("true" | "1" | "yes") => Ok(true),
+            Some("false" | "0" | "no") => Ok(false),
+            other => Err(invalid(name, other.unwrap_or_default(), "expected true or false")),
+        }
+    }
+}
+
+pub(super) fn invalid(name: &'static str, value: &str, reason: &str) -> ConfigError {
+    ConfigError { name, value: value.to_owned(), reason: reason.to_owned() }
+}
+
+/// The README's configuration table.
+pub fn markdown() -> String {
+    let mut out = String::from("| variable | default | meaning |\n|---|---|---|\n");
+    for v in VARIABLES {
+        let default = match v.default {
+            Value(d) => format!("`{d}`"),
+            Described(d) => d.to_owned(),
+        };
+        let range = v.range.as_ref().map(|r| format!(" ({}–{})", r.start(), r.end())).unwrap_or_default();
+        out.push_str(&format!("| `{}` | {default} | {}{range} |\n", v.name, v.meaning));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(path: &str) -> String {
+        std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn the_readme_shows_the_table_as_the_code_parses_it() {
+        let table = markdown();
+        assert!(read("README.md").contains(&table), "README.md must contain, exactly:\n{table}");
+    }
+
+    #[test]
+    fn the_cargo_lambda_environment_uses_the_tables_values() {
+        let manifest: toml_like::Env = toml_like::lambda_env(&read("Cargo.toml"));
+        assert!(!manifest.is_empty());
+        for (name, value) in manifest {
+            let v = VARIABLES.iter().find(|v| v.name == name).unwrap_or_else(|| panic!("{name} is not in the table"));
+            assert!(matches!(v.default, Value(d) if d == value), "{name} = {value:?}, the table says {:?}", v.default);
+        }
+    }
+
+    #[test]
+    fn every_variable_the_parser_reads_is_in_the_table() {
+        let source = read("src/config/mod.rs");
+        for name in source.split('"').skip(1).step_by(2).filter(|s| {
+            s.contains('_')
+                && s.starts_with(|c: char| c.is_ascii_uppercase())
+                && s.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+        }) {
+            assert!(lookup_str(name).is_some(), "config reads {name}, which the table lacks");
+        }
+        for v in VARIABLES {
+            assert!(source.contains(&format!("\"{}\"", v.name)), "{} is in the table but never read", v.name);
+        }
+    }
+
+    fn lookup_str(name: &str) -> Option<&'static Variable> {
+        VARIABLES.iter().find(|v| v.name == name)
+    }
+
+    /// Just enough TOML for `[package.metadata.lambda.env]`: `KEY = "value"` lines.
+    mod toml_like {
+        pub type Env = Vec<(String, String)>;
+        pub fn lambda_env(cargo: &str) -> Env {
+            cargo
+                .split("[package.metadata.lambda.env]")
+                .nth(1)
+                .unwrap_or_default()
+                .lines()
+                .skip(1)
+                .take_while(|l| !l.starts_with('['))
+                .filter_map(|l| l.split_once('='))
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches('"').to_owned()))
+                .filter(|(k, _)| !k.is_empty() && !k.starts_with('#'))
+                .collect()
+        }
+    }
+}
