@@ -45,6 +45,14 @@ step() {
   fi
 }
 
+# The Lambda's own dependency tree (default features) must hold no HTTP server, CLI parser
+# or second TLS stack.
+no_tooling_in_the_function() {
+  local found
+  found=$(cargo tree -e normal -p tryon-lambda --prefix none 2>/dev/null | grep -E '^(axum|clap) |^(hyper v0\.|rustls v0\.21\.|tokio-rustls v0\.24\.|ring v)' | sort -u)
+  [ -z "$found" ] || { echo "the function's build carries: $found"; return 1; }
+}
+
 run_examples() {
   local ok=0
   for ex in examples/*/; do
@@ -54,9 +62,11 @@ run_examples() {
 }
 
 step "cargo fmt --check" cargo fmt --check
-step "cargo clippy" cargo clippy --all-targets --quiet -- -D warnings
-step "cargo test (unit, integration, corpus, fuzz, soak, security)" cargo test --all-targets -- --nocapture
-step "cargo build --bins" cargo build --bins --quiet
+step "cargo clippy (the function, default features)" cargo clippy --lib --bins --quiet -- -D warnings
+step "cargo clippy (everything, with the tools)" cargo clippy --all-targets --features tools --quiet -- -D warnings
+step "the function's build carries no tooling (cargo tree)" no_tooling_in_the_function
+step "cargo test (unit, integration, corpus, memory, recovery, fuzz, soak, security)" cargo test --all-targets --features tools -- --nocapture
+step "cargo build --bins" cargo build --bins --features tools --quiet
 step "tryon run examples/*" run_examples
 step "Lambda runtime API (cargo lambda watch + invoke events/)" .venv-moto/bin/python tests/runtime_api.py "$TRYON_MOTO_URL"
 step "sam validate --lint (every trigger mode)" scripts/validate-template.sh

@@ -133,6 +133,7 @@ impl BedrockModel {
 
     /// A client for a Nova Canvas emulator at `endpoint`, with placeholder credentials and
     /// nothing read from the environment.
+    #[cfg(feature = "tools")]
     pub fn for_emulator(endpoint: &str, model_id: &str) -> Self {
         let conf = aws_sdk_bedrockruntime::Config::builder()
             .behavior_version(BehaviorVersion::latest())

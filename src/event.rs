@@ -271,6 +271,7 @@ pub fn job_id<'k>(key: &'k str, uploads_prefix: &str) -> Result<&'k str, String>
 }
 
 /// Builds an S3 `ObjectCreated:Put` notification for one key, encoded as S3 encodes it.
+#[cfg(any(test, feature = "tools"))]
 pub fn sample_put_event(bucket: &str, key: &str, etag: &str, size: u64, region: &str) -> Value {
     serde_json::json!({
         "Records": [{
@@ -305,6 +306,7 @@ pub fn sample_put_event(bucket: &str, key: &str, etag: &str, size: u64, region: 
 }
 
 /// The same object announced through an SQS queue (body = the S3 notification).
+#[cfg(any(test, feature = "tools"))]
 pub fn sample_sqs_event(bucket: &str, key: &str, etag: &str, region: &str, message_id: &str) -> Value {
     serde_json::json!({
         "Records": [{
@@ -327,6 +329,7 @@ pub fn sample_sqs_event(bucket: &str, key: &str, etag: &str, region: &str, messa
 }
 
 /// The same object announced by EventBridge (S3 "Object Created"); the key as S3 sends it.
+#[cfg(any(test, feature = "tools"))]
 pub fn sample_eventbridge_event(bucket: &str, key: &str, etag: &str, region: &str) -> Value {
     serde_json::json!({
         "version": "0",

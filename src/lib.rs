@@ -1,13 +1,17 @@
 //! tryon-lambda: S3 uploads in, Amazon Nova Canvas virtual try-on images out.
 //!
-//! The pure core (`event`, `manifest`, `prepare`, `nova`, `status`) has no AWS types; `job`
-//! runs one job over the `ports`; `aws` and `local` implement the ports; `handler` is the
-//! Lambda entry; `emulator` is the offline Nova Canvas used by tests and `tryon run`.
+//! The pure core (`event`, `manifest`, `plan`, `prepare`, `nova`, `status`, `sheet`) has no
+//! AWS types; `job` runs one job over the `ports`; `aws` implements them for S3 and
+//! Bedrock; `handler` is the Lambda entry. With the `tools` feature (never in the function's
+//! build): `local` (a folder as the bucket), `emulator` (the offline Nova Canvas), `bench`
+//! and `samples`, for the `tryon` command and the tests.
 
 pub mod aws;
+#[cfg(feature = "tools")]
 pub mod bench;
 pub mod budget;
 pub mod config;
+#[cfg(feature = "tools")]
 pub mod emulator;
 pub mod error;
 pub mod event;
@@ -16,6 +20,7 @@ pub mod headers;
 pub mod job;
 pub mod jpeg;
 pub mod limits;
+#[cfg(feature = "tools")]
 pub mod local;
 pub mod manifest;
 pub mod memory;
@@ -24,6 +29,7 @@ pub mod nova;
 pub mod plan;
 pub mod ports;
 pub mod prepare;
+#[cfg(feature = "tools")]
 pub mod samples;
 pub mod sheet;
 pub mod status;

@@ -444,7 +444,7 @@ async fn bench(data: Option<PathBuf>, iters: usize, python: Option<PathBuf>, scr
         Err(e) => return fail(&e),
     };
     if cfg!(debug_assertions) {
-        eprintln!("warning: a debug build; run `cargo run --release --bin tryon -- bench` for real figures");
+        eprintln!("warning: a debug build; run `cargo run --release --features tools --bin tryon -- bench` for real figures");
     }
     let out = std::env::temp_dir().join(format!("tryon-bench-out-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&out);
