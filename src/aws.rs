@@ -48,18 +48,26 @@ impl S3Storage {
 
 type HttpResponse = aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
-fn s3_error<E>(e: SdkError<E, HttpResponse>) -> StorageError
+/// Maps an S3 failure onto the port. `conditional` says whether the request carried a
+/// precondition (`If-None-Match` / `If-Match`): only then can 412 or 409 mean a lost race.
+fn s3_error<E>(e: SdkError<E, HttpResponse>, conditional: bool) -> StorageError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let status = e.raw_response().map(|r| r.status().as_u16());
     if let SdkError::ServiceError(se) = &e {
-        match (se.err().code().unwrap_or_default(), status) {
-            ("NoSuchKey" | "NotFound", _) | (_, Some(404)) => return StorageError::NotFound,
-            ("PreconditionFailed" | "ConditionalRequestConflict", _) | (_, Some(412 | 409)) => {
-                return StorageError::PreconditionFailed
-            }
-            _ => {}
+        let code = se.err().code().unwrap_or_default();
+        // 404 includes NoSuchBucket, and an `If-Match` write whose object was deleted
+        // meanwhile: nobody else won that race, so it is not reported as one.
+        if matches!(code, "NoSuchKey" | "NotFound") || status == Some(404) {
+            return StorageError::NotFound;
+        }
+        // 412: the condition did not hold. 409 ConditionalRequestConflict: a concurrent
+        // conditional write to the same key was in flight; S3 lets one of them win.
+        let lost =
+            matches!(code, "PreconditionFailed" | "ConditionalRequestConflict") || matches!(status, Some(412 | 409));
+        if conditional && lost {
+            return StorageError::PreconditionFailed;
         }
     }
     let status = status.map_or_else(|| "no response".to_owned(), |s| format!("HTTP {s}"));
@@ -68,7 +76,7 @@ where
 
 impl Storage for S3Storage {
     async fn get(&self, bucket: &str, key: &str, max_bytes: u64) -> Result<StoredObject, StorageError> {
-        let out = self.client.get_object().bucket(bucket).key(key).send().await.map_err(s3_error)?;
+        let out = self.client.get_object().bucket(bucket).key(key).send().await.map_err(|e| s3_error(e, false))?;
         let size = out.content_length().unwrap_or(0).max(0) as u64;
         // Refused on the response headers: the body is dropped unread.
         if size > max_bytes {
@@ -105,7 +113,8 @@ impl Storage for S3Storage {
             PutCondition::IfAbsent => req.if_none_match("*"),
             PutCondition::IfMatch(etag) => req.if_match(etag),
         };
-        let out = req.send().await.map_err(s3_error)?;
+        let conditional = condition != PutCondition::Always;
+        let out = req.send().await.map_err(|e| s3_error(e, conditional))?;
         Ok(out.e_tag().unwrap_or_default().to_owned())
     }
 }
