@@ -17,9 +17,10 @@ use image::{ImageDecoder, ImageReader, RgbImage};
 
 use crate::config::{Limits, RequestEncoding};
 use crate::error::{ErrorCode, JobError};
+use crate::image::prepare::{self, StageTimes};
+use crate::image::{Encoding, Plan, Prepared};
 use crate::manifest;
 use crate::nova::{self, RequestImages};
-use crate::prepare::{self, Encoding, Plan, Prepared, StageTimes};
 
 /// Milliseconds per stage of one run, in order.
 pub type Stages = Vec<(&'static str, f64)>;
@@ -160,12 +161,12 @@ pub fn primitives(job: &Job, out: &Path) -> Result<BTreeMap<&'static str, f64>, 
     let t = Instant::now();
     let person = image::load_from_memory(&job.person).map_err(|e| bad(e.to_string()))?.into_rgb8();
     let mut decode = ms(t);
-    if let Some(hd) = crate::jpeg::header(&job.person) {
+    if let Some(hd) = crate::image::jpeg::header(&job.person) {
         let t = Instant::now();
-        drop(crate::jpeg::decode_rgb(&job.person, &hd));
+        drop(crate::image::jpeg::decode_rgb(&job.person, &hd));
         decode = decode.min(ms(t));
         let t = Instant::now();
-        if crate::jpeg::decode_planes(&job.person, &hd).is_some() {
+        if crate::image::jpeg::decode_planes(&job.person, &hd).is_some() {
             decode = decode.min(ms(t));
         }
     }
@@ -304,7 +305,7 @@ pub fn largest_inputs(data: &Path, out: &Path) -> Result<Vec<(String, PathBuf)>,
     let cases: Vec<(String, Vec<u8>)> = vec![
         (format!("JPEG {jw}x{jh} (MAX_INPUT_PIXELS)"), {
             let img = RgbImage::from_fn(jw, jh, |x, y| image::Rgb([(x / 34) as u8, (y / 23) as u8, 128]));
-            crate::jpeg::encode_rgb(&img, 90, true)?
+            crate::image::jpeg::encode_rgb(&img, 90, true)?
         }),
         rgba_png("PNG RGBA 8-bit", side(4), false)?,
         rgba_png("PNG RGBA 16-bit", side(8), true)?,

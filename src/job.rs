@@ -14,11 +14,14 @@ use tracing::{info, warn, Instrument};
 use crate::config::{Config, RequestEncoding};
 use crate::error::{ErrorCode, JobError};
 use crate::event::{self, ObjectCreated};
+use crate::image::{
+    encode_png_rgb, encode_prepared, finish_output, prepare_mask, prepare_with, Chroma, Encoding, InputFormat,
+    InputInfo, Plan, Prepared,
+};
 use crate::manifest::JobSpec;
 use crate::nova::{self, RequestImages, MAX_BODY_BYTES};
 use crate::plan::{self, JobPlan};
 use crate::ports::{Model, PutCondition, Storage, StorageError};
-use crate::prepare::{self, Encoding, InputFormat, Prepared};
 use crate::sheet;
 use crate::status::{
     self, stage, Claim, Diagnostics, ImageDiagnostics, Lease, ManifestRef, Outputs, PreparedInfo, State, Status,
@@ -422,26 +425,26 @@ impl<S: Storage, M: Model> Service<S, M> {
         let t = Instant::now();
         let (s_len, g_len, m_len) =
             (source.len() as u64, garment.len() as u64, mask.as_ref().map_or(0, |m| m.len() as u64));
-        let chroma = prepare::Chroma::for_request(cfg.request_encoding);
+        let chroma = Chroma::for_request(cfg.request_encoding);
         // In parallel the two decodes overlap in memory and share the budget; one after the
         // other each has what the first left (README, "Memory budget").
         let (src, gar) = if cfg.parallel_prepare {
             let limits = room(cfg, s_len + g_len + m_len, 2);
-            let src = blocking(move || prepare::prepare_with(&source, &limits, "the source image", chroma));
-            let gar = blocking(move || prepare::prepare_with(&garment, &limits, "the garment image", chroma));
+            let src = blocking(move || prepare_with(&source, &limits, "the source image", chroma));
+            let gar = blocking(move || prepare_with(&garment, &limits, "the garment image", chroma));
             let (src, gar) = tokio::join!(src, gar);
             (src?, gar?)
         } else {
             let limits = room(cfg, s_len + g_len + m_len, 1);
-            let src = blocking(move || prepare::prepare_with(&source, &limits, "the source image", chroma)).await?;
+            let src = blocking(move || prepare_with(&source, &limits, "the source image", chroma)).await?;
             let limits = room(cfg, g_len + m_len + src.footprint(), 1);
-            (src, blocking(move || prepare::prepare_with(&garment, &limits, "the garment image", chroma)).await?)
+            (src, blocking(move || prepare_with(&garment, &limits, "the garment image", chroma)).await?)
         };
         let mask_canvas = match mask {
             Some(bytes) => {
                 let (info, plan) = (src.input.clone(), src.plan);
                 let limits = room(cfg, m_len + src.footprint() + gar.footprint(), 1);
-                Some(blocking(move || prepare::prepare_mask(&bytes, &limits, &info, &plan)).await?)
+                Some(blocking(move || prepare_mask(&bytes, &limits, &info, &plan)).await?)
             }
             None => None,
         };
@@ -517,7 +520,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         &self,
         bucket: &str,
         body: Vec<u8>,
-        plan: prepare::Plan,
+        plan: Plan,
         prefix: &str,
         deadline: Instant,
         meta: &mut CallMeta,
@@ -553,9 +556,9 @@ impl<S: Storage, M: Model> Service<S, M> {
             let images = images
                 .iter()
                 .enumerate()
-                .map(|(i, b)| prepare::finish_output(b, &plan, &limits, &format!("image {}", i + 1)))
+                .map(|(i, b)| finish_output(b, &plan, &limits, &format!("image {}", i + 1)))
                 .collect::<Result<Vec<_>, _>>()?;
-            let mask = mask.map(|m| prepare::finish_output(&m, &plan, &limits, "mask")).transpose()?;
+            let mask = mask.map(|m| finish_output(&m, &plan, &limits, "mask")).transpose()?;
             let mask_tile = mask.as_deref().map(|m| sheet::tile_from_bytes(m, "Mask")).transpose()?;
             let result_tiles = images
                 .iter()
@@ -669,7 +672,7 @@ pub(crate) fn room(cfg: &Config, held: u64, sharing: u64) -> crate::config::Limi
 
 /// Refuses, before the paid call, a request whose reply could not be held: `images`
 /// pictures at the canvas size, base64 in the body and decoded.
-pub(crate) fn check_reply_fits(cfg: &Config, images: u32, plan: &prepare::Plan) -> Result<(), JobError> {
+pub(crate) fn check_reply_fits(cfg: &Config, images: u32, plan: &Plan) -> Result<(), JobError> {
     let pixels = plan.canvas_width as u64 * plan.canvas_height as u64;
     let needs = crate::budget::reply_cost(images, pixels);
     if needs > cfg.memory.bytes {
@@ -713,7 +716,7 @@ pub fn choose_encoding(input: InputFormat) -> Encoding {
 /// JPEG stays 4:4:4); `jpeg` asks for size and speed, and 4:2:0 halves the chroma data:
 /// measured on the shared garment cut-out, 17% fewer bytes and 35% less encode time for
 /// 46.3 dB PSNR instead of 47.1 (README, "Request encoding").
-pub fn subsample(choice: RequestEncoding, input: &prepare::InputInfo) -> bool {
+pub fn subsample(choice: RequestEncoding, input: &InputInfo) -> bool {
     choice == RequestEncoding::Jpeg || input.chroma_subsampled
 }
 
@@ -726,15 +729,15 @@ pub fn build_body(
     mask: Option<&image::RgbImage>,
     choice: RequestEncoding,
 ) -> Result<(Vec<u8>, EncodedSizes), JobError> {
-    let mask_png = mask.map(prepare::encode_png_rgb).transpose()?;
+    let mask_png = mask.map(encode_png_rgb).transpose()?;
     let mut encodings = match choice {
         RequestEncoding::Auto => [choose_encoding(src.input.format), choose_encoding(gar.input.format)],
         RequestEncoding::Jpeg => [Encoding::Jpeg, Encoding::Jpeg],
         RequestEncoding::Png => [Encoding::Png, Encoding::Png],
     };
     loop {
-        let s = prepare::encode_prepared(src, encodings[0], subsample(choice, &src.input))?;
-        let g = prepare::encode_prepared(gar, encodings[1], subsample(choice, &gar.input))?;
+        let s = encode_prepared(src, encodings[0], subsample(choice, &src.input))?;
+        let g = encode_prepared(gar, encodings[1], subsample(choice, &gar.input))?;
         let mut sizes = vec![s.len(), g.len()];
         sizes.extend(mask_png.as_ref().map(Vec::len));
         if nova::body_size(&sizes) > MAX_BODY_BYTES && encodings.contains(&Encoding::Png) {

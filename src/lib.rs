@@ -1,6 +1,6 @@
 //! tryon-lambda: S3 uploads in, Amazon Nova Canvas virtual try-on images out.
 //!
-//! The pure core (`event`, `manifest`, `prepare`, `nova`, `status`) has no AWS types; `job`
+//! The pure core (`event`, `manifest`, `image`, `nova`, `status`) has no AWS types; `job`
 //! runs one job over the `ports`; `aws` and `local` implement the ports; `handler` is the
 //! Lambda entry; `emulator` is the offline Nova Canvas used by tests and `tryon run`.
 
@@ -12,9 +12,8 @@ pub mod emulator;
 pub mod error;
 pub mod event;
 pub mod handler;
-pub mod headers;
+pub mod image;
 pub mod job;
-pub mod jpeg;
 pub mod limits;
 pub mod local;
 pub mod manifest;
@@ -24,7 +23,6 @@ pub mod multi;
 pub mod nova;
 pub mod plan;
 pub mod ports;
-pub mod prepare;
 pub mod samples;
 pub mod sheet;
 pub mod status;

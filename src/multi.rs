@@ -10,6 +10,7 @@ use futures_util::stream::{self, StreamExt};
 use tracing::{info, warn};
 
 use crate::error::{ErrorCode, JobError};
+use crate::image::{prepare, prepare_mask, prepare_with, Chroma, Plan, Prepared};
 use crate::job::{
     blocking, check_reply_fits, ms, room, round_cents, CallMeta, Checkpoint, Done, JobPaths, Service, Stop,
 };
@@ -17,7 +18,6 @@ use crate::manifest::JobSpec;
 use crate::nova;
 use crate::plan::{Item, JobPlan};
 use crate::ports::{Model, Storage};
-use crate::prepare::{self, Prepared};
 use crate::sheet::{self, Tile};
 use crate::status::{self, ImageDiagnostics, ItemStatus, Outputs, PreparedInfo, State, Status, StatusError, Warning};
 
@@ -85,9 +85,9 @@ impl<S: Storage, M: Model> Service<S, M> {
         let source = self.read_image(bucket, &items[0].spec.source_key, "source image", limits.max_image_bytes).await?;
         status.diagnostics.timings_ms.insert("readImages".into(), ms(t));
         let t = Instant::now();
-        let chroma = prepare::Chroma::for_request(cfg.request_encoding);
+        let chroma = Chroma::for_request(cfg.request_encoding);
         let limits = room(cfg, source.len() as u64, 1);
-        let src = blocking(move || prepare::prepare_with(&source, &limits, "the source image", chroma)).await?;
+        let src = blocking(move || prepare_with(&source, &limits, "the source image", chroma)).await?;
         status.diagnostics.timings_ms.insert("prepare".into(), ms(t));
         status.diagnostics.images.insert(
             "source".into(),
@@ -317,8 +317,7 @@ impl<S: Storage, M: Model> Service<S, M> {
             };
             if k + 1 < items.len() {
                 let limits = room(&self.config, next_source.len() as u64, 1);
-                current =
-                    blocking(move || prepare::prepare(&next_source, &limits, "the previous step's result")).await?;
+                current = blocking(move || prepare(&next_source, &limits, "the previous step's result")).await?;
             }
         }
         tiles.extend(result_tiles);
@@ -344,7 +343,7 @@ impl<S: Storage, M: Model> Service<S, M> {
 
     /// `VARIANT_CONCURRENCY`, lowered so the replies of the variants in flight fit in the
     /// memory budget together.
-    fn concurrent_variants(&self, items: &[Item], plan: &prepare::Plan) -> usize {
+    fn concurrent_variants(&self, items: &[Item], plan: &Plan) -> usize {
         let pixels = plan.canvas_width as u64 * plan.canvas_height as u64;
         let largest = items.iter().map(|it| it.spec.number_of_images()).max().unwrap_or(1);
         let fit = self.config.memory.bytes / crate::budget::reply_cost(largest, pixels).max(1);
@@ -418,17 +417,17 @@ impl<S: Storage, M: Model> Service<S, M> {
     ) -> Result<ItemRun, JobError> {
         let cfg = &self.config;
         let garment = self.read_image(bucket, &spec.garment_key, "garment image", cfg.limits.max_image_bytes).await?;
-        let chroma = prepare::Chroma::for_request(cfg.request_encoding);
+        let chroma = Chroma::for_request(cfg.request_encoding);
         // Variants run a few at a time beside the shared source: each gets its share.
         let sharing = cfg.variant_concurrency as u64;
         let limits = room(cfg, src.footprint() + garment.len() as u64, sharing);
-        let gar = blocking(move || prepare::prepare_with(&garment, &limits, "the garment image", chroma)).await?;
+        let gar = blocking(move || prepare_with(&garment, &limits, "the garment image", chroma)).await?;
         let mask = match &spec.mask_key {
             Some(k) => {
                 let bytes = self.read_image(bucket, k, "mask image", cfg.limits.max_image_bytes).await?;
                 let limits = room(cfg, src.footprint() + gar.footprint() + bytes.len() as u64, sharing);
                 let (info, plan) = (src.input.clone(), src.plan);
-                Some(blocking(move || prepare::prepare_mask(&bytes, &limits, &info, &plan)).await?)
+                Some(blocking(move || prepare_mask(&bytes, &limits, &info, &plan)).await?)
             }
             None => None,
         };

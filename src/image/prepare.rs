@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use std::sync::Arc;
 
+use super::{headers, jpeg};
+use crate::budget;
 use crate::config::{Limits, RequestEncoding};
 use crate::error::{ErrorCode, JobError};
-use crate::{budget, headers, jpeg};
 
 pub use crate::limits::{MAX_ASPECT, MAX_PIXELS, MAX_SIDE, MIN_SIDE};
 use crate::limits::{MAX_ICC_BYTES, MAX_JPEG_SCANS};
@@ -642,7 +643,7 @@ pub fn encode_with(img: &RgbImage, encoding: Encoding, subsample: bool) -> Resul
     let (w, h) = img.dimensions();
     let fail = |e: String| JobError::new(ErrorCode::Internal, format!("encoding a {w}x{h} image failed: {e}"));
     match encoding {
-        Encoding::Jpeg => crate::jpeg::encode_rgb(img, JPEG_QUALITY, subsample).map_err(fail),
+        Encoding::Jpeg => jpeg::encode_rgb(img, JPEG_QUALITY, subsample).map_err(fail),
         Encoding::Png => encode_dynamic_png(&DynamicImage::ImageRgb8(img.clone())).map_err(|e| fail(e.message)),
     }
 }

@@ -335,7 +335,7 @@ fn plane(
     filter: fr::FilterType,
 ) -> Option<Vec<u8>> {
     let img = fr::images::ImageRef::new(size.0 as u32, size.1 as u32, src, fr::PixelType::U8).ok()?;
-    crate::prepare::resize_region(&img, region, out.0 as u32, out.1 as u32, fr::PixelType::U8, filter).ok()
+    super::prepare::resize_region(&img, region, out.0 as u32, out.1 as u32, fr::PixelType::U8, filter).ok()
 }
 
 /// libjpeg-turbo's (SIMD) chroma upsampling and YCbCr→RGB of three planes with the given
@@ -442,7 +442,7 @@ mod tests {
             let lanczos = |img: &RgbImage| {
                 let (iw, ih) = img.dimensions();
                 let src = fr::images::ImageRef::new(iw, ih, img.as_raw(), fr::PixelType::U8x3).unwrap();
-                let px = crate::prepare::resize_region(
+                let px = crate::image::prepare::resize_region(
                     &src,
                     (iw as f64, ih as f64),
                     w,
