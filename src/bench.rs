@@ -18,7 +18,7 @@ use image::{ImageDecoder, ImageReader, RgbImage};
 use crate::config::{Limits, RequestEncoding};
 use crate::error::{ErrorCode, JobError};
 use crate::image::prepare::{self, StageTimes};
-use crate::image::{Encoding, Plan, Prepared};
+use crate::image::{Encoding, Layout, Prepared};
 use crate::manifest;
 use crate::nova::{self, RequestImages};
 
@@ -115,8 +115,8 @@ pub fn pipeline(job: &Job, choice: RequestEncoding, parallel: bool, out: &Path) 
     }
     let t = Instant::now();
     let mut tiles = vec![
-        crate::sheet::tile_of(&src.canvas, src.plan.content, "Source")?,
-        crate::sheet::tile_of(&gar.canvas, gar.plan.content, "Garment")?,
+        crate::sheet::tile_of(&src.canvas, src.layout.content, "Source")?,
+        crate::sheet::tile_of(&gar.canvas, gar.layout.content, "Garment")?,
     ];
     stages.push(("sheet_tiles", ms(t)));
     let t = Instant::now();
@@ -124,7 +124,7 @@ pub fn pipeline(job: &Job, choice: RequestEncoding, parallel: bool, out: &Path) 
     stages.push(("body_b64_json", ms(t)));
     let body_len = body.len();
     drop(body);
-    let plan = src.plan;
+    let plan = src.layout;
     drop((src, gar, src_enc, gar_enc));
     let t = Instant::now();
     let reply = nova::parse_reply(&job.reply)?;
@@ -171,7 +171,7 @@ pub fn primitives(job: &Job, out: &Path) -> Result<BTreeMap<&'static str, f64>, 
         }
     }
     m.insert("p_decode", decode);
-    let target = prepare::plan(person.height(), person.width());
+    let target = prepare::layout(person.height(), person.width());
     let (w, h) = (target.content.height, target.content.width);
     let src = fast_image_resize::images::Image::from_vec_u8(
         person.width(),
@@ -427,9 +427,9 @@ pub fn say(line: &str) {
 }
 
 /// The prepared source of the shared job, for PSNR.
-pub fn prepared_source(job: &Job) -> Result<(RgbImage, Plan), JobError> {
+pub fn prepared_source(job: &Job) -> Result<(RgbImage, Layout), JobError> {
     let p = prepare::prepare(&job.person, &limits(), "source")?;
-    Ok((p.canvas, p.plan))
+    Ok((p.canvas, p.layout))
 }
 
 /// The garment flattened, at its prepared size.

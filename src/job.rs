@@ -16,7 +16,7 @@ use crate::error::{ErrorCode, JobError};
 use crate::event::{self, ObjectCreated};
 use crate::image::{
     encode_png_rgb, encode_prepared, finish_output, prepare_mask, prepare_with, Chroma, Encoding, InputFormat,
-    InputInfo, Plan, Prepared,
+    InputInfo, Layout, Prepared,
 };
 use crate::manifest::JobSpec;
 use crate::nova::{self, RequestImages, MAX_BODY_BYTES};
@@ -442,17 +442,17 @@ impl<S: Storage, M: Model> Service<S, M> {
         };
         let mask_canvas = match mask {
             Some(bytes) => {
-                let (info, plan) = (src.input.clone(), src.plan);
+                let (info, plan) = (src.input.clone(), src.layout);
                 let limits = room(cfg, m_len + src.footprint() + gar.footprint(), 1);
                 Some(blocking(move || prepare_mask(&bytes, &limits, &info, &plan)).await?)
             }
             None => None,
         };
-        check_reply_fits(cfg, spec.number_of_images(), &src.plan)?;
+        check_reply_fits(cfg, spec.number_of_images(), &src.layout)?;
         let (body, encoded) = build_body(&spec, &src, &gar, mask_canvas.as_ref(), cfg.request_encoding)?;
         let tiles = vec![
-            sheet::tile_of(&src.canvas, src.plan.content, "Source")?,
-            sheet::tile_of(&gar.canvas, gar.plan.content, "Garment")?,
+            sheet::tile_of(&src.canvas, src.layout.content, "Source")?,
+            sheet::tile_of(&gar.canvas, gar.layout.content, "Garment")?,
         ];
         status.diagnostics.timings_ms.insert("prepare".into(), ms(t));
         status.diagnostics.request_bytes = Some(body.len() as u64);
@@ -473,7 +473,8 @@ impl<S: Storage, M: Model> Service<S, M> {
                 },
             );
         }
-        let price = nova::price_per_image(&cfg.prices, spec.quality(), src.plan.canvas_width, src.plan.canvas_height);
+        let price =
+            nova::price_per_image(&cfg.prices, spec.quality(), src.layout.canvas_width, src.layout.canvas_height);
         status.diagnostics.estimated_cost_usd = Some(round_cents(price * spec.number_of_images() as f64));
         drop(gar);
         drop(mask_canvas);
@@ -484,7 +485,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         status.updated_at = status::timestamp(SystemTime::now());
         self.checkpoint(status, checkpoint).await?;
 
-        let plan = src.plan;
+        let plan = src.layout;
         drop(src);
         let mut meta = CallMeta::default();
         let written = self.call_and_write(bucket, body, plan, &paths.outputs, deadline, &mut meta, false).await;
@@ -520,7 +521,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         &self,
         bucket: &str,
         body: Vec<u8>,
-        plan: Plan,
+        plan: Layout,
         prefix: &str,
         deadline: Instant,
         meta: &mut CallMeta,
@@ -672,7 +673,7 @@ pub(crate) fn room(cfg: &Config, held: u64, sharing: u64) -> crate::config::Limi
 
 /// Refuses, before the paid call, a request whose reply could not be held: `images`
 /// pictures at the canvas size, base64 in the body and decoded.
-pub(crate) fn check_reply_fits(cfg: &Config, images: u32, plan: &Plan) -> Result<(), JobError> {
+pub(crate) fn check_reply_fits(cfg: &Config, images: u32, plan: &Layout) -> Result<(), JobError> {
     let pixels = plan.canvas_width as u64 * plan.canvas_height as u64;
     let needs = crate::budget::reply_cost(images, pixels);
     if needs > cfg.memory.bytes {
@@ -764,11 +765,11 @@ pub(crate) fn image_diag(p: &Prepared, (encoding, bytes): (Encoding, u64)) -> Im
     ImageDiagnostics {
         input: Some(p.input.clone()),
         prepared: PreparedInfo {
-            width: p.plan.canvas_width,
-            height: p.plan.canvas_height,
+            width: p.layout.canvas_width,
+            height: p.layout.canvas_height,
             encoding: Some(encoding),
             bytes,
-            content: p.plan.padded().then_some(p.plan.content),
+            content: p.layout.padded().then_some(p.layout.content),
         },
     }
 }

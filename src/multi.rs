@@ -10,7 +10,7 @@ use futures_util::stream::{self, StreamExt};
 use tracing::{info, warn};
 
 use crate::error::{ErrorCode, JobError};
-use crate::image::{prepare, prepare_mask, prepare_with, Chroma, Plan, Prepared};
+use crate::image::{prepare, prepare_mask, prepare_with, Chroma, Layout, Prepared};
 use crate::job::{
     blocking, check_reply_fits, ms, room, round_cents, CallMeta, Checkpoint, Done, JobPaths, Service, Stop,
 };
@@ -94,11 +94,11 @@ impl<S: Storage, M: Model> Service<S, M> {
             ImageDiagnostics {
                 input: Some(src.input.clone()),
                 prepared: PreparedInfo {
-                    width: src.plan.canvas_width,
-                    height: src.plan.canvas_height,
+                    width: src.layout.canvas_width,
+                    height: src.layout.canvas_height,
                     encoding: None,
                     bytes: 0,
-                    content: src.plan.padded().then_some(src.plan.content),
+                    content: src.layout.padded().then_some(src.layout.content),
                 },
             },
         );
@@ -107,9 +107,13 @@ impl<S: Storage, M: Model> Service<S, M> {
         let mut total = 0.0;
         let mut requested = 0;
         for (i, it) in items.iter().enumerate() {
-            let price =
-                nova::price_per_image(&cfg.prices, it.spec.quality(), src.plan.canvas_width, src.plan.canvas_height);
-            check_reply_fits(cfg, it.spec.number_of_images(), &src.plan)?;
+            let price = nova::price_per_image(
+                &cfg.prices,
+                it.spec.quality(),
+                src.layout.canvas_width,
+                src.layout.canvas_height,
+            );
+            check_reply_fits(cfg, it.spec.number_of_images(), &src.layout)?;
             let estimate = round_cents(price * it.spec.number_of_images() as f64);
             status.items[i].estimated_cost_usd = Some(estimate);
             total += estimate;
@@ -121,7 +125,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         status.updated_at = status::timestamp(SystemTime::now());
         self.checkpoint(status, cp).await?;
 
-        let mut tiles = vec![sheet::tile_of(&src.canvas, src.plan.content, "Source")?];
+        let mut tiles = vec![sheet::tile_of(&src.canvas, src.layout.content, "Source")?];
         let model_started = Instant::now();
         let result = if outfit {
             self.run_outfit(paths, &items, src, status, cp, deadline, &mut tiles).await
@@ -174,7 +178,7 @@ impl<S: Storage, M: Model> Service<S, M> {
                     let prefix = format!("{}{}/", paths.outputs, items[i].name);
                     async move { (i, self.run_item(bucket, &items[i], src, &prefix, deadline).await) }
                 })
-                .buffer_unordered(self.concurrent_variants(items, &src.plan));
+                .buffer_unordered(self.concurrent_variants(items, &src.layout));
             while let Some((i, (run, request_id))) = runs.next().await {
                 let run = run.map(|mut r| {
                     result_tiles[i] =
@@ -343,7 +347,7 @@ impl<S: Storage, M: Model> Service<S, M> {
 
     /// `VARIANT_CONCURRENCY`, lowered so the replies of the variants in flight fit in the
     /// memory budget together.
-    fn concurrent_variants(&self, items: &[Item], plan: &Plan) -> usize {
+    fn concurrent_variants(&self, items: &[Item], plan: &Layout) -> usize {
         let pixels = plan.canvas_width as u64 * plan.canvas_height as u64;
         let largest = items.iter().map(|it| it.spec.number_of_images()).max().unwrap_or(1);
         let fit = self.config.memory.bytes / crate::budget::reply_cost(largest, pixels).max(1);
@@ -367,8 +371,8 @@ impl<S: Storage, M: Model> Service<S, M> {
                 let price = nova::price_per_image(
                     &self.config.prices,
                     it.spec.quality(),
-                    src.plan.canvas_width,
-                    src.plan.canvas_height,
+                    src.layout.canvas_width,
+                    src.layout.canvas_height,
                 );
                 item.state = State::Succeeded;
                 item.error = None;
@@ -426,17 +430,17 @@ impl<S: Storage, M: Model> Service<S, M> {
             Some(k) => {
                 let bytes = self.read_image(bucket, k, "mask image", cfg.limits.max_image_bytes).await?;
                 let limits = room(cfg, src.footprint() + gar.footprint() + bytes.len() as u64, sharing);
-                let (info, plan) = (src.input.clone(), src.plan);
+                let (info, plan) = (src.input.clone(), src.layout);
                 Some(blocking(move || prepare_mask(&bytes, &limits, &info, &plan)).await?)
             }
             None => None,
         };
         let (body, _) = crate::job::build_body(spec, src, &gar, mask.as_ref(), cfg.request_encoding)?;
-        let garment_tile = sheet::tile_of(&gar.canvas, gar.plan.content, "Garment")?;
+        let garment_tile = sheet::tile_of(&gar.canvas, gar.layout.content, "Garment")?;
         drop(gar);
         drop(mask);
         let mut meta = CallMeta::default();
-        let written = self.call_and_write(bucket, body, src.plan, prefix, deadline, &mut meta, true).await;
+        let written = self.call_and_write(bucket, body, src.layout, prefix, deadline, &mut meta, true).await;
         *request_id = meta.request_id;
         let w = written?;
         Ok(ItemRun {

@@ -6,6 +6,6 @@ pub mod jpeg;
 pub mod prepare;
 
 pub use prepare::{
-    encode, encode_png_rgb, encode_prepared, encode_with, finish_output, fit_in_box, plan, prepare, prepare_mask,
-    prepare_with, preview, sniff, Chroma, Encoding, InputFormat, InputInfo, Plan, Prepared, Rect, JPEG_QUALITY,
+    encode, encode_png_rgb, encode_prepared, encode_with, finish_output, fit_in_box, layout, prepare, prepare_mask,
+    prepare_with, preview, sniff, Chroma, Encoding, InputFormat, InputInfo, Layout, Prepared, Rect, JPEG_QUALITY,
 };

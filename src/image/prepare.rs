@@ -68,23 +68,23 @@ pub struct Rect {
 /// Where an image of a given size goes on the canvas sent to Nova.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Plan {
+pub struct Layout {
     pub canvas_width: u32,
     pub canvas_height: u32,
     /// The image itself, scaled; the rest of the canvas is white padding.
     pub content: Rect,
 }
 
-impl Plan {
+impl Layout {
     pub fn padded(&self) -> bool {
         self.content.width != self.canvas_width || self.content.height != self.canvas_height
     }
 }
 
-/// Plans the canvas for a `w`×`h` image (as displayed): keep the aspect ratio, shrink to
+/// Lays out the canvas for a `w`×`h` image (as displayed): keep the aspect ratio, shrink to
 /// ≤ 4096 px per side and < 4,194,304 px, enlarge to ≥ 320 px per side, and pad the short
 /// side with white when the image is thinner than 1:4.
-pub fn plan(w: u32, h: u32) -> Plan {
+pub fn layout(w: u32, h: u32) -> Layout {
     let (long, short) = (w.max(h).max(1) as u64, w.min(h).max(1) as u64);
     // The canvas in source pixels: the short side grows to a quarter of the long one if needed.
     let canvas_short_src = (short as f64).max(long as f64 / MAX_ASPECT as f64);
@@ -104,9 +104,9 @@ pub fn plan(w: u32, h: u32) -> Plan {
     };
     let (cl, cs, kl, ks) = (content_long as u32, canvas_short as u32, content_long as u32, content_short as u32);
     if w >= h {
-        Plan { canvas_width: cl, canvas_height: cs, content: Rect { x: 0, y: (cs - ks) / 2, width: kl, height: ks } }
+        Layout { canvas_width: cl, canvas_height: cs, content: Rect { x: 0, y: (cs - ks) / 2, width: kl, height: ks } }
     } else {
-        Plan { canvas_width: cs, canvas_height: cl, content: Rect { x: (cs - ks) / 2, y: 0, width: ks, height: kl } }
+        Layout { canvas_width: cs, canvas_height: cl, content: Rect { x: (cs - ks) / 2, y: 0, width: ks, height: kl } }
     }
 }
 
@@ -147,7 +147,7 @@ pub struct StageTimes {
 #[derive(Debug, Clone)]
 pub struct Prepared {
     pub canvas: RgbImage,
-    pub plan: Plan,
+    pub layout: Layout,
     pub input: InputInfo,
     /// The canvas as 4:2:0 planes, when it was made from them (a 4:2:0 JPEG prepared with
     /// [`Chroma::Half`]): a 4:2:0 JPEG request is encoded straight from these.
@@ -495,13 +495,13 @@ pub fn prepare_timed(
     let t = std::time::Instant::now();
     let probe = probe(bytes, limits, what)?;
     let orientation = probe.orientation;
-    let plan = plan(probe.info.width, probe.info.height);
-    let (cw, ch) = (plan.content.width, plan.content.height);
+    let layout = layout(probe.info.width, probe.info.height);
+    let (cw, ch) = (layout.content.width, layout.content.height);
     let stored = if swaps_axes(orientation) { (ch, cw) } else { (cw, ch) };
     // A 4:2:0 photo: decoded, resized and turned upright as planes (timed as decode).
     // Half chroma only where the planes can be sent as they are: no colour conversion to
     // make, no padding to add.
-    let half = chroma == Chroma::Half && !plan.padded() && !probe.icc.as_deref().is_some_and(icc_needs_conversion);
+    let half = chroma == Chroma::Half && !layout.padded() && !probe.icc.as_deref().is_some_and(icc_needs_conversion);
     let fast = probe.jpeg.as_ref().and_then(|j| jpeg::decode_resized(bytes, j, stored, orientation, half));
     let mut planes = None;
     let (mut upright, mut input, icc) = match fast {
@@ -533,15 +533,15 @@ pub fn prepare_timed(
     }
     times.color += ms_since(t);
     let t = std::time::Instant::now();
-    let canvas = pad(upright, &plan);
+    let canvas = pad(upright, &layout);
     times.pad += ms_since(t);
-    Ok(Prepared { canvas, plan, input, planes })
+    Ok(Prepared { canvas, layout, input, planes })
 }
 
 /// Converts an `imageBasedMask` upload into a pure black/white mask on the source's canvas.
 /// The mask must have the source's aspect ratio (it is usually drawn on the source photo);
 /// grey anti-aliasing is thresholded, but a picture that is not black and white is refused.
-pub fn prepare_mask(bytes: &[u8], limits: &Limits, source: &InputInfo, plan: &Plan) -> Result<RgbImage, JobError> {
+pub fn prepare_mask(bytes: &[u8], limits: &Limits, source: &InputInfo, layout: &Layout) -> Result<RgbImage, JobError> {
     let what = "the mask image";
     let Decoded { rgb, orientation, info, .. } = decode(bytes, limits, what).map_err(|e| match e.code {
         ErrorCode::InvalidImage | ErrorCode::UnsupportedImage => JobError::new(ErrorCode::InvalidMask, e.message),
@@ -578,7 +578,7 @@ pub fn prepare_mask(bytes: &[u8], limits: &Limits, source: &InputInfo, plan: &Pl
     }
     let (w, h) = rgb.dimensions();
     drop(rgb);
-    let (cw, ch) = (plan.content.width, plan.content.height);
+    let (cw, ch) = (layout.content.width, layout.content.height);
     let stored = if swaps_axes(orientation) { (ch, cw) } else { (cw, ch) };
     let resized = resize_u8(luma, w, h, stored.0, stored.1, fr::PixelType::U8)?;
     let mut bw = RgbImage::new(stored.0, stored.1);
@@ -586,12 +586,12 @@ pub fn prepare_mask(bytes: &[u8], limits: &Limits, source: &InputInfo, plan: &Pl
         let c = if v < 128 { 0 } else { 255 };
         *p = image::Rgb([c, c, c]);
     }
-    Ok(pad(orient(bw, orientation), plan))
+    Ok(pad(orient(bw, orientation), layout))
 }
 
 /// Takes a model output (the canvas) back to the picture: crops the padding and returns PNG
 /// bytes. An unpadded PNG of the canvas size is passed through untouched.
-pub fn finish_output(bytes: &[u8], plan: &Plan, limits: &Limits, what: &str) -> Result<Vec<u8>, JobError> {
+pub fn finish_output(bytes: &[u8], layout: &Layout, limits: &Limits, what: &str) -> Result<Vec<u8>, JobError> {
     let bad = |m: String| JobError::new(ErrorCode::Internal, format!("the model returned an unusable {what}: {m}"));
     let format = image::guess_format(bytes).map_err(|_| bad("not an image".into()))?;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
@@ -603,14 +603,14 @@ pub fn finish_output(bytes: &[u8], plan: &Plan, limits: &Limits, what: &str) -> 
     let decoder = reader.into_decoder().map_err(|e| bad(e.to_string()))?;
     let (w, h) = decoder.dimensions();
     // Nothing to crop: a PNG goes out as it came, whatever its size.
-    if format == ImageFormat::Png && !plan.padded() {
+    if format == ImageFormat::Png && !layout.padded() {
         return Ok(bytes.to_vec());
     }
     let img = DynamicImage::from_decoder(decoder).map_err(|e| bad(e.to_string()))?;
     // The output should be the canvas size; if it is not, map the content rectangle onto it.
-    let sx = w as f64 / plan.canvas_width as f64;
-    let sy = h as f64 / plan.canvas_height as f64;
-    let c = plan.content;
+    let sx = w as f64 / layout.canvas_width as f64;
+    let sy = h as f64 / layout.canvas_height as f64;
+    let c = layout.content;
     let x = ((c.x as f64 * sx).round() as u32).min(w.saturating_sub(1));
     let y = ((c.y as f64 * sy).round() as u32).min(h.saturating_sub(1));
     let cw = ((c.width as f64 * sx).round() as u32).clamp(1, w - x);
@@ -842,12 +842,12 @@ pub(crate) fn resize_region(
     Ok(out)
 }
 
-fn pad(img: RgbImage, plan: &Plan) -> RgbImage {
-    if !plan.padded() {
+fn pad(img: RgbImage, layout: &Layout) -> RgbImage {
+    if !layout.padded() {
         return img;
     }
-    let mut canvas = RgbImage::from_pixel(plan.canvas_width, plan.canvas_height, image::Rgb([255, 255, 255]));
-    image::imageops::replace(&mut canvas, &img, plan.content.x as i64, plan.content.y as i64);
+    let mut canvas = RgbImage::from_pixel(layout.canvas_width, layout.canvas_height, image::Rgb([255, 255, 255]));
+    image::imageops::replace(&mut canvas, &img, layout.content.x as i64, layout.content.y as i64);
     canvas
 }
 
@@ -860,7 +860,7 @@ mod tests {
     }
     use image::{GrayImage, Luma, Rgb, Rgba, RgbaImage};
 
-    fn within_nova(p: &Plan) {
+    fn within_nova(p: &Layout) {
         let (w, h) = (p.canvas_width as u64, p.canvas_height as u64);
         assert!(
             (MIN_SIDE as u64..=MAX_SIDE as u64).contains(&w) && (MIN_SIDE as u64..=MAX_SIDE as u64).contains(&h),
@@ -872,7 +872,7 @@ mod tests {
         assert!(c.x + c.width <= p.canvas_width && c.y + c.height <= p.canvas_height, "{p:?}");
     }
 
-    fn keeps_aspect(w: u32, h: u32, p: &Plan) {
+    fn keeps_aspect(w: u32, h: u32, p: &Layout) {
         // ±1 px: the content's short side equals the exact scaled value rounded.
         let c = p.content;
         let exact_h = c.width as f64 * h as f64 / w as f64;
@@ -884,27 +884,27 @@ mod tests {
     }
 
     #[test]
-    fn plan_examples() {
-        let p = plan(3024, 4032);
+    fn layout_examples() {
+        let p = layout(3024, 4032);
         assert_eq!((p.canvas_width, p.canvas_height), (1773, 2364));
         assert!(!p.padded());
-        let p = plan(1024, 1024);
+        let p = layout(1024, 1024);
         assert_eq!((p.canvas_width, p.canvas_height, p.padded()), (1024, 1024, false));
-        let p = plan(100, 150);
+        let p = layout(100, 150);
         assert_eq!((p.canvas_width, p.canvas_height), (320, 480));
-        let p = plan(2048, 2048);
+        let p = layout(2048, 2048);
         assert_eq!((p.canvas_width, p.canvas_height), (2047, 2047));
-        let p = plan(1, 10_000);
+        let p = layout(1, 10_000);
         assert!(p.padded());
         assert_eq!(p.content.width, 1);
         assert_eq!(p.canvas_height, 4095);
-        let p = plan(5000, 1000);
+        let p = layout(5000, 1000);
         assert!(p.padded());
         assert_eq!(p.content.height * 5, p.content.width);
     }
 
     #[test]
-    fn plan_always_fits_nova_and_keeps_the_aspect_ratio() {
+    fn layout_always_fits_nova_and_keeps_the_aspect_ratio() {
         let mut sizes = vec![];
         for w in [
             1, 2, 3, 79, 80, 319, 320, 321, 1000, 1279, 1280, 1281, 2047, 2048, 2049, 4095, 4096, 4097, 8191, 16384,
@@ -922,7 +922,7 @@ mod tests {
             sizes.push(((x % 20_000 + 1) as u32, ((x >> 32) % 20_000 + 1) as u32));
         }
         for (w, h) in sizes {
-            let p = plan(w, h);
+            let p = layout(w, h);
             within_nova(&p);
             keeps_aspect(w, h, &p);
             if w <= 4 * h && h <= 4 * w {
@@ -992,14 +992,14 @@ mod tests {
     fn thin_image_is_padded_with_white_and_cropped_back() {
         let img = RgbImage::from_pixel(2000, 400, Rgb([0, 0, 200]));
         let p = prepare(&encode_png_rgb(&img).unwrap(), &limits(), "source").unwrap();
-        assert!(p.plan.padded());
+        assert!(p.layout.padded());
         assert_eq!(p.canvas.dimensions(), (2000, 500));
-        let c = p.plan.content;
+        let c = p.layout.content;
         assert_eq!((c.x, c.y, c.width, c.height), (0, 50, 2000, 400));
         assert_eq!(p.canvas.get_pixel(800, 10), &Rgb([255, 255, 255]));
         assert_eq!(p.canvas.get_pixel(800, 250), &Rgb([0, 0, 200]));
         assert_eq!(p.canvas.get_pixel(800, 490), &Rgb([255, 255, 255]));
-        let out = finish_output(&encode_png_rgb(&p.canvas).unwrap(), &p.plan, &limits(), "result").unwrap();
+        let out = finish_output(&encode_png_rgb(&p.canvas).unwrap(), &p.layout, &limits(), "result").unwrap();
         let back = image::load_from_memory(&out).unwrap().to_rgb8();
         assert_eq!(back.dimensions(), (c.width, c.height));
         assert!(back.pixels().all(|px| px == &Rgb([0, 0, 200])));
@@ -1009,7 +1009,7 @@ mod tests {
     fn unpadded_png_outputs_pass_through_untouched() {
         let img = RgbImage::from_pixel(400, 400, Rgb([9, 9, 9]));
         let png = encode_png_rgb(&img).unwrap();
-        assert_eq!(finish_output(&png, &plan(400, 400), &limits(), "result").unwrap(), png);
+        assert_eq!(finish_output(&png, &layout(400, 400), &limits(), "result").unwrap(), png);
     }
 
     #[test]
@@ -1041,7 +1041,7 @@ mod tests {
             chroma_subsampled: false,
             color_profile: None,
         };
-        let plan = plan(800, 1000);
+        let layout = layout(800, 1000);
         let mut m = GrayImage::from_pixel(400, 500, Luma([255]));
         for y in 100..300 {
             for x in 100..300 {
@@ -1050,19 +1050,19 @@ mod tests {
         }
         let mut png = Vec::new();
         DynamicImage::ImageLuma8(m).write_to(&mut Cursor::new(&mut png), ImageFormat::Png).unwrap();
-        let out = prepare_mask(&png, &limits(), &source, &plan).unwrap();
-        assert_eq!(out.dimensions(), (plan.canvas_width, plan.canvas_height));
+        let out = prepare_mask(&png, &limits(), &source, &layout).unwrap();
+        assert_eq!(out.dimensions(), (layout.canvas_width, layout.canvas_height));
         assert!(out.pixels().all(|p| p == &Rgb([0, 0, 0]) || p == &Rgb([255, 255, 255])));
         assert_eq!(out.get_pixel(400, 400), &Rgb([0, 0, 0]));
         assert_eq!(out.get_pixel(10, 10), &Rgb([255, 255, 255]));
 
         let wrong = encode_png_rgb(&RgbImage::from_pixel(500, 500, Rgb([0, 0, 0]))).unwrap();
-        let e = prepare_mask(&wrong, &limits(), &source, &plan).unwrap_err();
+        let e = prepare_mask(&wrong, &limits(), &source, &layout).unwrap_err();
         assert!(e.code == ErrorCode::InvalidMask && e.message.contains("500x500"), "{e}");
         let photo = encode_png_rgb(&RgbImage::from_fn(400, 500, |x, _| Rgb([(x % 256) as u8, 100, 50]))).unwrap();
-        assert_eq!(prepare_mask(&photo, &limits(), &source, &plan).unwrap_err().code, ErrorCode::InvalidMask);
+        assert_eq!(prepare_mask(&photo, &limits(), &source, &layout).unwrap_err().code, ErrorCode::InvalidMask);
         let white = encode_png_rgb(&RgbImage::from_pixel(400, 500, Rgb([255, 255, 255]))).unwrap();
-        assert!(prepare_mask(&white, &limits(), &source, &plan).unwrap_err().message.contains("no black area"));
+        assert!(prepare_mask(&white, &limits(), &source, &layout).unwrap_err().message.contains("no black area"));
     }
 
     #[test]
@@ -1095,7 +1095,7 @@ mod tests {
         assert!(prepare_with(&jpeg, &limits(), "photo", Chroma::Full).unwrap().planes.is_none());
         // A panorama is padded: the padding exists only on the canvas.
         let wide = prepare_with(&photo(2000, 400), &limits(), "panorama", Chroma::Half).unwrap();
-        assert!(wide.plan.padded() && wide.planes.is_none());
+        assert!(wide.layout.padded() && wide.planes.is_none());
     }
 
     #[test]
