@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -17,9 +18,19 @@ use image::{ImageDecoder, ImageReader, RgbImage};
 
 use crate::config::{Limits, RequestEncoding};
 use crate::error::{ErrorCode, JobError};
+use crate::image::colour::to_srgb;
+use crate::image::decode::{decode_pixels, flatten, into_rgb_on_white};
+use crate::image::geometry::pad;
+use crate::image::orient::orient;
+use crate::image::planes::{decode_resized, Resized};
+use crate::image::prepare::Target;
+use crate::image::probe::{probe, InputInfo, Probe};
+use crate::image::resize::resize_rgb;
+use crate::image::{
+    encode, encode_prepared, encode_with, finish_output, layout, prepare, Chroma, Encoding, Layout, Prepared,
+};
 use crate::manifest;
 use crate::nova::{self, RequestImages};
-use crate::prepare::{self, Encoding, Plan, Prepared, StageTimes};
 
 /// Milliseconds per stage of one run, in order.
 pub type Stages = Vec<(&'static str, f64)>;
@@ -68,15 +79,71 @@ fn encoding_for(choice: RequestEncoding, p: &Prepared) -> Encoding {
     }
 }
 
+/// Milliseconds spent in each step of [`prepare_timed`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct StepTimes {
+    decode: f64,
+    convert: f64,
+    resize: f64,
+    orient: f64,
+    color: f64,
+    pad: f64,
+}
+
+/// `image::prepare_with`, its steps timed one by one: the same steps in the same order (a
+/// test checks that both give the same result). The 4:2:0 route, which decodes, resizes and
+/// turns upright in one step, counts as decoding.
+fn prepare_timed(bytes: &[u8], what: &str, chroma: Chroma) -> Result<(Prepared, StepTimes), JobError> {
+    let mut times = StepTimes::default();
+    let t = Instant::now();
+    let probe = probe(bytes, &limits(), what)?;
+    let target = Target::of(&probe, chroma);
+    let Probe { decoder, jpeg, orientation, info, icc } = probe;
+    let planes_route =
+        jpeg.as_ref().and_then(|j| decode_resized(bytes, j, target.stored, orientation, target.half_chroma));
+    let (mut upright, planes, had_alpha) = match planes_route {
+        Some(resized) => {
+            times.decode = ms(t);
+            match resized {
+                Resized::Rgb(rgb) => (rgb, None, false),
+                Resized::Planes(p, rgb) => (rgb, Some(Arc::new(p)), false),
+            }
+        }
+        None => {
+            let pixels = decode_pixels(decoder, bytes, jpeg.as_ref(), what)?;
+            times.decode = ms(t);
+            let t = Instant::now();
+            let (rgb, had_alpha) = flatten(pixels);
+            times.convert = ms(t);
+            let t = Instant::now();
+            let resized = resize_rgb(rgb, target.stored.0, target.stored.1)?;
+            times.resize = ms(t);
+            let t = Instant::now();
+            let upright = orient(resized, orientation);
+            times.orient = ms(t);
+            (upright, None, had_alpha)
+        }
+    };
+    let mut input = InputInfo { had_alpha, ..info };
+    let t = Instant::now();
+    if let Some(icc) = icc {
+        input.color_profile = Some(to_srgb(&mut upright, &icc));
+    }
+    times.color = ms(t);
+    let t = Instant::now();
+    let canvas = pad(upright, &target.layout);
+    times.pad = ms(t);
+    Ok((Prepared { canvas, layout: target.layout, input, planes }, times))
+}
+
 fn prepare_and_encode(
     bytes: &[u8],
     what: &str,
     choice: RequestEncoding,
-) -> Result<(Prepared, Vec<u8>, StageTimes, f64), JobError> {
-    let mut times = StageTimes::default();
-    let p = prepare::prepare_timed(bytes, &limits(), what, prepare::Chroma::for_request(choice), &mut times)?;
+) -> Result<(Prepared, Vec<u8>, StepTimes, f64), JobError> {
+    let (p, times) = prepare_timed(bytes, what, Chroma::for_request(choice))?;
     let t = Instant::now();
-    let encoded = prepare::encode_prepared(&p, encoding_for(choice, &p), crate::job::subsample(choice, &p.input))?;
+    let encoded = encode_prepared(&p, encoding_for(choice, &p), crate::job::subsample(choice, &p.input))?;
     Ok((p, encoded, times, ms(t)))
 }
 
@@ -114,8 +181,8 @@ pub fn pipeline(job: &Job, choice: RequestEncoding, parallel: bool, out: &Path) 
     }
     let t = Instant::now();
     let mut tiles = vec![
-        crate::sheet::tile_of(&src.canvas, src.plan.content, "Source")?,
-        crate::sheet::tile_of(&gar.canvas, gar.plan.content, "Garment")?,
+        crate::sheet::tile_of(&src.canvas, src.layout.content, "Source")?,
+        crate::sheet::tile_of(&gar.canvas, gar.layout.content, "Garment")?,
     ];
     stages.push(("sheet_tiles", ms(t)));
     let t = Instant::now();
@@ -123,15 +190,15 @@ pub fn pipeline(job: &Job, choice: RequestEncoding, parallel: bool, out: &Path) 
     stages.push(("body_b64_json", ms(t)));
     let body_len = body.len();
     drop(body);
-    let plan = src.plan;
+    let plan = src.layout;
     drop((src, gar, src_enc, gar_enc));
     let t = Instant::now();
     let reply = nova::parse_reply(&job.reply)?;
     stages.push(("r_parse_b64", ms(t)));
     let t = Instant::now();
     // The shared reply is 1024x1024 whatever the source: map it as the pipeline would.
-    let result = prepare::finish_output(&reply.images[0], &plan, &limits(), "result")?;
-    let mask = reply.mask.as_deref().map(|m| prepare::finish_output(m, &plan, &limits(), "mask")).transpose()?;
+    let result = finish_output(&reply.images[0], &plan, &limits(), "result")?;
+    let mask = reply.mask.as_deref().map(|m| finish_output(m, &plan, &limits(), "mask")).transpose()?;
     stages.push(("r_finish", ms(t)));
     let t = Instant::now();
     if let Some(m) = &mask {
@@ -160,17 +227,17 @@ pub fn primitives(job: &Job, out: &Path) -> Result<BTreeMap<&'static str, f64>, 
     let t = Instant::now();
     let person = image::load_from_memory(&job.person).map_err(|e| bad(e.to_string()))?.into_rgb8();
     let mut decode = ms(t);
-    if let Some(hd) = crate::jpeg::header(&job.person) {
+    if let Some(hd) = crate::image::jpeg::header(&job.person) {
         let t = Instant::now();
-        drop(crate::jpeg::decode_rgb(&job.person, &hd));
+        drop(crate::image::jpeg::decode_rgb(&job.person, &hd));
         decode = decode.min(ms(t));
         let t = Instant::now();
-        if crate::jpeg::decode_planes(&job.person, &hd).is_some() {
+        if crate::image::jpeg::decode_planes(&job.person, &hd).is_some() {
             decode = decode.min(ms(t));
         }
     }
     m.insert("p_decode", decode);
-    let target = prepare::plan(person.height(), person.width());
+    let target = layout(person.height(), person.width());
     let (w, h) = (target.content.height, target.content.width);
     let src = fast_image_resize::images::Image::from_vec_u8(
         person.width(),
@@ -190,23 +257,23 @@ pub fn primitives(job: &Job, out: &Path) -> Result<BTreeMap<&'static str, f64>, 
     m.insert("p_orient", ms(t));
     drop(small);
     let t = Instant::now();
-    let p_jpeg = prepare::encode_with(&upright, Encoding::Jpeg, true)?;
+    let p_jpeg = encode_with(&upright, Encoding::Jpeg, true)?;
     m.insert("p_encode_jpeg", ms(t));
     let t = Instant::now();
-    let p_png = prepare::encode(&upright, Encoding::Png)?;
+    let p_png = encode(&upright, Encoding::Png)?;
     m.insert("p_encode_png", ms(t));
     drop(upright);
     let t = Instant::now();
     let garment = image::load_from_memory(&job.garment).map_err(|e| bad(e.to_string()))?;
     m.insert("g_decode", ms(t));
     let t = Instant::now();
-    let garment = prepare::into_rgb_on_white(garment);
+    let garment = into_rgb_on_white(garment);
     m.insert("g_flatten", ms(t));
     let t = Instant::now();
-    let g_jpeg = prepare::encode(&garment, Encoding::Jpeg)?;
+    let g_jpeg = encode(&garment, Encoding::Jpeg)?;
     m.insert("g_encode_jpeg", ms(t));
     let t = Instant::now();
-    let g_png = prepare::encode(&garment, Encoding::Png)?;
+    let g_png = encode(&garment, Encoding::Png)?;
     m.insert("g_encode_png", ms(t));
     drop(garment);
     let t = Instant::now();
@@ -304,7 +371,7 @@ pub fn largest_inputs(data: &Path, out: &Path) -> Result<Vec<(String, PathBuf)>,
     let cases: Vec<(String, Vec<u8>)> = vec![
         (format!("JPEG {jw}x{jh} (MAX_INPUT_PIXELS)"), {
             let img = RgbImage::from_fn(jw, jh, |x, y| image::Rgb([(x / 34) as u8, (y / 23) as u8, 128]));
-            crate::jpeg::encode_rgb(&img, 90, true)?
+            crate::image::jpeg::encode_rgb(&img, 90, true)?
         }),
         rgba_png("PNG RGBA 8-bit", side(4), false)?,
         rgba_png("PNG RGBA 16-bit", side(8), true)?,
@@ -426,14 +493,14 @@ pub fn say(line: &str) {
 }
 
 /// The prepared source of the shared job, for PSNR.
-pub fn prepared_source(job: &Job) -> Result<(RgbImage, Plan), JobError> {
-    let p = prepare::prepare(&job.person, &limits(), "source")?;
-    Ok((p.canvas, p.plan))
+pub fn prepared_source(job: &Job) -> Result<(RgbImage, Layout), JobError> {
+    let p = prepare(&job.person, &limits(), "source")?;
+    Ok((p.canvas, p.layout))
 }
 
 /// The garment flattened, at its prepared size.
 pub fn prepared_garment(job: &Job) -> Result<RgbImage, JobError> {
-    Ok(prepare::prepare(&job.garment, &limits(), "garment")?.canvas)
+    Ok(prepare(&job.garment, &limits(), "garment")?.canvas)
 }
 
 /// Dimensions and EXIF orientation of the shared photo, for the report.
@@ -452,4 +519,44 @@ pub fn describe(bytes: &[u8]) -> String {
 /// The default location of the shared bench data and baseline script, beside the project.
 pub fn default_data() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/data")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The benchmark times the pipeline's own steps: it must prepare exactly what the
+    /// pipeline prepares, on each route (4:2:0 planes with either chroma, RGB decode with
+    /// alpha, padding, colour conversion).
+    #[test]
+    fn the_timed_steps_prepare_what_the_pipeline_prepares() {
+        let mut garment = Vec::new();
+        image::DynamicImage::ImageRgba8(crate::samples::garment(300))
+            .write_to(&mut std::io::Cursor::new(&mut garment), image::ImageFormat::Png)
+            .unwrap();
+        let mut adobe = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut adobe, 90);
+        enc.add_icc_profile(&moxcms::ColorProfile::new_adobe_rgb().encode().unwrap()).unwrap();
+        enc.encode(crate::samples::person(300, 400).as_raw(), 300, 400, jpeg_encoder::ColorType::Rgb).unwrap();
+        let inputs = [
+            crate::samples::phone_jpeg(&crate::samples::person(641, 479), 6).unwrap(),
+            crate::samples::phone_jpeg(&crate::samples::person(2000, 400), 1).unwrap(),
+            garment,
+            adobe,
+        ];
+        for (i, bytes) in inputs.iter().enumerate() {
+            for chroma in [Chroma::Full, Chroma::Half] {
+                let (timed, _) = prepare_timed(bytes, "input", chroma).unwrap();
+                let plain = crate::image::prepare_with(bytes, &limits(), "input", chroma).unwrap();
+                let what = format!("input {i}, {chroma:?}");
+                assert_eq!(
+                    (&timed.canvas, timed.layout, &timed.input),
+                    (&plain.canvas, plain.layout, &plain.input),
+                    "{what}"
+                );
+                let planes = |p: &Prepared| p.planes.as_ref().map(|p| (p.y.clone(), p.u.clone(), p.v.clone()));
+                assert_eq!(planes(&timed), planes(&plain), "{what}");
+            }
+        }
+    }
 }

@@ -27,8 +27,9 @@ use image::{DynamicImage, ExtendedColorType, GrayImage, ImageDecoder, ImageForma
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use crate::image::encode_png_rgb;
+use crate::limits::{MAX_ASPECT, MAX_PIXELS, MAX_SIDE, MIN_SIDE};
 use crate::manifest::{BodyRegion, GarmentClass};
-use crate::prepare::{encode_png_rgb, MAX_ASPECT, MAX_PIXELS, MAX_SIDE, MIN_SIDE};
 
 /// A fault for the next call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

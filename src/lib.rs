@@ -1,6 +1,6 @@
 //! tryon-lambda: S3 uploads in, Amazon Nova Canvas virtual try-on images out.
 //!
-//! The pure core (`event`, `manifest`, `plan`, `prepare`, `nova`, `status`, `sheet`) has no
+//! The pure core (`event`, `manifest`, `plan`, `image`, `nova`, `status`, `sheet`) has no
 //! AWS types; `job` runs one job over the `ports`; `aws` implements them for S3 and
 //! Bedrock; `handler` is the Lambda entry. With the `tools` feature (never in the function's
 //! build): `local` (a folder as the bucket), `emulator` (the offline Nova Canvas), `bench`
@@ -16,9 +16,8 @@ pub mod emulator;
 pub mod error;
 pub mod event;
 pub mod handler;
-pub mod headers;
+pub mod image;
 pub mod job;
-pub mod jpeg;
 pub mod limits;
 #[cfg(feature = "tools")]
 pub mod local;
@@ -28,7 +27,6 @@ pub mod metrics;
 pub mod nova;
 pub mod plan;
 pub mod ports;
-pub mod prepare;
 #[cfg(feature = "tools")]
 pub mod samples;
 pub mod sheet;

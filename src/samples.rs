@@ -4,7 +4,7 @@
 use image::{Rgb, RgbImage, Rgba, RgbaImage};
 
 use crate::error::JobError;
-use crate::prepare::{encode_png_rgb, JPEG_QUALITY};
+use crate::image::{encode_png_rgb, JPEG_QUALITY};
 
 /// A standing figure on a gradient background, `w`×`h` as displayed.
 pub fn person(w: u32, h: u32) -> RgbImage {

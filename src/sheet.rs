@@ -27,17 +27,17 @@ pub struct Tile {
 /// ratio: a portrait fills the height, a thin strip stays a thin strip.
 pub fn tile(img: &RgbImage, label: &str) -> Tile {
     let (w, h) = img.dimensions();
-    let content = crate::prepare::Rect { x: 0, y: 0, width: w, height: h };
-    let image = crate::prepare::preview(img, content, (MAX_TILE_WIDTH, TILE_HEIGHT)).unwrap_or_else(|_| {
-        let (tw, th) = crate::prepare::fit_in_box((w, h), (MAX_TILE_WIDTH, TILE_HEIGHT));
+    let content = crate::image::Rect { x: 0, y: 0, width: w, height: h };
+    let image = crate::image::preview(img, content, (MAX_TILE_WIDTH, TILE_HEIGHT)).unwrap_or_else(|_| {
+        let (tw, th) = crate::image::fit_in_box((w, h), (MAX_TILE_WIDTH, TILE_HEIGHT));
         image::imageops::resize(img, tw, th, image::imageops::FilterType::Triangle)
     });
     Tile { label: label.to_owned(), image }
 }
 
 /// The picture part (`content`) of a prepared canvas as a tile.
-pub fn tile_of(canvas: &RgbImage, content: crate::prepare::Rect, label: &str) -> Result<Tile, JobError> {
-    let image = crate::prepare::preview(canvas, content, (MAX_TILE_WIDTH, TILE_HEIGHT))?;
+pub fn tile_of(canvas: &RgbImage, content: crate::image::Rect, label: &str) -> Result<Tile, JobError> {
+    let image = crate::image::preview(canvas, content, (MAX_TILE_WIDTH, TILE_HEIGHT))?;
     Ok(Tile { label: label.to_owned(), image })
 }
 
@@ -98,7 +98,7 @@ pub fn compose(tiles: &[Tile]) -> RgbImage {
 /// The sheet as a JPEG.
 pub fn encode(tiles: &[Tile]) -> Result<Vec<u8>, JobError> {
     let sheet = compose(tiles);
-    crate::jpeg::encode_rgb(&sheet, 85, true)
+    crate::image::jpeg::encode_rgb(&sheet, 85, true)
         .map_err(|e| JobError::new(ErrorCode::Internal, format!("encoding the comparison sheet failed: {e}")))
 }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorCode, JobError};
-use crate::prepare::{Encoding, InputInfo, Rect};
+use crate::image::{Encoding, InputInfo, Rect};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -219,7 +219,7 @@ fn image_preparation_never_panics() {
             max_decode_alloc: 64 << 20,
             ..Default::default()
         };
-        match tryon::prepare::prepare(&bytes, &limits, "fuzzed") {
+        match tryon::image::prepare(&bytes, &limits, "fuzzed") {
             Ok(p) => {
                 let (w, h) = p.canvas.dimensions();
                 prop_assert!((320..=4096).contains(&w) && (320..=4096).contains(&h));

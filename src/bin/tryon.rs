@@ -444,7 +444,9 @@ async fn bench(data: Option<PathBuf>, iters: usize, python: Option<PathBuf>, scr
         Err(e) => return fail(&e),
     };
     if cfg!(debug_assertions) {
-        eprintln!("warning: a debug build; run `cargo run --release --features tools --bin tryon -- bench` for real figures");
+        eprintln!(
+            "warning: a debug build; run `cargo run --release --features tools --bin tryon -- bench` for real figures"
+        );
     }
     let out = std::env::temp_dir().join(format!("tryon-bench-out-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&out);
@@ -560,14 +562,14 @@ async fn bench(data: Option<PathBuf>, iters: usize, python: Option<PathBuf>, scr
     if let (Ok((src, _)), Ok(gar)) = (prepared_source(&job), prepared_garment(&job)) {
         say("\nrequest encodings of the prepared images (bytes, ms, PSNR dB):");
         for (what, img) in [("source photo", &src), ("garment cut-out", &gar)] {
-            use tryon::prepare::Encoding;
+            use tryon::image::Encoding;
             for (name, enc, sub) in [
                 ("JPEG 4:4:4", Encoding::Jpeg, false),
                 ("JPEG 4:2:0", Encoding::Jpeg, true),
                 ("PNG", Encoding::Png, false),
             ] {
                 let t = Instant::now();
-                let bytes = tryon::prepare::encode_with(img, enc, sub).unwrap_or_default();
+                let bytes = tryon::image::encode_with(img, enc, sub).unwrap_or_default();
                 let took = t.elapsed().as_secs_f64() * 1e3;
                 say(&format!(
                     "  {what:<16} {name:<11} {:>9} bytes {took:>7.1} ms  PSNR {:>6.2}",

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use tracing::info;
 
 use crate::error::{ErrorCode, JobError};
+use crate::image::{self as images, Encoding, Prepared};
 use crate::manifest::JobSpec;
 use crate::nova;
 use crate::ports::{Model, Storage};
-use crate::prepare::{self, Encoding, Prepared};
 use crate::sheet::{self, Tile};
 use crate::status::{ImageDiagnostics, Outputs, PreparedInfo};
 
@@ -62,7 +62,7 @@ impl From<JobError> for CallFailure {
 /// A call's request, ready to send, and what was prepared for it.
 pub(crate) struct Request {
     body: Vec<u8>,
-    plan: prepare::Plan,
+    layout: images::Layout,
     pub(crate) source: ImageDiagnostics,
     pub(crate) garment: ImageDiagnostics,
     pub(crate) mask: Option<ImageDiagnostics>,
@@ -113,7 +113,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         let parsed = nova::parse_reply(&reply.body).map_err(fail)?;
         drop(reply);
         let t = Instant::now();
-        let written = self.write_outputs(parsed, request.plan, site).await.map_err(fail)?;
+        let written = self.write_outputs(parsed, request.layout, site).await.map_err(fail)?;
         Ok(CallResult {
             outputs: written.outputs,
             moderation: written.moderation,
@@ -148,14 +148,14 @@ impl<S: Storage, M: Model> Service<S, M> {
             tokio::join!(self.read_image(site.bucket, &spec.garment_key, "garment image", max), mask_read);
         let (garment, mask) = (garment?, mask?);
         let mask_len = mask.as_ref().map_or(0, |m| m.len() as u64);
-        let chroma = prepare::Chroma::for_request(cfg.request_encoding);
+        let chroma = images::Chroma::for_request(cfg.request_encoding);
         let limits = room(cfg, src.footprint() + garment.len() as u64 + mask_len, site.sharing);
-        let gar = blocking(move || prepare::prepare_with(&garment, &limits, "the garment image", chroma)).await?;
+        let gar = blocking(move || images::prepare_with(&garment, &limits, "the garment image", chroma)).await?;
         let mask_canvas = match mask {
             Some(bytes) => {
-                let (info, plan) = (src.input.clone(), src.plan);
+                let (info, plan) = (src.input.clone(), src.layout);
                 let limits = room(cfg, src.footprint() + gar.footprint() + mask_len, site.sharing);
-                Some(blocking(move || prepare::prepare_mask(&bytes, &limits, &info, &plan)).await?)
+                Some(blocking(move || images::prepare_mask(&bytes, &limits, &info, &plan)).await?)
             }
             None => None,
         };
@@ -175,11 +175,11 @@ impl<S: Storage, M: Model> Service<S, M> {
             });
             Ok(Request {
                 body,
-                plan: src.plan,
+                layout: src.layout,
                 source: image_diag(&src, Some(encoded.source)),
                 garment: image_diag(&gar, Some(encoded.garment)),
                 mask,
-                garment_tile: sheet::tile_of(&gar.canvas, gar.plan.content, "Garment")?,
+                garment_tile: sheet::tile_of(&gar.canvas, gar.layout.content, "Garment")?,
                 prepare_ms: 0,
             })
         })
@@ -192,33 +192,33 @@ impl<S: Storage, M: Model> Service<S, M> {
     async fn write_outputs(
         &self,
         reply: nova::Reply,
-        plan: prepare::Plan,
+        layout: images::Layout,
         site: &CallSite<'_>,
     ) -> Result<Written, JobError> {
-        let nova::Reply { images, mask, moderation } = reply;
+        let nova::Reply { images: pictures, mask, moderation } = reply;
         let limits = self.config.limits;
-        let (images, mask, mask_tile, result_tiles) = blocking(move || {
-            let images = images
+        let (pictures, mask, mask_tile, result_tiles) = blocking(move || {
+            let pictures = pictures
                 .iter()
                 .enumerate()
-                .map(|(i, b)| prepare::finish_output(b, &plan, &limits, &format!("image {}", i + 1)))
+                .map(|(i, b)| images::finish_output(b, &layout, &limits, &format!("image {}", i + 1)))
                 .collect::<Result<Vec<_>, _>>()?;
-            let mask = mask.map(|m| prepare::finish_output(&m, &plan, &limits, "mask")).transpose()?;
+            let mask = mask.map(|m| images::finish_output(&m, &layout, &limits, "mask")).transpose()?;
             let mask_tile = mask.as_deref().map(|m| sheet::tile_from_bytes(m, "Mask")).transpose()?;
-            let result_tiles = images
+            let result_tiles = pictures
                 .iter()
                 .enumerate()
                 .map(|(i, png)| {
-                    let label = if images.len() == 1 { "Result".to_owned() } else { format!("Result {}", i + 1) };
+                    let label = if pictures.len() == 1 { "Result".to_owned() } else { format!("Result {}", i + 1) };
                     sheet::tile_from_bytes(png, &label)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok((images, mask, mask_tile, result_tiles))
+            Ok((pictures, mask, mask_tile, result_tiles))
         })
         .await?;
-        let first_png = if site.keep_first { images.first().cloned() } else { None };
+        let first_png = if site.keep_first { pictures.first().cloned() } else { None };
         let mut outputs = Outputs::default();
-        for (i, png) in images.into_iter().enumerate() {
+        for (i, png) in pictures.into_iter().enumerate() {
             let key = result_key(&site.folder, i);
             self.put_file(site.bucket, &key, png, "image/png").await?;
             outputs.images.push(key);

@@ -3,9 +3,9 @@
 
 use crate::config::RequestEncoding;
 use crate::error::{ErrorCode, JobError};
+use crate::image::{self as images, Encoding, InputFormat, Prepared};
 use crate::manifest::JobSpec;
 use crate::nova::{self, RequestImages, MAX_BODY_BYTES};
-use crate::prepare::{self, Encoding, InputFormat, Prepared};
 
 /// Encoded sizes of the request images.
 pub struct EncodedSizes {
@@ -27,7 +27,7 @@ pub fn choose_encoding(input: InputFormat) -> Encoding {
 /// JPEG stays 4:4:4); `jpeg` asks for size and speed, and 4:2:0 halves the chroma data:
 /// measured on the shared garment cut-out, 17% fewer bytes and 35% less encode time for
 /// 46.3 dB PSNR instead of 47.1 (README, "Request encoding").
-pub fn subsample(choice: RequestEncoding, input: &prepare::InputInfo) -> bool {
+pub fn subsample(choice: RequestEncoding, input: &images::InputInfo) -> bool {
     choice == RequestEncoding::Jpeg || input.chroma_subsampled
 }
 
@@ -40,15 +40,15 @@ pub fn build_body(
     mask: Option<&image::RgbImage>,
     choice: RequestEncoding,
 ) -> Result<(Vec<u8>, EncodedSizes), JobError> {
-    let mask_png = mask.map(prepare::encode_png_rgb).transpose()?;
+    let mask_png = mask.map(images::encode_png_rgb).transpose()?;
     let mut encodings = match choice {
         RequestEncoding::Auto => [choose_encoding(src.input.format), choose_encoding(gar.input.format)],
         RequestEncoding::Jpeg => [Encoding::Jpeg, Encoding::Jpeg],
         RequestEncoding::Png => [Encoding::Png, Encoding::Png],
     };
     loop {
-        let s = prepare::encode_prepared(src, encodings[0], subsample(choice, &src.input))?;
-        let g = prepare::encode_prepared(gar, encodings[1], subsample(choice, &gar.input))?;
+        let s = images::encode_prepared(src, encodings[0], subsample(choice, &src.input))?;
+        let g = images::encode_prepared(gar, encodings[1], subsample(choice, &gar.input))?;
         let mut sizes = vec![s.len(), g.len()];
         sizes.extend(mask_png.as_ref().map(Vec::len));
         if nova::body_size(&sizes) > MAX_BODY_BYTES && encodings.contains(&Encoding::Png) {

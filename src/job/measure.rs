@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::prepare::{Encoding, Prepared};
+use crate::image::{Encoding, Prepared};
 use crate::status::{ImageDiagnostics, PreparedInfo};
 
 pub(crate) fn ms(since: Instant) -> u64 {
@@ -20,11 +20,11 @@ pub(crate) fn image_diag(p: &Prepared, encoded: Option<(Encoding, u64)>) -> Imag
     ImageDiagnostics {
         input: Some(p.input.clone()),
         prepared: PreparedInfo {
-            width: p.plan.canvas_width,
-            height: p.plan.canvas_height,
+            width: p.layout.canvas_width,
+            height: p.layout.canvas_height,
             encoding: encoded.map(|e| e.0),
             bytes: encoded.map_or(0, |e| e.1),
-            content: p.plan.padded().then_some(p.plan.content),
+            content: p.layout.padded().then_some(p.layout.content),
         },
     }
 }

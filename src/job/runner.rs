@@ -12,10 +12,10 @@ use futures_util::stream::{self, StreamExt};
 use tracing::{info, warn};
 
 use crate::error::{ErrorCode, JobError};
+use crate::image::{self as images, Prepared};
 use crate::nova;
 use crate::plan::{Item, JobPlan};
 use crate::ports::{Model, Storage};
-use crate::prepare::{self, Prepared};
 use crate::sheet::{self, Tile};
 use crate::status::{self, stage, ItemStatus, Outputs, State, Status, StatusError, Warning};
 
@@ -74,7 +74,8 @@ impl<S: Storage, M: Model> Service<S, M> {
         let src = Arc::new(self.prepare_source(&job, status).await?);
         self.estimate(&job, &src, status)?;
         let preview = Arc::clone(&src);
-        let mut tiles = vec![blocking(move || sheet::tile_of(&preview.canvas, preview.plan.content, "Source")).await?];
+        let mut tiles =
+            vec![blocking(move || sheet::tile_of(&preview.canvas, preview.layout.content, "Source")).await?];
         let started = Instant::now();
         let concluded = match shape {
             Shape::Single => self.run_single(&job, &src, status, cp, &mut tiles).await,
@@ -98,9 +99,9 @@ impl<S: Storage, M: Model> Service<S, M> {
         let source = self.read_image(job.bucket, key, "source image", self.config.limits.max_image_bytes).await?;
         status.diagnostics.timings_ms.insert("readImages".into(), ms(t));
         let t = Instant::now();
-        let chroma = prepare::Chroma::for_request(self.config.request_encoding);
+        let chroma = images::Chroma::for_request(self.config.request_encoding);
         let limits = room(&self.config, source.len() as u64, 1);
-        let src = blocking(move || prepare::prepare_with(&source, &limits, "the source image", chroma)).await?;
+        let src = blocking(move || images::prepare_with(&source, &limits, "the source image", chroma)).await?;
         status.diagnostics.timings_ms.insert("prepare".into(), ms(t));
         status.diagnostics.images.insert("source".into(), image_diag(&src, None));
         Ok(src)
@@ -110,8 +111,8 @@ impl<S: Storage, M: Model> Service<S, M> {
     fn estimate(&self, job: &Job<'_>, src: &Prepared, status: &mut Status) -> Result<(), JobError> {
         let (mut total, mut requested) = (0.0, 0);
         for (i, it) in job.items.iter().enumerate() {
-            check_reply_fits(&self.config, it.spec.number_of_images(), &src.plan)?;
-            let (w, h) = (src.plan.canvas_width, src.plan.canvas_height);
+            check_reply_fits(&self.config, it.spec.number_of_images(), &src.layout)?;
+            let (w, h) = (src.layout.canvas_width, src.layout.canvas_height);
             let price = nova::price_per_image(&self.config.prices, it.spec.quality(), w, h);
             let estimate = round_cents(price * it.spec.number_of_images() as f64);
             status.items[i].estimated_cost_usd = Some(estimate);
@@ -135,7 +136,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         self.before_calls(status, cp).await?;
         let pending: Vec<usize> = (0..job.items.len()).filter(|i| status.items[*i].state != State::Succeeded).collect();
         let most = job.items.iter().map(|it| it.spec.number_of_images()).max().unwrap_or(1);
-        let at_once = concurrent_calls(&self.config, most, &src.plan);
+        let at_once = concurrent_calls(&self.config, most, &src.layout);
         let mut fresh: Vec<Option<CallResult>> = job.items.iter().map(|_| None).collect();
         let mut runs = stream::iter(pending)
             .map(|i| async move { (i, self.call(&job.items[i].spec, src, &self.site(job, i, at_once, false)).await) })
@@ -182,7 +183,7 @@ impl<S: Storage, M: Model> Service<S, M> {
             if k + 1 < job.items.len() {
                 let limits = room(&self.config, next.len() as u64, 1);
                 current =
-                    Arc::new(blocking(move || prepare::prepare(&next, &limits, "the previous step's result")).await?);
+                    Arc::new(blocking(move || images::prepare(&next, &limits, "the previous step's result")).await?);
             }
         }
         tiles.extend(results);
@@ -243,7 +244,7 @@ impl<S: Storage, M: Model> Service<S, M> {
     }
 
     fn price(&self, it: &Item, src: &Prepared) -> f64 {
-        nova::price_per_image(&self.config.prices, it.spec.quality(), src.plan.canvas_width, src.plan.canvas_height)
+        nova::price_per_image(&self.config.prices, it.spec.quality(), src.layout.canvas_width, src.layout.canvas_height)
     }
 
     async fn first_result(&self, bucket: &str, item: &ItemStatus) -> Result<Vec<u8>, JobError> {

@@ -3,7 +3,7 @@
 
 use crate::config::{Config, Limits};
 use crate::error::{ErrorCode, JobError};
-use crate::prepare;
+use crate::image as images;
 
 /// The limits for preparing one more image while `held` bytes are in use, with the rest of
 /// the budget shared by `sharing` images prepared at the same time.
@@ -14,7 +14,7 @@ pub(crate) fn room(cfg: &Config, held: u64, sharing: u64) -> Limits {
 
 /// Refuses, before the paid call, a request whose reply could not be held: `images`
 /// pictures at the canvas size, base64 in the body and decoded.
-pub(crate) fn check_reply_fits(cfg: &Config, images: u32, plan: &prepare::Plan) -> Result<(), JobError> {
+pub(crate) fn check_reply_fits(cfg: &Config, images: u32, plan: &images::Layout) -> Result<(), JobError> {
     let needs = crate::budget::reply_cost(images, pixels(plan));
     if needs > cfg.memory.bytes {
         let what = format!("the reply of {images} images at {}x{}", plan.canvas_width, plan.canvas_height);
@@ -25,11 +25,11 @@ pub(crate) fn check_reply_fits(cfg: &Config, images: u32, plan: &prepare::Plan) 
 
 /// How many calls may be in flight at once (`VARIANT_CONCURRENCY`), lowered so their
 /// replies of up to `images` pictures fit the budget together.
-pub(crate) fn concurrent_calls(cfg: &Config, images: u32, plan: &prepare::Plan) -> usize {
+pub(crate) fn concurrent_calls(cfg: &Config, images: u32, plan: &images::Layout) -> usize {
     let fit = cfg.memory.bytes / crate::budget::reply_cost(images, pixels(plan)).max(1);
     fit.clamp(1, cfg.variant_concurrency.max(1) as u64) as usize
 }
 
-fn pixels(plan: &prepare::Plan) -> u64 {
+fn pixels(plan: &images::Layout) -> u64 {
     plan.canvas_width as u64 * plan.canvas_height as u64
 }
