@@ -190,15 +190,15 @@ pub fn pipeline(job: &Job, choice: RequestEncoding, parallel: bool, out: &Path) 
     stages.push(("body_b64_json", ms(t)));
     let body_len = body.len();
     drop(body);
-    let plan = src.layout;
+    let layout = src.layout;
     drop((src, gar, src_enc, gar_enc));
     let t = Instant::now();
     let reply = nova::parse_reply(&job.reply)?;
     stages.push(("r_parse_b64", ms(t)));
     let t = Instant::now();
     // The shared reply is 1024x1024 whatever the source: map it as the pipeline would.
-    let result = finish_output(&reply.images[0], &plan, &limits(), "result")?;
-    let mask = reply.mask.as_deref().map(|m| finish_output(m, &plan, &limits(), "mask")).transpose()?;
+    let result = finish_output(&reply.images[0], &layout, &limits(), "result")?;
+    let mask = reply.mask.as_deref().map(|m| finish_output(m, &layout, &limits(), "mask")).transpose()?;
     stages.push(("r_finish", ms(t)));
     let t = Instant::now();
     if let Some(m) = &mask {

@@ -19,7 +19,7 @@ pub struct Header {
     pub width: u32,
     pub height: u32,
     /// A lossy YCbCr image with 4:2:0 chroma: the common camera and phone layout, decoded to
-    /// planes by [`decode_resized`].
+    /// planes by [`decode_resized`](super::planes::decode_resized).
     pub ycbcr_420: bool,
 }
 

@@ -6,7 +6,7 @@
 //!
 //! | room | its job | imports |
 //! | --- | --- | --- |
-//! | [`format`] | sniffing the upload's format; `InputFormat`, `Encoding` | |
+//! | [`format`](mod@format) | sniffing the upload's format; `InputFormat`, `Encoding` | |
 //! | [`headers`] | what a JPEG or WebP container declares, read from its bytes | |
 //! | [`geometry`] | the canvas `Layout` and `Rect`, fitting into a box, white padding | |
 //! | [`orient`] | EXIF orientation: RGB pictures and single planes turned upright | |
@@ -16,11 +16,11 @@
 //! | [`planes`] | the 4:2:0 route: planes resized, placed and turned upright | jpeg, orient, resize |
 //! | [`probe`] | headers read with every limit and the memory budget; `InputInfo` | format, headers, jpeg, orient |
 //! | [`decode`] | pixels as 8-bit RGB on white | jpeg, probe |
-//! | [`prepare`] | the pipeline for sources and garments; `Prepared`, `Chroma` | colour, decode, geometry, jpeg, orient, planes, probe, resize |
+//! | [`prepare`](mod@prepare) | the pipeline for sources and garments; `Prepared`, `Chroma` | colour, decode, geometry, jpeg, orient, planes, probe, resize |
 //! | [`mask`] | `imageBasedMask` uploads as black/white masks on the canvas | decode, geometry, orient, probe, resize |
-//! | [`encode`] | request and output encodings (JPEG, PNG) | format, jpeg, prepare |
+//! | [`encode`](mod@encode) | request and output encodings (JPEG, PNG) | format, jpeg, prepare |
 //! | [`output`] | model outputs cropped back to the picture | encode, geometry |
-//! | [`preview`] | the picture part of a canvas scaled into a box | geometry |
+//! | [`preview`](mod@preview) | the picture part of a canvas scaled into a box | geometry |
 //!
 //! Outside this folder the rooms use [`crate::limits`] (fixed limits), [`crate::budget`] (the
 //! memory budget), [`crate::config`] and [`crate::error`]; none of those imports an image room.
