@@ -363,8 +363,8 @@ pub fn pillow(python: &Path, script: &Path, data: &Path, out: &Path, fmt: &str) 
 pub fn largest_inputs(data: &Path, out: &Path) -> Result<Vec<(String, PathBuf)>, String> {
     let limits = crate::config::Limits::default();
     let side = |bytes_per_px: u64| {
-        // decoded + conversion copy + canvas + bands + held inputs ≈ budget
-        let fixed = crate::budget::canvas_bytes() + (8 << 20) + (24 << 20);
+        // decoded + conversion copy + canvas + bands + the upload itself (≤ 1 MiB) = budget
+        let fixed = crate::budget::canvas_bytes() + (8 << 20) + (1 << 20);
         ((limits.max_decode_alloc.saturating_sub(fixed) / (bytes_per_px + 4)) as f64).sqrt() as u32
     };
     let (jw, jh) = (8660u32, (limits.max_input_pixels / 8660) as u32);

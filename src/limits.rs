@@ -1,5 +1,5 @@
 //! Every fixed limit on untrusted input and on what the function builds, in one table. The
-//! code reads the constants; the README's "Limits" table is rendered from [`table`] and a
+//! code reads the constants; the "Limits" table of docs/performance.md is rendered from [`table`] and a
 //! test checks that the two agree, so a limit cannot change in one place only.
 
 /// Nova Canvas input limits (reference §4). The pixel limit is applied strictly ("fewer
@@ -23,7 +23,7 @@ pub const MAX_ICC_BYTES: u64 = 4 * 1024 * 1024;
 /// Memory kept back from `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` for everything but images: the
 /// runtime, the SDK clients, HTTP buffers, the allocator's slack. Measured: 13.5 MiB after
 /// init, 68-76 MiB peak for the whole 12 MP job of which ~45 MiB are images
-/// (README, "Memory budget").
+/// (docs/performance.md, "Memory budget").
 pub const MEMORY_RESERVE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The function memory assumed where Lambda does not say (`tryon run`, tests): the
@@ -40,7 +40,7 @@ pub const SHEET_MAX_TILES: usize = 48;
 /// Longest `status.json` read back (ours are a few KB).
 pub const MAX_STATUS_BYTES: u64 = 1024 * 1024;
 
-/// One row of the README's limits table.
+/// One row of the limits table in docs/performance.md.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     pub what: &'static str,
@@ -52,7 +52,7 @@ fn row(what: &'static str, value: impl Into<String>, on_excess: &'static str) ->
     Row { what, value: value.into(), on_excess }
 }
 
-/// The fixed limits, as the README documents them (configurable caps are in the
+/// The fixed limits, as docs/performance.md documents them (configurable caps are in the
 /// configuration table).
 pub fn table() -> Vec<Row> {
     vec![
@@ -106,11 +106,11 @@ pub fn markdown() -> String {
 mod tests {
     #[test]
     fn the_readme_shows_every_limit_as_the_code_has_it() {
-        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/performance.md")).unwrap();
         let table = super::markdown();
         assert!(
             readme.contains(&table),
-            "README.md must contain the limits table exactly as rendered by limits::markdown():\n{table}"
+            "docs/performance.md must contain the limits table exactly as rendered by limits::markdown():\n{table}"
         );
     }
 }

@@ -63,11 +63,11 @@ const VARIABLES: &[&str] = &[
 #[test]
 fn every_variable_is_read_documented_and_the_deployed_ones_are_in_the_template() {
     let config = read("src/config/mod.rs");
-    let readme = read("README.md");
+    let readme = read("docs/operations.md");
     let template = read("template.yaml");
     for v in VARIABLES {
         assert!(config.contains(&format!("\"{v}\"")), "config.rs does not read {v}");
-        assert!(readme.contains(&format!("`{v}`")), "README's configuration table lacks {v}");
+        assert!(readme.contains(&format!("`{v}`")), "docs/operations.md's configuration table lacks {v}");
     }
     for v in [
         "UPLOADS_PREFIX",
@@ -84,9 +84,60 @@ fn every_variable_is_read_documented_and_the_deployed_ones_are_in_the_template()
 
 #[test]
 fn every_error_code_is_documented() {
-    let readme = read("README.md");
+    let contract = read("docs/contract.md");
     for code in tryon::error::ErrorCode::ALL {
-        assert!(readme.contains(&format!("`{}`", code.as_str())), "README lacks error code {code}");
+        let row = format!("| `{}` |", code.as_str());
+        assert!(contract.contains(&row), "docs/contract.md's error table lacks {code}");
+    }
+}
+
+/// Every key path of a JSON value (`a.b`, array elements as `[]`).
+fn key_paths(v: &serde_json::Value, at: &str, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                let p = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
+                out.insert(p.clone());
+                key_paths(x, &p, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| key_paths(x, &format!("{at}[]"), out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_documented_status_json_is_what_the_code_writes() {
+    let contract = read("docs/contract.md");
+    let section = contract.split("### Outputs and `status.json`").nth(1).expect("the status section");
+    let example = section.split("```json").nth(1).and_then(|b| b.split("```").next()).expect("a json example");
+    let documented: serde_json::Value = serde_json::from_str(example).expect("the example is JSON");
+    let status: tryon::status::Status = serde_json::from_value(documented.clone()).expect("the example is a status");
+    let written = serde_json::to_value(&status).unwrap();
+    let (mut a, mut b) = (Default::default(), Default::default());
+    key_paths(&documented, "", &mut a);
+    key_paths(&written, "", &mut b);
+    let missing: Vec<_> = b.difference(&a).collect();
+    let unknown: Vec<_> = a.difference(&b).collect();
+    assert!(missing.is_empty(), "the code writes fields the example lacks: {missing:?}");
+    assert!(unknown.is_empty(), "the example shows fields the code does not write: {unknown:?}");
+}
+
+#[test]
+fn every_template_parameter_is_documented() {
+    let template = read("template.yaml");
+    let block = template.split("\nParameters:").nth(1).expect("Parameters");
+    let docs = read("docs/operations.md");
+    let names: Vec<&str> = block
+        .lines()
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with(' '))
+        .filter_map(|l| l.strip_prefix("  ").and_then(|l| l.strip_suffix(':')))
+        .filter(|n| !n.starts_with(' ') && n.chars().all(|c| c.is_ascii_alphanumeric()))
+        .collect();
+    assert!(names.len() >= 10, "{names:?}");
+    for n in names {
+        assert!(docs.contains(&format!("`{n}`")), "docs/operations.md does not document the template parameter {n}");
     }
 }
 

@@ -1,5 +1,6 @@
 //! Configuration: one struct read once from the environment at init, failing fast with the
-//! variable's name. The same names appear in `template.yaml` and the README's table.
+//! variable's name. The same names appear in `template.yaml` and the configuration table of docs/operations.md,
+//! rendered from [`table`].
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -142,7 +142,7 @@ mod tests {
     #[test]
     fn the_readme_shows_the_table_as_the_code_parses_it() {
         let table = markdown();
-        assert!(read("README.md").contains(&table), "README.md must contain, exactly:\n{table}");
+        assert!(read("docs/operations.md").contains(&table), "docs/operations.md must contain, exactly:\n{table}");
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub fn choose_encoding(input: InputFormat) -> Encoding {
 /// Whether a JPEG request image gets 4:2:0 chroma. `auto` keeps what the upload had (a 4:4:4
 /// JPEG stays 4:4:4); `jpeg` asks for size and speed, and 4:2:0 halves the chroma data:
 /// measured on the shared garment cut-out, 17% fewer bytes and 35% less encode time for
-/// 46.3 dB PSNR instead of 47.1 (README, "Request encoding").
+/// 46.3 dB PSNR instead of 47.1 (docs/performance.md, "Request encoding").
 pub fn subsample(choice: RequestEncoding, input: &images::InputInfo) -> bool {
     choice == RequestEncoding::Jpeg || input.chroma_subsampled
 }

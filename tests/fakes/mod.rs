@@ -155,13 +155,16 @@ impl Storage for MemoryStore {
     }
 }
 
-/// Nova Canvas answering every request with `images` copies of one PNG.
+/// Nova Canvas answering every request with `numberOfImages` copies of one PNG, or with
+/// the failure scripted for the garment the request carries.
 #[derive(Clone)]
 pub struct ScriptedModel {
     pub reply_png: Vec<u8>,
     pub images: usize,
     pub calls: Arc<AtomicUsize>,
     pub kill: Arc<Kill>,
+    /// (bytes of a garment's base64 that identify it, failure), each used once.
+    failures: Arc<Mutex<Vec<(String, ModelCallError)>>>,
 }
 
 impl ScriptedModel {
@@ -171,7 +174,13 @@ impl ScriptedModel {
         image::DynamicImage::ImageRgb8(img)
             .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
             .expect("png");
-        ScriptedModel { reply_png: png, images: 1, calls: Arc::default(), kill }
+        ScriptedModel { reply_png: png, images: 1, calls: Arc::default(), kill, failures: Arc::default() }
+    }
+
+    /// The next request whose body contains `marker` fails with `kind`.
+    pub fn fail_once(&self, marker: &str, kind: tryon::ports::ModelFailureKind) {
+        let e = ModelCallError { kind, message: format!("scripted {kind:?}"), request_id: Some("scripted-failure".into()) };
+        self.failures.lock().unwrap().push((marker.to_owned(), e));
     }
 
     pub fn calls(&self) -> usize {
@@ -187,6 +196,14 @@ impl Model for ScriptedModel {
     async fn invoke(&self, body: Vec<u8>, _timeout: Duration) -> Result<ModelResponse, ModelCallError> {
         self.kill.hang_if_dead().await;
         self.calls.fetch_add(1, Ordering::SeqCst);
+        let scripted = {
+            let mut failures = self.failures.lock().unwrap();
+            let text = String::from_utf8_lossy(&body);
+            failures.iter().position(|(m, _)| text.contains(m.as_str())).map(|i| failures.remove(i).1)
+        };
+        if let Some(e) = scripted {
+            return Err(e);
+        }
         let n = serde_json::from_slice::<Value>(&body)
             .ok()
             .and_then(|v| v["imageGenerationConfig"]["numberOfImages"].as_u64())
