@@ -67,7 +67,9 @@ async fn concurrent_and_repeated_deliveries_pay_once() {
     assert_eq!(svc.model.calls(), 2);
 }
 
-async fn futures_join<T: Send + 'static>(handles: impl Iterator<Item = tokio::task::JoinHandle<Result<T, tryon::error::JobError>>>) -> Vec<T> {
+async fn futures_join<T: Send + 'static>(
+    handles: impl Iterator<Item = tokio::task::JoinHandle<Result<T, tryon::error::JobError>>>,
+) -> Vec<T> {
     let mut out = Vec::new();
     for h in handles {
         out.push(h.await.expect("task").expect("no transient failure"));

@@ -179,7 +179,8 @@ impl ScriptedModel {
 
     /// The next request whose body contains `marker` fails with `kind`.
     pub fn fail_once(&self, marker: &str, kind: tryon::ports::ModelFailureKind) {
-        let e = ModelCallError { kind, message: format!("scripted {kind:?}"), request_id: Some("scripted-failure".into()) };
+        let e =
+            ModelCallError { kind, message: format!("scripted {kind:?}"), request_id: Some("scripted-failure".into()) };
         self.failures.lock().unwrap().push((marker.to_owned(), e));
     }
 
