@@ -124,7 +124,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         Ok(())
     }
 
-    /// The calls of a one-call or variants job that have no images yet, a few at a time.
+    /// The variants that have no images yet, a few at a time.
     async fn run_calls(
         &self,
         job: &Job<'_>,
