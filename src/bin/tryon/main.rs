@@ -1,0 +1,181 @@
+//! `tryon`: run try-on jobs locally, serve the Nova Canvas emulator, check manifests and
+//! build events. One file per subcommand; this one holds the command line and dispatch.
+
+mod bench;
+mod bench_invocation;
+mod common;
+mod emulator;
+mod event;
+mod run;
+mod samples;
+mod submit;
+mod validate;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use common::fail;
+
+#[derive(Parser)]
+#[command(
+    name = "tryon",
+    version,
+    about = "Amazon Nova Canvas virtual try-on jobs: run them locally, emulate the model, check manifests",
+    after_help = "Examples:\n  tryon run examples/hoodie                       a job offline, outputs in tryon-out/\n  tryon validate examples/outfit/job.json         check a manifest\n  tryon submit examples/hoodie --bucket B --wait  a job on the deployed stack\n  tryon emulator --port 5002                      Nova Canvas on 127.0.0.1:5002"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a job folder (job.json and its images) through the Lambda's pipeline, with a local
+    /// folder as the bucket and the Nova Canvas emulator in-process (or real Bedrock).
+    ///
+    /// The folder is copied to <out>/local/uploads/<job-id>/ (the manifest last, as clients
+    /// upload it), and the outputs land in <out>/local/outputs/<job-id>/.
+    Run {
+        /// A folder holding job.json and the images it names.
+        folder: PathBuf,
+        /// Where the stand-in bucket lives.
+        #[arg(long, default_value = "tryon-out")]
+        out: PathBuf,
+        /// The job id (default: the folder's name).
+        #[arg(long)]
+        job_id: Option<String>,
+        /// Call the real Nova Canvas with your AWS credentials (BEDROCK_REGION or AWS_REGION).
+        #[arg(long)]
+        bedrock: bool,
+    },
+    /// Submit a job folder to a deployed bucket: upload the images, then job.json (the
+    /// manifest goes last, because its arrival starts the job).
+    ///
+    /// With --wait, follow status.json until the job ends, download the outputs into
+    /// <out>/<job-id>/, and exit non-zero with the error code if the job failed. Uses the
+    /// standard AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_S3 for a local
+    /// S3 such as moto, with S3_FORCE_PATH_STYLE=true).
+    Submit {
+        /// A folder holding job.json and the images it names.
+        folder: PathBuf,
+        /// The stack's bucket (its BucketName output).
+        #[arg(long)]
+        bucket: String,
+        /// The job id (default: the folder's name).
+        #[arg(long)]
+        job_id: Option<String>,
+        /// Wait for the job to end and download its outputs.
+        #[arg(long)]
+        wait: bool,
+        /// Where --wait puts the outputs.
+        #[arg(long, default_value = "tryon-out")]
+        out: PathBuf,
+        /// How long --wait waits, in seconds.
+        #[arg(long, default_value_t = 900)]
+        timeout: u64,
+    },
+    /// Serve the Nova Canvas emulator (Bedrock Runtime InvokeModel) on 127.0.0.1.
+    ///
+    /// Point the SDK at it with AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:<port>.
+    /// Control API: POST /_emulator/faults, GET /_emulator/requests, POST /_emulator/reset.
+    Emulator {
+        #[arg(long, default_value_t = 5002)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        host: IpAddr,
+        /// Model ids to accept (others get 404 ResourceNotFoundException).
+        #[arg(long = "model-id", default_value = "amazon.nova-canvas-v1:0")]
+        model_ids: Vec<String>,
+    },
+    /// Check a job manifest offline with the Lambda's own validator; prints every problem.
+    Validate {
+        /// The manifest file.
+        manifest: PathBuf,
+    },
+    /// Print an event announcing an upload of <key>, ready for `sam local invoke -e` or
+    /// `cargo lambda invoke --data-file`; keys are encoded as S3 encodes them.
+    Event {
+        bucket: String,
+        key: String,
+        /// s3 (a direct notification), sqs (the notification in an SQS batch), or eventbridge.
+        #[arg(long, default_value = "s3", value_parser = ["s3", "sqs", "eventbridge"])]
+        source: String,
+        #[arg(long, default_value = "\"0123456789abcdef0123456789abcdef\"")]
+        etag: String,
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+    },
+    /// Benchmark the per-job image work on the shared job against the Pillow peer baseline
+    /// (run interleaved in the same run), next to the floor of single primitives; then the
+    /// peak RSS of one whole invocation and the Lambda binary's cold start. Use --release.
+    Bench {
+        /// Folder with person.jpg, garment.png and response.json.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Interleaved rounds (each runs every variant once).
+        #[arg(long, default_value_t = 7)]
+        iters: usize,
+        /// Python with Pillow for the baseline (default: .venv-bench/bin/python, if present).
+        #[arg(long)]
+        python: Option<PathBuf>,
+        /// The baseline script (default: pillow_baseline.py beside the data folder).
+        #[arg(long)]
+        script: Option<PathBuf>,
+    },
+    /// One whole invocation of the real handler against an emulator, in this process; prints
+    /// its peak RSS as JSON (used by `bench`).
+    #[command(hide = true)]
+    BenchInvocation {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        emulator: String,
+    },
+    /// Write the synthetic sample pictures (person.jpg with EXIF rotation, garment.png,
+    /// trousers.png and boots.png with alpha, mask.png) into a folder.
+    #[command(hide = true)]
+    Samples { folder: PathBuf },
+}
+
+fn main() -> ExitCode {
+    tryon::memory::tune_allocator();
+    let cli = Cli::parse();
+    init_logging();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    rt.block_on(dispatch(cli.command))
+}
+
+fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,aws=warn,hyper=warn".into()),
+        )
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never into a log file or CI output.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .compact()
+        .init();
+}
+
+async fn dispatch(command: Command) -> ExitCode {
+    match command {
+        Command::Run { folder, out, job_id, bedrock } => run::run(&folder, &out, job_id, bedrock).await,
+        Command::Submit { folder, bucket, job_id, wait, out, timeout } => {
+            submit::submit(&folder, &bucket, job_id, wait, &out, Duration::from_secs(timeout)).await
+        }
+        Command::Emulator { port, host, model_ids } => emulator::emulator(SocketAddr::new(host, port), model_ids).await,
+        Command::Validate { manifest } => validate::validate(&manifest),
+        Command::Event { bucket, key, source, etag, region } => event::event(&bucket, &key, &source, &etag, &region),
+        Command::Samples { folder } => samples::samples(&folder),
+        Command::Bench { data, iters, python, script } => bench::bench(data, iters, python, script).await,
+        Command::BenchInvocation { data, emulator } => bench_invocation::bench_invocation(&data, &emulator).await,
+    }
+}

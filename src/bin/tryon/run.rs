@@ -1,0 +1,131 @@
+//! `tryon run`: a job folder through the Lambda's pipeline, with a local folder as the bucket
+//! and the Nova Canvas emulator in-process (or real Bedrock).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use tryon::aws::BedrockModel;
+use tryon::config::Config;
+use tryon::emulator::Emulator;
+use tryon::event::{ObjectCreated, MANIFEST_NAME};
+use tryon::job::{JobPaths, Service};
+use tryon::local::FsStorage;
+use tryon::ports::{PutCondition, Storage};
+use tryon::status::{State, Status};
+
+use crate::common::{fail, files_under, folder_job_id};
+
+/// The stand-in bucket's name under `--out`.
+const BUCKET: &str = "local";
+
+pub async fn run(folder: &Path, out: &Path, job_id: Option<String>, bedrock: bool) -> ExitCode {
+    let config = match Config::from_env() {
+        // EMF lines are for CloudWatch; a local run prints its own summary.
+        Ok(c) => Config { emit_metrics: false, ..c },
+        Err(e) => return fail(&e.to_string()),
+    };
+    if !folder.join(MANIFEST_NAME).is_file() {
+        return fail(&format!("{} has no {MANIFEST_NAME}", folder.display()));
+    }
+    let job_id = job_id.unwrap_or_else(|| folder_job_id(folder));
+    let storage = FsStorage::new(out);
+    let paths = JobPaths::new(&config, &job_id);
+    if let Err(code) = stage(folder, out, &storage, &paths).await {
+        return code;
+    }
+    let started = Instant::now();
+    if let Err(code) = run_job(storage, config, &paths, bedrock).await {
+        return code;
+    }
+    report(out, &paths, &job_id, started)
+}
+
+/// A fresh run: clears earlier outputs of this job, then copies the folder into the stand-in
+/// bucket with the manifest last, as clients upload it.
+async fn stage(folder: &Path, out: &Path, storage: &FsStorage, paths: &JobPaths) -> Result<(), ExitCode> {
+    if let Ok(dir) = storage.path(BUCKET, paths.outputs.trim_end_matches('/')) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let files = files_under(folder).map_err(|e| fail(&format!("cannot list {}: {e}", folder.display())))?;
+    let (manifest, images): (Vec<_>, Vec<_>) = files.into_iter().partition(|p| p == Path::new(MANIFEST_NAME));
+    for rel in images.iter().chain(&manifest) {
+        let key = format!("{}{}", paths.folder, rel.to_string_lossy());
+        let bytes =
+            std::fs::read(folder.join(rel)).map_err(|e| fail(&format!("cannot read {}: {e}", rel.display())))?;
+        if let Err(e) = storage.put(BUCKET, &key, bytes, "application/octet-stream", PutCondition::Always).await {
+            return Err(fail(&format!("cannot stage {key}: {e}")));
+        }
+    }
+    eprintln!(
+        "staged {} file(s) under {}",
+        images.len() + manifest.len(),
+        out.join(BUCKET).join(&paths.folder).display()
+    );
+    Ok(())
+}
+
+/// Runs the job as the function would on the manifest's upload event, against Bedrock or an
+/// in-process emulator. A transient failure is reported, not fatal: the status tells the rest.
+async fn run_job(storage: FsStorage, config: Config, paths: &JobPaths, bedrock: bool) -> Result<(), ExitCode> {
+    let key = format!("{}{MANIFEST_NAME}", paths.folder);
+    let obj = ObjectCreated { bucket: BUCKET.into(), key, etag: None, version_id: None, raw_key: None };
+    let deadline = Instant::now() + Duration::from_secs(900);
+    let invocation = format!("tryon-run-{}", std::process::id());
+    let result = if bedrock {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let model = BedrockModel::from_sdk_config(&sdk, config.bedrock_region.as_deref(), &config.model_id);
+        eprintln!("calling Nova Canvas ({}) on Bedrock", config.model_id);
+        Service { storage, model, config }.run_job(&obj, &invocation, deadline).await
+    } else {
+        let (addr, _server) = match Emulator::new(vec![config.model_id.clone()])
+            .spawn("127.0.0.1:0".parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0))))
+            .await
+        {
+            Ok(x) => x,
+            Err(e) => return Err(fail(&format!("cannot start the emulator: {e}"))),
+        };
+        eprintln!("Nova Canvas emulator running in-process on http://{addr}");
+        let model = BedrockModel::for_emulator(&format!("http://{addr}"), &config.model_id);
+        Service { storage, model, config }.run_job(&obj, &invocation, deadline).await
+    };
+    if let Err(e) = &result {
+        eprintln!("transient failure (Lambda would retry): {e}");
+    }
+    Ok(())
+}
+
+/// Prints the job's end state and where its outputs are; succeeds only if the job did.
+fn report(out: &Path, paths: &JobPaths, job_id: &str, started: Instant) -> ExitCode {
+    let storage = FsStorage::new(out);
+    let status_path = match storage.path(BUCKET, &paths.status()) {
+        Ok(p) => p,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let status: Status = match std::fs::read(&status_path).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+        Some(s) => s,
+        None => return fail(&format!("no status was written at {}", status_path.display())),
+    };
+    let show =
+        |key: &str| storage.path(BUCKET, key).map(|p| p.display().to_string()).unwrap_or_else(|_| key.to_owned());
+    println!("job {job_id}: {:?} in {:.1} s", status.state, started.elapsed().as_secs_f64());
+    for k in &status.outputs.images {
+        println!("  result: {}", show(k));
+    }
+    if let Some(m) = &status.outputs.mask {
+        println!("  mask:   {}", show(m));
+    }
+    if let Some(m) = &status.outputs.sheet {
+        println!("  sheet:  {}", show(m));
+    }
+    println!("  status: {}", status_path.display());
+    if let Some(e) = &status.error {
+        println!("  error:  {} ({}retryable): {}", e.code, if e.retryable { "" } else { "not " }, e.message);
+    }
+    if status.state == State::Succeeded {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
