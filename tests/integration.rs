@@ -376,10 +376,11 @@ async fn emulator_speaks_the_bedrock_wire_protocol() {
     // Not JSON content: 400 ValidationException.
     let (status, body) = http_post(&w.emulator_url, "/model/amazon.nova-canvas-v1%3A0/invoke", "not json").await;
     assert_eq!(status, 400);
-    assert!(body.contains("Malformed input request"), "{body}");
+    assert!(body.contains("Malformed input request: the body is not valid JSON"), "{body}");
     // Faults are validated; a bad one is refused.
-    let (status, _) = http_post(&w.emulator_url, "/_emulator/faults", r#"{"type":"meteorStrike"}"#).await;
+    let (status, body) = http_post(&w.emulator_url, "/_emulator/faults", r#"{"type":"meteorStrike"}"#).await;
     assert_eq!(status, 400);
+    assert!(body.contains("unknown variant `meteorStrike`"), "{body}");
     let (status, body) =
         http_post(&w.emulator_url, "/_emulator/faults", r#"[{"type":"throttling"},{"type":"delay","ms":5}]"#).await;
     assert_eq!((status, body.as_str()), (200, r#"{"queued":2}"#));
