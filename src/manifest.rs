@@ -424,7 +424,18 @@ pub fn validate(m: Manifest, job_folder: &str) -> Result<JobSpec, ManifestErrors
     params.mask_type = Some(mask_type);
     params.return_mask = Some(params.return_mask.unwrap_or(true));
 
-    let g = &m.image_generation_config;
+    check_generation(&m.image_generation_config, &mut problems);
+
+    match (source_key, garment_key, problems.is_empty()) {
+        (Some(source_key), Some(garment_key), true) => {
+            Ok(JobSpec { source_key, garment_key, mask_key, params, generation: m.image_generation_config })
+        }
+        _ => Err(ManifestErrors(problems)),
+    }
+}
+
+/// The ranges of `imageGenerationConfig`, and the size fields try-on does not take.
+fn check_generation(g: &GenerationConfig, problems: &mut Vec<String>) {
     let c = "imageGenerationConfig";
     if let Some(n) = g.number_of_images {
         if !NUMBER_OF_IMAGES.contains(&n) {
@@ -446,13 +457,6 @@ pub fn validate(m: Manifest, job_folder: &str) -> Result<JobSpec, ManifestErrors
             problems
                 .push(format!("{c}.{name}: not accepted for virtual try-on; the output takes the source image's size"));
         }
-    }
-
-    match (source_key, garment_key, problems.is_empty()) {
-        (Some(source_key), Some(garment_key), true) => {
-            Ok(JobSpec { source_key, garment_key, mask_key, params, generation: m.image_generation_config })
-        }
-        _ => Err(ManifestErrors(problems)),
     }
 }
 

@@ -161,7 +161,9 @@ async fn an_outfit_whose_copy_to_the_root_fails_resumes_without_calling_any_step
     });
     let (svc, _kill) = service(manifest);
     svc.storage.fail_next_put("outputs/j1/result.png");
-    assert!(svc.run_job(&event(), "req-1", long()).await.is_err());
+    let e = svc.run_job(&event(), "req-1", long()).await.expect_err("the copy to the root failed");
+    assert_eq!(e.code, tryon::error::ErrorCode::StorageError, "{e}");
+    assert!(e.message.contains("outputs/j1/result.png"), "{e}");
     assert_eq!(svc.model.calls(), 2);
     assert!(matches!(deliver(&svc, "req-1").await, Outcome::Succeeded { .. }));
     assert_eq!(svc.model.calls(), 2, "both steps were checkpointed");

@@ -184,6 +184,8 @@ mod tests {
         assert!(prepare_with(&jpeg, &limits(), "the photo", Chroma::Half).is_ok());
     }
 
+    // The sample JPEG writer (with EXIF) is tooling, outside the function's build.
+    #[cfg(feature = "tools")]
     #[test]
     fn all_eight_exif_orientations_come_out_upright() {
         // An asymmetric picture: a red block top-left, a blue block bottom-right.
