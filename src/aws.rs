@@ -115,7 +115,12 @@ impl Storage for S3Storage {
         };
         let conditional = condition != PutCondition::Always;
         let out = req.send().await.map_err(|e| s3_error(e, conditional))?;
-        Ok(out.e_tag().unwrap_or_default().to_owned())
+        // The ETag is what the next conditional write matches: without it the job could not
+        // move on safely, so its absence is an error, never an empty version.
+        out.e_tag()
+            .filter(|e| !e.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| StorageError::Other(format!("S3 answered the write of {key} without an ETag")))
     }
 }
 

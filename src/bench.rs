@@ -113,7 +113,7 @@ fn prepare_timed(bytes: &[u8], what: &str, chroma: Chroma) -> Result<(Prepared, 
             let pixels = decode_pixels(decoder, bytes, jpeg.as_ref(), what)?;
             times.decode = ms(t);
             let t = Instant::now();
-            let (rgb, had_alpha) = flatten(pixels);
+            let (rgb, had_alpha) = flatten(pixels)?;
             times.convert = ms(t);
             let t = Instant::now();
             let resized = resize_rgb(rgb, target.stored.0, target.stored.1)?;
@@ -267,7 +267,7 @@ pub fn primitives(job: &Job, out: &Path) -> Result<BTreeMap<&'static str, f64>, 
     let garment = image::load_from_memory(&job.garment).map_err(|e| bad(e.to_string()))?;
     m.insert("g_decode", ms(t));
     let t = Instant::now();
-    let garment = into_rgb_on_white(garment);
+    let garment = into_rgb_on_white(garment)?;
     m.insert("g_flatten", ms(t));
     let t = Instant::now();
     let g_jpeg = encode(&garment, Encoding::Jpeg)?;

@@ -9,7 +9,7 @@ use image::{DynamicImage, ImageDecoder, RgbImage};
 use super::jpeg;
 use super::probe::{decode_error, probe, InputInfo};
 use crate::config::Limits;
-use crate::error::JobError;
+use crate::error::{ErrorCode, JobError};
 
 /// The pixels of a probed input in its stored orientation, as its decoder made them.
 /// `jpeg` is the probe's libjpeg-turbo reading (the fast decoder, tried first).
@@ -26,16 +26,16 @@ pub fn decode_pixels<'a>(
 }
 
 /// Decoded pixels as 8-bit RGB on white, and whether they had alpha.
-pub fn flatten(img: DynamicImage) -> (RgbImage, bool) {
+pub fn flatten(img: DynamicImage) -> Result<(RgbImage, bool), JobError> {
     let had_alpha = img.color().has_alpha();
-    (into_rgb_on_white(img), had_alpha)
+    Ok((into_rgb_on_white(img)?, had_alpha))
 }
 
 /// Composites any alpha onto white and converts to 8-bit RGB (grey, 16-bit and palette
 /// images included).
-pub fn into_rgb_on_white(img: DynamicImage) -> RgbImage {
+pub fn into_rgb_on_white(img: DynamicImage) -> Result<RgbImage, JobError> {
     if !img.color().has_alpha() {
-        return img.into_rgb8();
+        return Ok(img.into_rgb8());
     }
     let rgba = img.into_rgba8();
     let (w, h) = rgba.dimensions();
@@ -61,7 +61,9 @@ pub fn into_rgb_on_white(img: DynamicImage) -> RgbImage {
     }
     buf.truncate(n * 3);
     buf.shrink_to_fit();
-    RgbImage::from_raw(w, h, buf).unwrap_or_default()
+    RgbImage::from_raw(w, h, buf).ok_or_else(|| {
+        JobError::new(ErrorCode::Internal, format!("flattening a {w}x{h} image produced a buffer of the wrong size"))
+    })
 }
 
 /// An input decoded to 8-bit RGB in its stored orientation.
@@ -76,7 +78,7 @@ pub struct Decoded {
 /// Probes and decodes at full size, with every limit in place before any pixel is allocated.
 pub fn decode(bytes: &[u8], limits: &Limits, what: &str) -> Result<Decoded, JobError> {
     let probe = probe(bytes, limits, what)?;
-    let (rgb, had_alpha) = flatten(decode_pixels(probe.decoder, bytes, probe.jpeg.as_ref(), what)?);
+    let (rgb, had_alpha) = flatten(decode_pixels(probe.decoder, bytes, probe.jpeg.as_ref(), what)?)?;
     let info = InputInfo { had_alpha, ..probe.info };
     Ok(Decoded { rgb, orientation: probe.orientation, info, icc: probe.icc })
 }
@@ -89,9 +91,10 @@ mod tests {
     #[test]
     fn flattening_is_exact_per_pixel() {
         let img = RgbaImage::from_fn(3, 1, |x, _| Rgba([0, 0, 0, [0, 128, 255][x as usize]]));
-        let rgb = into_rgb_on_white(DynamicImage::ImageRgba8(img));
+        let rgb = into_rgb_on_white(DynamicImage::ImageRgba8(img)).unwrap();
         assert_eq!(rgb.as_raw(), &[255, 255, 255, 127, 127, 127, 0, 0, 0]);
-        let grey = into_rgb_on_white(DynamicImage::ImageLuma16(image::ImageBuffer::from_pixel(1, 1, Luma([65535u16]))));
+        let grey = into_rgb_on_white(DynamicImage::ImageLuma16(image::ImageBuffer::from_pixel(1, 1, Luma([65535u16]))))
+            .unwrap();
         assert_eq!(grey.as_raw(), &[255, 255, 255]);
     }
 

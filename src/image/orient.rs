@@ -38,7 +38,9 @@ fn rotate_quarter(src: &RgbImage, clockwise: bool) -> RgbImage {
     const B: usize = 64;
     let (w, h) = (src.width() as usize, src.height() as usize);
     let s = src.as_raw();
-    let mut out = vec![0u8; s.len()];
+    // Allocated at its final size, so there is no buffer to fit back into an image.
+    let mut rotated = RgbImage::new(h as u32, w as u32);
+    let out: &mut [u8] = &mut rotated;
     // Destination is h wide and w tall. Clockwise: dst(x', y') = src(y', h-1-x');
     // counter-clockwise: dst(x', y') = src(w-1-y', x').
     for by in (0..w).step_by(B) {
@@ -56,7 +58,7 @@ fn rotate_quarter(src: &RgbImage, clockwise: bool) -> RgbImage {
             }
         }
     }
-    RgbImage::from_raw(h as u32, w as u32, out).unwrap_or_default()
+    rotated
 }
 
 /// An EXIF orientation as an affine map from upright pixels (x, y) to stored ones:

@@ -105,7 +105,7 @@ pub fn prepare_with(bytes: &[u8], limits: &Limits, what: &str, chroma: Chroma) -
         Some(Resized::Rgb(rgb)) => (rgb, None, false),
         Some(Resized::Planes(p, rgb)) => (rgb, Some(Arc::new(p)), false),
         None => {
-            let (rgb, had_alpha) = flatten(decode_pixels(decoder, bytes, jpeg.as_ref(), what)?);
+            let (rgb, had_alpha) = flatten(decode_pixels(decoder, bytes, jpeg.as_ref(), what)?)?;
             let resized = resize_rgb(rgb, target.stored.0, target.stored.1)?;
             (orient(resized, orientation), None, had_alpha)
         }

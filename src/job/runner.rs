@@ -178,7 +178,7 @@ impl<S: Storage, M: Model> Service<S, M> {
                 let mut r = run.map_err(|f| step_failed(k, it, f))?;
                 tiles.push(Tile { label: format!("Garment {}", k + 1), image: r.garment_tile.image });
                 results.extend(r.result_tiles.drain(..1).map(|t| Tile { label: label.clone(), image: t.image }));
-                r.first_png.take().unwrap_or_default()
+                r.first_png.take().ok_or_else(|| JobError::new(ErrorCode::Internal, "an outfit step kept no result"))?
             };
             if k + 1 < job.items.len() {
                 let limits = room(&self.config, next.len() as u64, 1);
