@@ -479,6 +479,15 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn put_answered_without_an_etag_is_an_error_not_an_empty_version() {
+        let (http, _seen) = replying(200, &[], "");
+        match put(&s3(http), PutCondition::IfAbsent).await {
+            Err(StorageError::Other(m)) => assert!(m.contains("without an ETag"), "{m}"),
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
     async fn put_412_on_a_conditional_write_is_a_lost_race() {
         for condition in [PutCondition::IfAbsent, PutCondition::IfMatch("\"old\"")] {
             let (http, seen) =

@@ -137,3 +137,23 @@ async fn a_permanent_failure_is_recorded_once_and_never_retried() {
     assert!(matches!(deliver(&svc, "r2").await.unwrap(), Outcome::Duplicate { .. }));
     assert_eq!(svc.model.calls(), 1);
 }
+
+#[tokio::test]
+async fn a_manifest_gone_before_the_job_ran_with_no_etag_in_the_event_is_not_claimed_under_an_empty_version() {
+    let svc = service(json!({"source": "person.jpg", "garment": "top.png"}));
+    svc.storage.remove(JOB);
+    let outcome = deliver(&svc, "r").await.unwrap();
+    assert!(matches!(&outcome, Outcome::Skipped { reason } if reason.contains("no ETag")), "{outcome:?}");
+    assert!(svc.storage.object(STATUS).is_none(), "nothing was claimed");
+    // With the event's ETag the version is known: the failure is recorded.
+    let obj = ObjectCreated {
+        bucket: "b".into(),
+        key: JOB.into(),
+        etag: Some("\"e1\"".into()),
+        version_id: None,
+        raw_key: None,
+    };
+    let outcome = svc.run_job(&obj, "r", Instant::now() + Duration::from_secs(300)).await.unwrap();
+    assert!(matches!(outcome, Outcome::Failed { code: ErrorCode::MissingObject, .. }), "{outcome:?}");
+    assert_eq!(svc.storage.json(STATUS)["manifest"]["etag"], "\"e1\"");
+}

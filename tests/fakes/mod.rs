@@ -91,6 +91,10 @@ impl MemoryStore {
         self.objects.lock().unwrap().insert(key.to_owned(), (bytes, etag));
     }
 
+    pub fn remove(&self, key: &str) {
+        self.objects.lock().unwrap().remove(key);
+    }
+
     pub fn object(&self, key: &str) -> Option<Vec<u8>> {
         self.objects.lock().unwrap().get(key).map(|(b, _)| b.clone())
     }
