@@ -78,7 +78,7 @@ impl<S: Storage, M: Model> Service<S, M> {
             vec![blocking(move || sheet::tile_of(&preview.canvas, preview.layout.content, "Source")).await?];
         let started = Instant::now();
         let concluded = match shape {
-            Shape::Single => self.run_single(&job, &src, status, cp, &mut tiles).await,
+            Shape::Single => self.run_single(&job, src, status, cp, &mut tiles).await,
             Shape::Variants => self.run_calls(&job, &src, status, cp, &mut tiles).await,
             Shape::Outfit => self.run_steps(&job, src, status, cp, &mut tiles).await,
         };
@@ -196,17 +196,22 @@ impl<S: Storage, M: Model> Service<S, M> {
     async fn run_single(
         &self,
         job: &Job<'_>,
-        src: &Arc<Prepared>,
+        src: Arc<Prepared>,
         status: &mut Status,
         cp: &mut Checkpoint<'_>,
         tiles: &mut Vec<Tile>,
     ) -> Result<(), Stop> {
         let site = self.site(job, 0, 1, false);
+        let price = self.price(&job.items[0], &src);
         let mut fresh = None;
         if status.items[0].state == State::Succeeded {
+            drop(src);
             self.before_calls(status, cp).await?;
         } else {
-            let request = self.request(&job.items[0].spec, src, &site).await?;
+            let request = self.request(&job.items[0].spec, &src, &site).await?;
+            // The source is encoded in the request now: free its canvas before the reply
+            // (base64 and decoded pictures) needs the memory.
+            drop(src);
             let d = &mut status.diagnostics;
             d.images.insert("source".into(), request.source.clone());
             d.images.insert("garment".into(), request.garment.clone());
@@ -217,7 +222,7 @@ impl<S: Storage, M: Model> Service<S, M> {
             *d.timings_ms.entry("prepare".into()).or_default() += request.prepare_ms;
             self.before_calls(status, cp).await?;
             let run = self.send(request, &site).await;
-            record(status, 0, &job.items[0].name, &run, self.price(&job.items[0], src));
+            record(status, 0, &job.items[0].name, &run, price);
             self.checkpoint(status, cp).await?;
             fresh = run.ok();
         }
