@@ -92,3 +92,24 @@ impl Storage for FsStorage {
         Ok(etag)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn write_if_absent_refuses_when_it_cannot_tell_whether_the_object_exists() {
+        let root = std::env::temp_dir().join(format!("tryon-local-{}", std::process::id()));
+        let store = FsStorage::new(&root);
+        let key = "outputs/j/status.json";
+        let path = store.path("b", key).unwrap();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        // A symlink to itself: asking whether it exists fails (ELOOP), yet a rename would
+        // replace it, which is what the old "treat unknown as absent" did.
+        std::os::unix::fs::symlink(&path, &path).unwrap();
+        let r = store.put("b", key, b"{}".to_vec(), "application/json", PutCondition::IfAbsent).await;
+        assert!(matches!(&r, Err(StorageError::Other(m)) if m.contains("cannot tell")), "{r:?}");
+        assert!(std::fs::symlink_metadata(&path).unwrap().file_type().is_symlink(), "nothing was overwritten");
+        std::fs::remove_dir_all(&root).ok();
+    }
+}
