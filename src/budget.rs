@@ -3,7 +3,7 @@
 //! before it happens. An input that would not fit is refused (`image_too_large`) before
 //! any model call, instead of the process being killed and the job left `processing`.
 
-use crate::limits::{MAX_PIXELS, MEMORY_RESERVE_BYTES, SHEET_TILE_HEIGHT, SHEET_TILE_MAX_WIDTH};
+use crate::limits::{MAX_PIXELS, MEMORY_RESERVE_BYTES};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -82,11 +82,6 @@ pub fn reply_cost(images: u32, pixels: u64) -> u64 {
     let png = pixels * 3 + pixels / 64 + 4096;
     let body = png.div_ceil(3) * 4;
     images as u64 * (body + png) + pixels * 4
-}
-
-/// Bytes of one comparison-sheet tile at most.
-pub fn tile_bytes() -> u64 {
-    SHEET_TILE_MAX_WIDTH as u64 * (SHEET_TILE_HEIGHT as u64 + 40) * 3
 }
 
 #[cfg(test)]

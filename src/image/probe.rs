@@ -60,7 +60,7 @@ pub struct Probe<'a> {
 /// Reads and checks the headers of an upload (`what` names it in messages).
 pub fn probe<'a>(bytes: &'a [u8], limits: &Limits, what: &str) -> Result<Probe<'a>, JobError> {
     let format = sniff(bytes).map_err(|e| JobError::new(e.code, format!("{what}: {}", e.message)))?;
-    let declared_icc = check_container(format, bytes, what)?;
+    let (declared_icc, chroma_subsampled) = check_container(format, bytes, what)?;
     let mut decoder = open(format, bytes, limits, what)?;
     let (w, h) = decoder.dimensions();
     check_pixels((w, h), limits, what)?;
@@ -79,8 +79,7 @@ pub fn probe<'a>(bytes: &'a [u8], limits: &Limits, what: &str) -> Result<Probe<'
         bytes: bytes.len() as u64,
         orientation: exif_value(orientation),
         had_alpha: color.has_alpha(),
-        chroma_subsampled: format == InputFormat::Jpeg
-            && headers::jpeg_frame(bytes).is_some_and(|f| f.chroma_subsampled),
+        chroma_subsampled,
         color_profile: icc_note,
     };
     Ok(Probe { decoder: Box::new(decoder), jpeg, orientation, info, icc })
@@ -175,11 +174,13 @@ fn profile(decoder: &mut impl ImageDecoder, declared_icc: u64) -> (Option<Vec<u8
 
 /// Checks what the container declares before a decoder sees it: the JPEG coding process,
 /// its scan count and its end; WebP chunk sizes. Returns the declared colour profile size
-/// (JPEG, WebP; a PNG's is compressed and bounded by the decoder's limit instead).
-fn check_container(format: InputFormat, bytes: &[u8], what: &str) -> Result<u64, JobError> {
+/// (JPEG, WebP; a PNG's is compressed and bounded by the decoder's limit instead) and whether
+/// a JPEG's chroma is subsampled, from the one reading of its frame header.
+fn check_container(format: InputFormat, bytes: &[u8], what: &str) -> Result<(u64, bool), JobError> {
     match format {
         InputFormat::Jpeg => {
-            if let Some(frame) = headers::jpeg_frame(bytes) {
+            let frame = headers::jpeg_frame(bytes);
+            if let Some(frame) = frame {
                 if let Some(kind) = frame.unsupported() {
                     return Err(JobError::new(
                         ErrorCode::UnsupportedImage,
@@ -202,11 +203,12 @@ fn check_container(format: InputFormat, bytes: &[u8], what: &str) -> Result<u64,
                     format!("{what} is a truncated JPEG (its end-of-image marker is missing); upload the file again"),
                 ));
             }
-            Ok(headers::jpeg_icc_bytes(bytes))
+            Ok((headers::jpeg_icc_bytes(bytes), frame.is_some_and(|f| f.chroma_subsampled)))
         }
         InputFormat::Webp => headers::webp_chunks(bytes)
+            .map(|icc| (icc, false))
             .map_err(|e| JobError::new(ErrorCode::InvalidImage, format!("{what} is a damaged WebP file: {e}"))),
-        InputFormat::Png => Ok(0),
+        InputFormat::Png => Ok((0, false)),
     }
 }
 
