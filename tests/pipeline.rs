@@ -7,7 +7,7 @@ mod fakes;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fakes::{Kill, MemoryStore, ScriptedModel};
+use fakes::{Kill, LockingStore, MemoryStore, ScriptedModel};
 use serde_json::{json, Value};
 use tryon::config::Config;
 use tryon::error::ErrorCode;
@@ -21,18 +21,27 @@ const STATUS: &str = "outputs/j/status.json";
 type Svc = Service<MemoryStore, ScriptedModel>;
 
 fn service(manifest: Value) -> Arc<Svc> {
-    let kill = Arc::new(Kill::default());
-    let storage = MemoryStore::with_kill(kill.clone());
+    let storage = job_store(manifest);
+    let model = ScriptedModel::new(storage.kill.clone());
+    let config = Config { emit_metrics: false, ..Config::default() };
+    Arc::new(Service { storage, model, config })
+}
+
+/// A bucket holding the job's manifest, person and garments.
+fn job_store(manifest: Value) -> MemoryStore {
+    let storage = MemoryStore::with_kill(Arc::new(Kill::default()));
     storage.insert("uploads/j/person.jpg", tryon::samples::phone_jpeg(&tryon::samples::person(420, 560), 1).unwrap());
     for (name, size) in [("top.png", 400), ("jeans.png", 300), ("boots.png", 200)] {
         storage.insert(&format!("uploads/j/{name}"), tryon::samples::png_rgba(&tryon::samples::garment(size)));
     }
     storage.insert(JOB, serde_json::to_vec(&manifest).unwrap());
-    let config = Config { emit_metrics: false, ..Config::default() };
-    Arc::new(Service { storage, model: ScriptedModel::new(kill), config })
+    storage
 }
 
-async fn deliver(svc: &Svc, request: &str) -> Result<Outcome, tryon::error::JobError> {
+async fn deliver<S: tryon::ports::Storage>(
+    svc: &Service<S, ScriptedModel>,
+    request: &str,
+) -> Result<Outcome, tryon::error::JobError> {
     let obj = ObjectCreated { bucket: "b".into(), key: JOB.into(), etag: None, version_id: None, raw_key: None };
     svc.run_job(&obj, request, Instant::now() + Duration::from_secs(300)).await
 }
@@ -156,4 +165,22 @@ async fn a_manifest_gone_before_the_job_ran_with_no_etag_in_the_event_is_not_cla
     let outcome = svc.run_job(&obj, "r", Instant::now() + Duration::from_secs(300)).await.unwrap();
     assert!(matches!(outcome, Outcome::Failed { code: ErrorCode::MissingObject, .. }), "{outcome:?}");
     assert_eq!(svc.storage.json(STATUS)["manifest"]["etag"], "\"e1\"");
+}
+
+/// Calls that end while a finished one is being checkpointed keep going: a variant holding
+/// the store's lock mid-write (as the local folder store does) used to be parked while the
+/// checkpoint waited for that lock, and the job hung for good.
+#[tokio::test]
+async fn variants_finishing_during_a_checkpoint_do_not_hang_the_job() {
+    let storage = LockingStore::new(job_store(variants()), Duration::from_millis(20));
+    let model = ScriptedModel::new(storage.inner.kill.clone());
+    model.delay("BALANCED", 0);
+    model.delay("DETAILED", 30);
+    model.delay("SEAMLESS", 45);
+    let config = Config { emit_metrics: false, variant_concurrency: 3, ..Config::default() };
+    let svc = Service { storage, model, config };
+    let run = tokio::time::timeout(Duration::from_secs(20), deliver(&svc, "r")).await;
+    let outcome = run.expect("the job ends instead of hanging").unwrap();
+    assert!(matches!(outcome, Outcome::Succeeded { images: 3, .. }), "{outcome:?}");
+    assert_eq!(svc.model.calls(), 3);
 }

@@ -138,15 +138,29 @@ impl<S: Storage, M: Model> Service<S, M> {
         let most = job.items.iter().map(|it| it.spec.number_of_images()).max().unwrap_or(1);
         let at_once = concurrent_calls(&self.config, most, &src.layout);
         let mut fresh: Vec<Option<CallResult>> = job.items.iter().map(|_| None).collect();
-        let mut runs = stream::iter(pending)
-            .map(|i| async move { (i, self.call(&job.items[i].spec, src, &self.site(job, i, at_once, false)).await) })
-            .buffer_unordered(at_once);
-        while let Some((i, run)) = runs.next().await {
-            record(status, i, &job.items[i].name, &run, self.price(&job.items[i], src));
-            self.checkpoint(status, cp).await?;
-            fresh[i] = run.ok();
-        }
-        drop(runs);
+        // The calls are driven apart from the checkpoints: awaiting a checkpoint inside the
+        // stream's loop would stop polling the calls still running, and one of them holding
+        // what the checkpoint needs (a store's lock, a pooled connection) would never let go.
+        let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
+        let drive = async move {
+            let mut runs = stream::iter(pending)
+                .map(|i| async move { (i, self.call(&job.items[i].spec, src, &self.site(job, i, at_once, false)).await) })
+                .buffer_unordered(at_once);
+            while let Some(one) = runs.next().await {
+                // The receiver only goes away when a checkpoint failed, which ends the job.
+                let _ = done.send(one);
+            }
+            Ok(())
+        };
+        let keep = async {
+            while let Some((i, run)) = finished.recv().await {
+                record(status, i, &job.items[i].name, &run, self.price(&job.items[i], src));
+                self.checkpoint(status, cp).await?;
+                fresh[i] = run.ok();
+            }
+            Ok::<(), Stop>(())
+        };
+        futures_util::future::try_join(drive, keep).await?;
         let calls = Calls { bucket: job.bucket, names: job.items.iter().map(|it| it.name.clone()).collect() };
         self.conclude_variants(calls, fresh, status, tiles).await?;
         Ok(())

@@ -169,6 +169,8 @@ pub struct ScriptedModel {
     pub kill: Arc<Kill>,
     /// (bytes of a garment's base64 that identify it, failure), each used once.
     failures: Arc<Mutex<Vec<(String, ModelCallError)>>>,
+    /// (text a request carries, milliseconds its reply takes).
+    delays: Arc<Mutex<Vec<(String, u64)>>>,
 }
 
 impl ScriptedModel {
@@ -178,7 +180,14 @@ impl ScriptedModel {
         image::DynamicImage::ImageRgb8(img)
             .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
             .expect("png");
-        ScriptedModel { reply_png: png, images: 1, calls: Arc::default(), kill, failures: Arc::default() }
+        ScriptedModel {
+            reply_png: png,
+            images: 1,
+            calls: Arc::default(),
+            kill,
+            failures: Arc::default(),
+            delays: Arc::default(),
+        }
     }
 
     /// The next request whose body contains `marker` fails with `kind`.
@@ -190,6 +199,11 @@ impl ScriptedModel {
 
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
+    }
+
+    /// Requests whose body contains `marker` are answered after `ms` milliseconds.
+    pub fn delay(&self, marker: &str, ms: u64) {
+        self.delays.lock().unwrap().push((marker.to_owned(), ms));
     }
 }
 
@@ -206,6 +220,13 @@ impl Model for ScriptedModel {
             let text = String::from_utf8_lossy(&body);
             failures.iter().position(|(m, _)| text.contains(m.as_str())).map(|i| failures.remove(i).1)
         };
+        let delay = {
+            let text = String::from_utf8_lossy(&body);
+            self.delays.lock().unwrap().iter().find(|(m, _)| text.contains(m.as_str())).map(|(_, ms)| *ms)
+        };
+        if let Some(ms) = delay {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
         if let Some(e) = scripted {
             return Err(e);
         }
@@ -216,5 +237,38 @@ impl Model for ScriptedModel {
         let b64 = base64_simd::STANDARD.encode_to_string(&self.reply_png);
         let reply = serde_json::json!({ "images": vec![b64; n] });
         Ok(ModelResponse { body: serde_json::to_vec(&reply).expect("json"), request_id: Some("scripted".into()) })
+    }
+}
+
+/// A [`MemoryStore`] whose writes hold one lock across a pause, as the local folder store
+/// holds its lock across file writes: a write parked mid-way keeps everyone else waiting.
+pub struct LockingStore {
+    pub inner: MemoryStore,
+    lock: tokio::sync::Mutex<()>,
+    pause: Duration,
+}
+
+impl LockingStore {
+    pub fn new(inner: MemoryStore, pause: Duration) -> Self {
+        LockingStore { inner, lock: tokio::sync::Mutex::new(()), pause }
+    }
+}
+
+impl Storage for LockingStore {
+    async fn get(&self, bucket: &str, key: &str, max_bytes: u64) -> Result<StoredObject, StorageError> {
+        self.inner.get(bucket, key, max_bytes).await
+    }
+
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        condition: PutCondition<'_>,
+    ) -> Result<String, StorageError> {
+        let _held = self.lock.lock().await;
+        tokio::time::sleep(self.pause).await;
+        self.inner.put(bucket, key, body, content_type, condition).await
     }
 }
