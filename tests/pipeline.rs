@@ -172,11 +172,14 @@ async fn a_manifest_gone_before_the_job_ran_with_no_etag_in_the_event_is_not_cla
 /// checkpoint waited for that lock, and the job hung for good.
 #[tokio::test]
 async fn variants_finishing_during_a_checkpoint_do_not_hang_the_job() {
-    let storage = LockingStore::new(job_store(variants()), Duration::from_millis(20));
+    // The first variant's write holds the lock for 100 ms; the others' replies arrive
+    // during it, so they queue for the lock and one of them holds it when the first
+    // variant's checkpoint asks for it.
+    let storage = LockingStore::new(job_store(variants()), Duration::from_millis(100));
     let model = ScriptedModel::new(storage.inner.kill.clone());
     model.delay("BALANCED", 0);
     model.delay("DETAILED", 30);
-    model.delay("SEAMLESS", 45);
+    model.delay("SEAMLESS", 60);
     let config = Config { emit_metrics: false, variant_concurrency: 3, ..Config::default() };
     let svc = Service { storage, model, config };
     let run = tokio::time::timeout(Duration::from_secs(20), deliver(&svc, "r")).await;
