@@ -16,7 +16,7 @@ use aws_smithy_types::timeout::TimeoutConfig;
 use crate::config::Config;
 use crate::job::Service;
 use crate::ports::{
-    Model, ModelCallError, ModelFailureKind, ModelResponse, PutCondition, Storage, StorageError, StoredObject,
+    ModelCallError, ModelFailureKind, ModelResponse, PutCondition, Storage, StorageError, StoredObject,
 };
 
 /// S3 through `aws-sdk-s3`.
@@ -165,12 +165,13 @@ impl BedrockModel {
     }
 }
 
-impl Model for BedrockModel {
-    fn model_id(&self) -> &str {
+impl BedrockModel {
+    pub fn model_id(&self) -> &str {
         &self.model_id
     }
 
-    async fn invoke(&self, body: Vec<u8>, timeout: Duration) -> Result<ModelResponse, ModelCallError> {
+    /// One `InvokeModel` call; `timeout` bounds every SDK attempt together.
+    pub async fn invoke(&self, body: Vec<u8>, timeout: Duration) -> Result<ModelResponse, ModelCallError> {
         let result = self
             .client
             .invoke_model()
@@ -235,10 +236,10 @@ fn bedrock_error(e: SdkError<InvokeModelError, HttpResponse>, timeout: Duration)
 }
 
 /// Builds the Lambda's service from the environment's SDK configuration.
-pub async fn service(config: Config) -> Service<S3Storage, BedrockModel> {
+pub async fn service(config: Config) -> Service<S3Storage, crate::models::Models> {
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let storage = S3Storage::from_sdk_config(&sdk, config.s3_force_path_style);
-    let model = BedrockModel::from_sdk_config(&sdk, config.bedrock_region.as_deref(), &config.model_id);
+    let model = crate::models::Models::from_config(&sdk, &config).await;
     Service { storage, model, config }
 }
 
@@ -263,7 +264,7 @@ mod tests {
     use aws_smithy_types::retry::RetryConfig;
 
     use super::{BedrockModel, S3Storage};
-    use crate::ports::{Model, ModelCallError, ModelFailureKind as K, PutCondition, Storage, StorageError};
+    use crate::ports::{ModelCallError, ModelFailureKind as K, PutCondition, Storage, StorageError};
 
     const MODEL: &str = "amazon.nova-canvas-v1:0";
     const REQUEST_ID: &str = "5f1b0b7e-1c2d-4e5f-8a9b-0c1d2e3f4a5b";

@@ -5,6 +5,7 @@
 //! the cold start of the Lambda binary, each in its own process. Prints figures; asserts
 //! nothing.
 
+use crate::catalog::Backend;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use image::{ImageDecoder, ImageReader, RgbImage};
 
+use crate::backend::{nova, EncodedImage, RequestImages};
 use crate::config::{Limits, RequestEncoding};
 use crate::error::{ErrorCode, JobError};
 use crate::image::colour::to_srgb;
@@ -30,7 +32,6 @@ use crate::image::{
     encode, encode_prepared, encode_with, finish_output, layout, prepare, Chroma, Encoding, Layout, Prepared,
 };
 use crate::manifest;
-use crate::nova::{self, RequestImages};
 
 /// Milliseconds per stage of one run, in order.
 pub type Stages = Vec<(&'static str, f64)>;
@@ -67,7 +68,7 @@ fn limits() -> Limits {
 }
 
 fn spec() -> manifest::JobSpec {
-    manifest::parse(br#"{"source": "person.jpg", "garment": "garment.png"}"#, "uploads/bench/")
+    manifest::parse(br#"{"source": "person.jpg", "garment": "garment.png"}"#, "uploads/bench/", Backend::NovaCanvas)
         .unwrap_or_else(|_| unreachable!())
 }
 
@@ -97,7 +98,7 @@ fn prepare_timed(bytes: &[u8], what: &str, chroma: Chroma) -> Result<(Prepared, 
     let mut times = StepTimes::default();
     let t = Instant::now();
     let probe = probe(bytes, &limits(), what)?;
-    let target = Target::of(&probe, chroma);
+    let target = Target::of(&probe, chroma, &limits().canvas);
     let Probe { decoder, jpeg, orientation, info, icc } = probe;
     let planes_route =
         jpeg.as_ref().and_then(|j| decode_resized(bytes, j, target.stored, orientation, target.half_chroma));
@@ -186,7 +187,12 @@ pub fn pipeline(job: &Job, choice: RequestEncoding, parallel: bool, out: &Path) 
     ];
     stages.push(("sheet_tiles", ms(t)));
     let t = Instant::now();
-    let body = nova::request_body(&spec(), RequestImages { source: &src_enc, reference: &gar_enc, mask: None });
+    let images = RequestImages {
+        source: EncodedImage { bytes: &src_enc, mime: "image/jpeg" },
+        reference: EncodedImage { bytes: &gar_enc, mime: "image/png" },
+        mask: None,
+    };
+    let body = nova::request_body(&spec(), images);
     stages.push(("body_b64_json", ms(t)));
     let body_len = body.len();
     drop(body);
@@ -237,7 +243,7 @@ pub fn primitives(job: &Job, out: &Path) -> Result<BTreeMap<&'static str, f64>, 
         }
     }
     m.insert("p_decode", decode);
-    let target = layout(person.height(), person.width());
+    let target = layout(person.height(), person.width(), &crate::catalog::Backend::NovaCanvas.canvas());
     let (w, h) = (target.content.height, target.content.width);
     let src = fast_image_resize::images::Image::from_vec_u8(
         person.width(),

@@ -26,10 +26,14 @@ pub enum ErrorCode {
     ImageTooLarge,
     /// The `imageBasedMask` image is not a usable black-and-white mask for the source.
     InvalidMask,
-    /// Nova Canvas' content filters blocked the input or every output.
+    /// The model's content filters blocked the input or every output.
     ContentFiltered,
-    /// Nova Canvas rejected the request (ValidationException other than moderation).
+    /// The model rejected the request (a validation error other than moderation).
     ModelRejected,
+    /// A prompt-based model answered without an image (text only, `NO_IMAGE`).
+    NoImage,
+    /// The backend's credentials could not be obtained, or the service refused them.
+    AuthFailed,
     /// The model cannot be used: end of life, no access, wrong id or region.
     ModelUnavailable,
     /// The model did not answer before the deadline, or answered 408.
@@ -49,7 +53,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation tests.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::InvalidManifest,
         ErrorCode::MissingObject,
         ErrorCode::InputTooLarge,
@@ -59,6 +63,8 @@ impl ErrorCode {
         ErrorCode::InvalidMask,
         ErrorCode::ContentFiltered,
         ErrorCode::ModelRejected,
+        ErrorCode::NoImage,
+        ErrorCode::AuthFailed,
         ErrorCode::ModelUnavailable,
         ErrorCode::ModelTimeout,
         ErrorCode::Throttled,
@@ -80,6 +86,8 @@ impl ErrorCode {
             ErrorCode::InvalidMask => "invalid_mask",
             ErrorCode::ContentFiltered => "content_filtered",
             ErrorCode::ModelRejected => "model_rejected",
+            ErrorCode::NoImage => "no_image",
+            ErrorCode::AuthFailed => "auth_failed",
             ErrorCode::ModelUnavailable => "model_unavailable",
             ErrorCode::ModelTimeout => "model_timeout",
             ErrorCode::Throttled => "throttled",

@@ -7,14 +7,18 @@
 //! and `samples`, for the `tryon` command and the tests.
 
 pub mod aws;
+pub mod backend;
 #[cfg(feature = "tools")]
 pub mod bench;
 pub mod budget;
+pub mod catalog;
 pub mod config;
+pub mod converse_client;
 #[cfg(feature = "tools")]
 pub mod emulator;
 pub mod error;
 pub mod event;
+pub mod google;
 pub mod handler;
 pub mod image;
 pub mod job;
@@ -24,7 +28,8 @@ pub mod local;
 pub mod manifest;
 pub mod memory;
 pub mod metrics;
-pub mod nova;
+pub mod models;
+
 pub mod plan;
 pub mod ports;
 #[cfg(feature = "tools")]

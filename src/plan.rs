@@ -5,7 +5,16 @@
 
 use serde_json::{Map, Value};
 
+use crate::backend;
+use crate::catalog::{Backend, Backends};
 use crate::manifest::{self, JobSpec, ManifestErrors};
+
+/// Where a manifest's items are checked: the job folder and the deployment's backends.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    folder: &'a str,
+    backends: &'a Backends,
+}
 
 /// Longest variant name.
 pub const MAX_NAME_CHARS: usize = 64;
@@ -31,6 +40,21 @@ pub enum JobPlan {
 }
 
 impl JobPlan {
+    /// The backends the plan calls, each once, in order.
+    pub fn backends(&self) -> Vec<Backend> {
+        let specs: Vec<&JobSpec> = match self {
+            JobPlan::Single(spec) => vec![spec],
+            JobPlan::Variants(items) | JobPlan::Outfit(items) => items.iter().map(|i| &i.spec).collect(),
+        };
+        let mut out: Vec<Backend> = Vec::new();
+        for s in specs {
+            if !out.contains(&s.backend) {
+                out.push(s.backend);
+            }
+        }
+        out
+    }
+
     /// How many model calls the plan makes.
     pub fn calls(&self) -> usize {
         match self {
@@ -45,7 +69,8 @@ fn err(msg: String) -> ManifestErrors {
 }
 
 /// Parses `job.json` into a plan; `max_calls` is `MAX_MODEL_CALLS_PER_JOB`.
-pub fn parse(bytes: &[u8], job_folder: &str, max_calls: usize) -> Result<JobPlan, ManifestErrors> {
+pub fn parse(bytes: &[u8], job_folder: &str, max_calls: usize, backends: &Backends) -> Result<JobPlan, ManifestErrors> {
+    let at = At { folder: job_folder, backends };
     // Strict before anything else: a plan's keys read from a file that is not one JSON
     // document could be the wrong ones.
     let mut base = manifest::parse_object(bytes)?;
@@ -53,12 +78,12 @@ pub fn parse(bytes: &[u8], job_folder: &str, max_calls: usize) -> Result<JobPlan
     let garment_list = base.remove("garments");
     let plan = match (variant_list, garment_list) {
         // The one-call form keeps the one-call parser's messages for its fields.
-        (None, None) => return manifest::parse(bytes, job_folder).map(JobPlan::Single),
+        (None, None) => return single(bytes, at).map(JobPlan::Single),
         (Some(_), Some(_)) => {
             return Err(err("variants and garments cannot be combined in one job; submit them as two jobs".into()))
         }
-        (Some(v), None) => JobPlan::Variants(variants(&base, v, job_folder)?),
-        (None, Some(g)) => JobPlan::Outfit(outfit(&base, g, job_folder)?),
+        (Some(v), None) => JobPlan::Variants(variants(&base, v, at)?),
+        (None, Some(g)) => JobPlan::Outfit(outfit(&base, g, at)?),
     };
     if plan.calls() > max_calls {
         return Err(err(format!(
@@ -67,6 +92,16 @@ pub fn parse(bytes: &[u8], job_folder: &str, max_calls: usize) -> Result<JobPlan
         )));
     }
     Ok(plan)
+}
+
+/// The backend an outfit's steps call (`None` when the manifest names an unknown one: the
+/// step's own check reports it).
+fn step_backend(base: &Map<String, Value>, at: At<'_>) -> Option<Backend> {
+    match base.get("backend") {
+        None => Some(at.backends.default),
+        Some(Value::String(name)) => Backend::parse(name).ok(),
+        Some(_) => None,
+    }
 }
 
 /// Merges `over` into `base`: objects field by field, anything else replaced.
@@ -102,25 +137,56 @@ fn check_keys(m: &Map<String, Value>, path: &str, allowed: &[&str]) -> Result<()
     }
 }
 
+/// One call's manifest: the manifest's own rules, a backend this deployment offers, and
+/// that backend's checks of its options.
+fn single(bytes: &[u8], at: At<'_>) -> Result<JobSpec, ManifestErrors> {
+    let spec = manifest::parse(bytes, at.folder, at.backends.default)?;
+    if !at.backends.enabled.contains(&spec.backend) {
+        let enabled = at.backends.enabled.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ");
+        return Err(err(format!(
+            "backend: {} is not enabled in this deployment (it offers {enabled}; see ENABLED_BACKENDS)",
+            spec.backend
+        )));
+    }
+    let problems = backend::of(spec.backend).check_options(&spec);
+    if problems.is_empty() {
+        Ok(spec)
+    } else {
+        Err(ManifestErrors(problems))
+    }
+}
+
 fn validate_item(
     base: &Map<String, Value>,
     overrides: &Value,
     path: &str,
-    job_folder: &str,
+    at: At<'_>,
 ) -> Result<JobSpec, ManifestErrors> {
     let mut merged = Value::Object(base.clone());
     deep_merge(&mut merged, overrides);
     let bytes = serde_json::to_vec(&merged).unwrap_or_default();
-    manifest::parse(&bytes, job_folder)
-        .map_err(|e| ManifestErrors(e.0.into_iter().map(|p| format!("{path}: {p}")).collect()))
+    single(&bytes, at).map_err(|e| ManifestErrors(e.0.into_iter().map(|p| format!("{path}: {p}")).collect()))
 }
 
-fn variants(base: &Map<String, Value>, list: Value, job_folder: &str) -> Result<Vec<Item>, ManifestErrors> {
+/// The fields a variant may set over the base manifest.
+const VARIANT_FIELDS: &[&str] = &[
+    "name",
+    "garment",
+    "backend",
+    "virtualTryOnParams",
+    "imageGenerationConfig",
+    "vertexTryOnParams",
+    "geminiParams",
+    "converseParams",
+    "instruction",
+];
+
+fn variants(base: &Map<String, Value>, list: Value, at: At<'_>) -> Result<Vec<Item>, ManifestErrors> {
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for (i, mut v) in items(list, "variants")?.into_iter().enumerate() {
         let path = format!("variants[{i}]");
-        if let Err(e) = check_keys(&v, &path, &["name", "garment", "virtualTryOnParams", "imageGenerationConfig"]) {
+        if let Err(e) = check_keys(&v, &path, VARIANT_FIELDS) {
             problems.extend(e.0);
             continue;
         }
@@ -146,7 +212,7 @@ fn variants(base: &Map<String, Value>, list: Value, job_folder: &str) -> Result<
             problems.push(format!("{path}.name: {name:?} is used twice; variant names must be unique"));
             continue;
         }
-        match validate_item(base, &Value::Object(v), &format!("{path} ({name})"), job_folder) {
+        match validate_item(base, &Value::Object(v), &format!("{path} ({name})"), at) {
             Ok(spec) => out.push(Item { name, spec }),
             Err(e) => problems.extend(e.0),
         }
@@ -158,7 +224,7 @@ fn variants(base: &Map<String, Value>, list: Value, job_folder: &str) -> Result<
     }
 }
 
-fn outfit(base: &Map<String, Value>, list: Value, job_folder: &str) -> Result<Vec<Item>, ManifestErrors> {
+fn outfit(base: &Map<String, Value>, list: Value, at: At<'_>) -> Result<Vec<Item>, ManifestErrors> {
     if base.contains_key("garment") {
         return Err(err(
             "garment and garments cannot both be given: use garment for one garment, garments for an outfit".into(),
@@ -168,7 +234,7 @@ fn outfit(base: &Map<String, Value>, list: Value, job_folder: &str) -> Result<Ve
     let mut problems = Vec::new();
     for (i, g) in items(list, "garments")?.into_iter().enumerate() {
         let path = format!("garments[{i}]");
-        if let Err(e) = check_keys(&g, &path, &["image", "garmentClass", "virtualTryOnParams"]) {
+        if let Err(e) = check_keys(&g, &path, &["image", "garmentClass", "virtualTryOnParams", "instruction"]) {
             problems.extend(e.0);
             continue;
         }
@@ -178,15 +244,19 @@ fn outfit(base: &Map<String, Value>, list: Value, job_folder: &str) -> Result<Ve
         };
         let mut over = serde_json::json!({ "garment": image });
         if let Some(class) = g.get("garmentClass") {
-            deep_merge(
-                &mut over,
-                &serde_json::json!({ "virtualTryOnParams": { "garmentBasedMask": { "garmentClass": class } } }),
-            );
+            // Prompt-based backends are told the class in words; Nova Canvas masks by it.
+            let class = match step_backend(base, at) {
+                Some(b) if b.prompt_based() => serde_json::json!({ "instruction": { "garmentClass": class } }),
+                _ => serde_json::json!({ "virtualTryOnParams": { "garmentBasedMask": { "garmentClass": class } } }),
+            };
+            deep_merge(&mut over, &class);
         }
-        if let Some(p) = g.get("virtualTryOnParams") {
-            deep_merge(&mut over, &serde_json::json!({ "virtualTryOnParams": p }));
+        for field in ["virtualTryOnParams", "instruction"] {
+            if let Some(p) = g.get(field) {
+                deep_merge(&mut over, &serde_json::json!({ field: p }));
+            }
         }
-        match validate_item(base, &over, &path, job_folder) {
+        match validate_item(base, &over, &path, at) {
             Ok(spec) => out.push(Item { name: format!("step-{}", i + 1), spec }),
             Err(e) => problems.extend(e.0),
         }
@@ -205,7 +275,7 @@ mod tests {
     use serde_json::json;
 
     fn plan(v: Value) -> Result<JobPlan, ManifestErrors> {
-        parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", 10)
+        parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", 10, &Backends::only(Backend::NovaCanvas))
     }
 
     #[test]
@@ -296,14 +366,24 @@ mod tests {
         for doc in [plain, variants, outfit] {
             let doc = serde_json::to_vec(&doc).unwrap();
             for (what, tail) in crate::manifest::tests::TRAILING {
-                let e = parse(&[&doc[..], b"\n", tail].concat(), "uploads/j/", 10).unwrap_err().to_string();
+                let e =
+                    parse(&[&doc[..], b"\n", tail].concat(), "uploads/j/", 10, &Backends::only(Backend::NovaCanvas))
+                        .unwrap_err()
+                        .to_string();
                 assert!(e.starts_with("is not valid JSON (unexpected data after the JSON document"), "{what}: {e}");
             }
             for ok in [[b"\xEF\xBB\xBF ", &doc[..], b" \r\n"].concat(), [b"\t", &doc[..]].concat()] {
-                assert!(parse(&ok, "uploads/j/", 10).is_ok(), "{}", String::from_utf8_lossy(&ok));
+                assert!(
+                    parse(&ok, "uploads/j/", 10, &Backends::only(Backend::NovaCanvas)).is_ok(),
+                    "{}",
+                    String::from_utf8_lossy(&ok)
+                );
             }
             let twice = [b"\xEF\xBB\xBF\xEF\xBB\xBF", &doc[..]].concat();
-            assert!(parse(&twice, "uploads/j/", 10).unwrap_err().to_string().contains("byte-order mark"));
+            assert!(parse(&twice, "uploads/j/", 10, &Backends::only(Backend::NovaCanvas))
+                .unwrap_err()
+                .to_string()
+                .contains("byte-order mark"));
         }
     }
 
@@ -311,7 +391,7 @@ mod tests {
     fn text_that_is_not_utf8_is_refused() {
         // Inside `width` serde_json skips a string unread; the plan must refuse it all the same.
         let bytes = b"{\"source\": \"a.jpg\", \"garment\": \"b.png\", \"variants\": [{\"name\": \"a\"}], \"imageGenerationConfig\": {\"width\": \"\xFF\"}}";
-        let e = parse(bytes, "uploads/j/", 10).unwrap_err().to_string();
+        let e = parse(bytes, "uploads/j/", 10, &Backends::only(Backend::NovaCanvas)).unwrap_err().to_string();
         assert!(e.starts_with("is not valid JSON (not UTF-8"), "{e}");
     }
 

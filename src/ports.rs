@@ -4,6 +4,8 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::catalog::Backend;
+
 /// An object read from storage.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredObject {
@@ -63,15 +65,17 @@ pub struct ModelResponse {
     pub request_id: Option<String>,
 }
 
-/// How a model call failed, as Bedrock reports it (after the SDK's own retries).
+/// How a model call failed, as the service reports it (after the client's own retries).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelFailureKind {
     /// 400 ValidationException (bad input or input moderation).
     Validation,
     /// 404 ResourceNotFoundException (unknown model, end of life, legacy access lost).
     NotFound,
-    /// 403 AccessDeniedException.
+    /// 403 AccessDeniedException / PERMISSION_DENIED.
     AccessDenied,
+    /// The credentials could not be obtained, or were refused (401 UNAUTHENTICATED).
+    Unauthenticated,
     /// 429 ThrottlingException / ModelNotReady, or a quota.
     Throttled,
     /// 408 ModelTimeoutException, or the operation timeout ran out.
@@ -90,13 +94,20 @@ pub struct ModelCallError {
     pub request_id: Option<String>,
 }
 
-/// The image model (Bedrock Runtime `InvokeModel`).
+/// The try-on models: sends a backend's request body to the model that backend calls
+/// (Bedrock `InvokeModel` or `Converse`, Vertex AI `:predict` or `:generateContent`), with
+/// that backend's credentials.
 pub trait Model: Send + Sync {
-    fn model_id(&self) -> &str;
+    /// The model `backend` calls (for messages and `status.json`).
+    fn model_id(&self, backend: Backend) -> &str;
 
-    /// Sends one request body; `timeout` bounds the whole call including SDK retries.
+    /// Whether this deployment can call `backend` (configured, with credentials).
+    fn serves(&self, backend: Backend) -> bool;
+
+    /// Sends one request body; `timeout` bounds the whole call including client retries.
     fn invoke(
         &self,
+        backend: Backend,
         body: Vec<u8>,
         timeout: Duration,
     ) -> impl Future<Output = Result<ModelResponse, ModelCallError>> + Send;

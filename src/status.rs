@@ -89,16 +89,23 @@ pub struct ImageDiagnostics {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Diagnostics {
+    /// The backend of a one-call job (for a job of several calls, each item says its own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
     pub model_id: String,
     pub bedrock_request_id: Option<String>,
+    /// What a prompt-based backend was told (one-call jobs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instruction: Option<String>,
     pub images: BTreeMap<String, ImageDiagnostics>,
     pub request_bytes: Option<u64>,
     pub images_requested: Option<u32>,
     pub images_returned: Option<u32>,
     /// Milliseconds per stage: readManifest, claim, readImages, prepare, model, writeOutputs, total.
     pub timings_ms: BTreeMap<String, u64>,
-    /// Nova Canvas price of the images requested, by quality and output size band; for a job
-    /// of several calls, of all of them, written before the first call.
+    /// The price of the images requested (each backend's own price: Nova Canvas by quality and
+    /// output size band, Gemini and Converse by tokens); for a job of several calls, of all of
+    /// them, written before the first call.
     pub estimated_cost_usd: Option<f64>,
     /// The price of the images actually returned, once the calls are done.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,6 +118,14 @@ pub struct Diagnostics {
 pub struct ItemStatus {
     /// The variant's name, or `step-<n>`.
     pub name: String,
+    /// The backend and model the call went to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
+    /// What a prompt-based backend was told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instruction: Option<String>,
     /// `processing` until the item ran (or is waiting for a retry), then `succeeded` or `failed`.
     pub state: State,
     #[serde(default)]

@@ -6,11 +6,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::budget::MemoryBudget;
+use crate::catalog::{Backend, Backends, Canvas};
 use crate::limits::DEFAULT_MEMORY_MB;
 
 pub mod table;
 
 use table::{invalid, Vars};
+
+mod backends;
+pub use backends::{GoogleConfig, GoogleCredentials};
 
 /// Everything the function reads from its environment (except the AWS SDK's own variables,
 /// such as `AWS_REGION` and `AWS_ENDPOINT_URL_S3`, which the SDK reads itself).
@@ -52,20 +56,60 @@ pub struct Config {
     pub variant_concurrency: u32,
     /// What the function's memory leaves for images (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`).
     pub memory: MemoryBudget,
+    /// `TRYON_BACKEND` and `ENABLED_BACKENDS`.
+    pub backends: Backends,
+    /// The Bedrock `Converse` model of `bedrock-converse` (`CONVERSE_MODEL_ID`).
+    pub converse_model_id: String,
+    /// Vertex AI: project, locations, models, endpoint and credentials.
+    pub google: GoogleConfig,
 }
 
-/// `PRICE_TABLE`: USD per generated image by quality and output size band (up to
-/// 1024×1024, and larger). Defaults: the on-demand prices of the Nova Canvas reference.
+/// `PRICE_TABLE`, in USD. Nova Canvas: per generated image by quality and output size band
+/// (up to 1024×1024, and larger), the on-demand prices of its reference. The others, each
+/// optional in the variable: Vertex AI Virtual Try-On per image (Google publishes it under
+/// Imagen pricing, which the references could not confirm: an assumption, set yours);
+/// Gemini and Converse per million tokens, as billed.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct Prices {
     pub standard: [f64; 2],
     pub premium: [f64; 2],
+    pub vertex_vto_per_image: f64,
+    pub gemini_input_per_million_tokens: f64,
+    pub gemini_output_per_million_tokens: f64,
+    pub converse_input_per_million_tokens: f64,
+    pub converse_output_per_million_tokens: f64,
 }
 
 impl Default for Prices {
     fn default() -> Self {
-        Prices { standard: [0.04, 0.06], premium: [0.06, 0.08] }
+        Prices {
+            standard: [0.04, 0.06],
+            premium: [0.06, 0.08],
+            vertex_vto_per_image: 0.04,
+            gemini_input_per_million_tokens: 0.5,
+            gemini_output_per_million_tokens: 60.0,
+            converse_input_per_million_tokens: 0.3,
+            converse_output_per_million_tokens: 2.5,
+        }
+    }
+}
+
+impl Prices {
+    fn all(&self) -> [f64; 9] {
+        let [s0, s1] = self.standard;
+        let [p0, p1] = self.premium;
+        [
+            s0,
+            s1,
+            p0,
+            p1,
+            self.vertex_vto_per_image,
+            self.gemini_input_per_million_tokens,
+            self.gemini_output_per_million_tokens,
+            self.converse_input_per_million_tokens,
+            self.converse_output_per_million_tokens,
+        ]
     }
 }
 
@@ -92,6 +136,8 @@ pub struct Limits {
     /// Bytes the image decoder may allocate for one image; at most the memory budget (its
     /// default), and lowered per image to what the job leaves available.
     pub max_decode_alloc: u64,
+    /// The pictures the called backend accepts: what request images are laid out in.
+    pub canvas: Canvas,
 }
 
 impl Default for Limits {
@@ -102,6 +148,7 @@ impl Default for Limits {
             max_input_pixels: 50_000_000,
             max_input_side: 16_384,
             max_decode_alloc: default_budget().bytes,
+            canvas: Backend::NovaCanvas.canvas(),
         }
     }
 }
@@ -126,6 +173,9 @@ impl Default for Config {
             max_model_calls_per_job: 10,
             variant_concurrency: 2,
             memory: default_budget(),
+            backends: Backends::only(Backend::NovaCanvas),
+            converse_model_id: "us.amazon.nova-2-omni-v1:0".into(),
+            google: GoogleConfig::default(),
         }
     }
 }
@@ -172,7 +222,11 @@ impl Config {
             max_model_calls_per_job: v.required_number("MAX_MODEL_CALLS_PER_JOB")? as u32,
             variant_concurrency: v.required_number("VARIANT_CONCURRENCY")? as u32,
             prices: prices(&v)?,
+            backends: backends::backends(&v)?,
+            converse_model_id: v.text("CONVERSE_MODEL_ID").unwrap_or_default().to_owned(),
+            google: backends::google(&v)?,
         };
+        backends::check_google_backends(&cfg.backends, &cfg.google)?;
         if cfg.uploads_prefix.starts_with(&cfg.outputs_prefix) || cfg.outputs_prefix.starts_with(&cfg.uploads_prefix) {
             return Err(invalid(
                 "OUTPUTS_PREFIX",
@@ -212,6 +266,7 @@ fn limits(v: &Vars<'_>, memory: &MemoryBudget) -> Result<Limits, ConfigError> {
         max_input_pixels: v.required_number("MAX_INPUT_PIXELS")?,
         max_input_side: v.required_number("MAX_INPUT_SIDE")? as u32,
         max_decode_alloc,
+        canvas: Backend::NovaCanvas.canvas(),
     })
 }
 
@@ -245,9 +300,13 @@ fn prices(v: &Vars<'_>) -> Result<Prices, ConfigError> {
     let Some(raw) = v.set("PRICE_TABLE") else { return Ok(Prices::default()) };
     serde_json::from_str::<Prices>(raw)
         .ok()
-        .filter(|p| p.standard.iter().chain(&p.premium).all(|x| x.is_finite() && *x >= 0.0))
+        .filter(|p| p.all().iter().all(|x| x.is_finite() && *x >= 0.0))
         .ok_or_else(|| {
-            invalid("PRICE_TABLE", raw, r#"expected {"standard": [small, large], "premium": [small, large]} in USD"#)
+            invalid(
+                "PRICE_TABLE",
+                raw,
+                r#"expected {"standard": [small, large], "premium": [small, large]} in USD, optionally with vertexVtoPerImage, geminiInputPerMillionTokens, geminiOutputPerMillionTokens, converseInputPerMillionTokens, converseOutputPerMillionTokens"#,
+            )
         })
 }
 
@@ -310,7 +369,8 @@ mod tests {
                 max_image_bytes: 2000,
                 max_input_pixels: 3000,
                 max_input_side: 4000,
-                max_decode_alloc: 5000
+                max_decode_alloc: 5000,
+                canvas: Backend::NovaCanvas.canvas(),
             }
         );
         assert_eq!(c.model_timeout, Duration::from_secs(60));
@@ -320,7 +380,7 @@ mod tests {
         assert_eq!(c.request_encoding, RequestEncoding::Png);
         assert!(c.parallel_prepare);
         assert!(!c.emit_metrics);
-        assert_eq!(c.prices, Prices { standard: [0.05, 0.07], premium: [0.07, 0.09] });
+        assert_eq!(c.prices, Prices { standard: [0.05, 0.07], premium: [0.07, 0.09], ..Prices::default() });
         assert_eq!(c.memory, MemoryBudget::for_function(1024).unwrap());
         assert_eq!((c.max_model_calls_per_job, c.variant_concurrency), (20, 4));
     }

@@ -40,10 +40,22 @@ const GIB: u64 = 1 << 30;
 
 /// The table, in the README's order.
 pub const VARIABLES: &[Variable] = &[
+    var("TRYON_BACKEND", Value("nova-canvas"), None, "the backend a job calls when its manifest names none: `nova-canvas`, `vertex-vto`, `gemini-image` or `bedrock-converse`"),
+    var("ENABLED_BACKENDS", Described("`TRYON_BACKEND` alone"), None, "comma-separated further backends a manifest may name with `\"backend\"` (each needs its own configuration and credentials)"),
     var("UPLOADS_PREFIX", Value("uploads/"), None, "prefix whose `<jobId>/job.json` objects start jobs"),
     var("OUTPUTS_PREFIX", Value("outputs/"), None, "prefix results are written under; must not overlap the uploads prefix"),
     var("MODEL_ID", Value("amazon.nova-canvas-v1:0"), None, "Bedrock model id"),
     var("BEDROCK_REGION", Described("the function's region"), None, "region of the Bedrock client (Nova Canvas try-on: `us-east-1`, `eu-west-1`, `ap-northeast-1`)"),
+    var("CONVERSE_MODEL_ID", Value("us.amazon.nova-2-omni-v1:0"), None, "the Bedrock `Converse` model of `bedrock-converse` (Nova 2 Omni, preview access)"),
+    var("VERTEX_PROJECT", Described("none; required for `vertex-vto` and `gemini-image`"), None, "Google Cloud project id of the Vertex AI calls"),
+    var("VERTEX_LOCATION", Value("us-central1"), None, "region of Vertex AI Virtual Try-On"),
+    var("VERTEX_MODEL", Value("virtual-try-on-001"), None, "the Virtual Try-On model of `vertex-vto`"),
+    var("GEMINI_MODEL", Value("gemini-3.1-flash-image"), None, "the Gemini image model of `gemini-image`"),
+    var("GEMINI_LOCATION", Value("global"), None, "location of the Gemini image model (`global` has the most capacity)"),
+    var("VERTEX_ENDPOINT_URL", Described("Google's endpoints"), None, "base URL replacing `https://{location}-aiplatform.googleapis.com` and the global host, for both Google backends"),
+    var("GOOGLE_CREDENTIALS_JSON", Described("none"), None, "Google credentials as a value: the Workload Identity Federation `external_account` configuration (no key)"),
+    var("GOOGLE_APPLICATION_CREDENTIALS", Described("none"), None, "path of a Google credentials file: the `external_account` configuration packaged with the function, or a local key file"),
+    var("GOOGLE_CREDENTIALS_SECRET_ARN", Described("none"), None, "Secrets Manager secret holding a service-account key JSON, read once at start"),
     var("S3_FORCE_PATH_STYLE", Value("false"), None, "path-style S3 addressing (local S3 servers reached by host name)"),
     var("MAX_MANIFEST_BYTES", Value("65536"), Some(2..=16_777_216), "largest `job.json`"),
     var("MAX_IMAGE_BYTES", Value("41943040"), Some(1..=GIB), "largest image file (40 MiB), refused before download"),
@@ -60,7 +72,7 @@ pub const VARIABLES: &[Variable] = &[
     var("EMIT_METRICS", Value("true"), None, "print one CloudWatch EMF metrics line per job"),
     var("MAX_MODEL_CALLS_PER_JOB", Value("10"), Some(1..=1_000), "most model calls one manifest may ask for (variants or outfit steps)"),
     var("VARIANT_CONCURRENCY", Value("2"), Some(1..=16), "variants of one job called at the same time (fewer when their replies would not fit the memory budget)"),
-    var("PRICE_TABLE", Described("Nova Canvas on-demand prices"), None, "`{\"standard\": [≤1024², larger], \"premium\": [≤1024², larger]}` in USD per image, for `estimatedCostUsd`"),
+    var("PRICE_TABLE", Described("the prices in docs/operations.md"), None, "USD for `estimatedCostUsd`: Nova Canvas `{\"standard\": [≤1024², larger], \"premium\": [≤1024², larger]}` per image, and optionally `vertexVtoPerImage`, `geminiInputPerMillionTokens`, `geminiOutputPerMillionTokens`, `converseInputPerMillionTokens`, `converseOutputPerMillionTokens`"),
 ];
 
 /// The entry of `name`; every name the parser asks for is in the table (a test checks).
@@ -157,7 +169,7 @@ mod tests {
 
     #[test]
     fn every_variable_the_parser_reads_is_in_the_table() {
-        let source = read("src/config/mod.rs");
+        let source = read("src/config/mod.rs") + &read("src/config/backends.rs");
         for name in source.split('"').skip(1).step_by(2).filter(|s| {
             s.contains('_')
                 && s.starts_with(|c: char| c.is_ascii_uppercase())

@@ -153,11 +153,11 @@ fn check_envelope(emu: &Emulator, model_id: &str, headers: &HeaderMap, body: &[u
     if ct.split(';').next().map(str::trim) != Some("application/json") {
         return Err(Rejection::validation(format!("Malformed input request: the content type must be application/json, not {ct:?}, please reformat your input and try again.")));
     }
-    if body.len() > crate::nova::MAX_BODY_BYTES {
+    if body.len() > crate::backend::nova::MAX_BODY_BYTES {
         return Err(Rejection::validation(format!(
             "Input is too long: the request body is {} bytes, the limit is {}.",
             body.len(),
-            crate::nova::MAX_BODY_BYTES
+            crate::backend::nova::MAX_BODY_BYTES
         )));
     }
     Ok(())

@@ -34,6 +34,15 @@ pub enum Encoding {
     Png,
 }
 
+impl Encoding {
+    pub fn mime(self) -> &'static str {
+        match self {
+            Encoding::Jpeg => "image/jpeg",
+            Encoding::Png => "image/png",
+        }
+    }
+}
+
 /// Detects the format from magic bytes, naming what was found when it is not accepted.
 pub fn sniff(bytes: &[u8]) -> Result<InputFormat, JobError> {
     if bytes.is_empty() {

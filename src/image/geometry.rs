@@ -5,7 +5,7 @@
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
-use crate::limits::{MAX_ASPECT, MAX_PIXELS, MAX_SIDE, MIN_SIDE};
+use crate::catalog::Canvas;
 
 /// A rectangle in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,23 +32,25 @@ impl Layout {
     }
 }
 
-/// Lays out the canvas for a `w`×`h` image (as displayed): keep the aspect ratio, shrink to
-/// ≤ 4096 px per side and < 4,194,304 px, enlarge to ≥ 320 px per side, and pad the short
-/// side with white when the image is thinner than 1:4.
-pub fn layout(w: u32, h: u32) -> Layout {
+/// Lays out the canvas for a `w`×`h` image (as displayed) within a backend's `canvas`: keep
+/// the aspect ratio, shrink to its largest side and pixel count (Nova Canvas: ≤ 4096 px per
+/// side, < 4,194,304 px), enlarge to its smallest side (Nova: 320 px), and pad the short
+/// side with white when the image is thinner than its aspect limit (Nova: 1:4).
+pub fn layout(w: u32, h: u32, canvas: &Canvas) -> Layout {
+    let Canvas { min_side, max_side, max_pixels, max_aspect, .. } = *canvas;
     let (long, short) = (w.max(h).max(1) as u64, w.min(h).max(1) as u64);
     // The canvas in source pixels: the short side grows to a quarter of the long one if needed.
-    let canvas_short_src = (short as f64).max(long as f64 / MAX_ASPECT as f64);
+    let canvas_short_src = (short as f64).max(long as f64 / max_aspect as f64);
     let mut s =
-        (MAX_PIXELS as f64 / (long as f64 * canvas_short_src)).sqrt().min(MAX_SIDE as f64 / long as f64).min(1.0);
-    if canvas_short_src * s < MIN_SIDE as f64 {
-        s = MIN_SIDE as f64 / canvas_short_src;
+        (max_pixels as f64 / (long as f64 * canvas_short_src)).sqrt().min(max_side as f64 / long as f64).min(1.0);
+    if canvas_short_src * s < min_side as f64 {
+        s = min_side as f64 / canvas_short_src;
     }
-    let mut content_long = ((long as f64 * s).round() as u64).clamp(MIN_SIDE as u64, MAX_SIDE as u64);
+    let mut content_long = ((long as f64 * s).round() as u64).clamp(min_side as u64, max_side as u64);
     let (content_short, canvas_short) = loop {
         let content_short = ((short * content_long) as f64 / long as f64).round().max(1.0) as u64;
-        let canvas_short = content_short.max(content_long.div_ceil(MAX_ASPECT as u64)).max(MIN_SIDE as u64);
-        if content_long * canvas_short <= MAX_PIXELS {
+        let canvas_short = content_short.max(content_long.div_ceil(max_aspect as u64)).max(min_side as u64);
+        if content_long * canvas_short <= max_pixels {
             break (content_short.min(canvas_short), canvas_short);
         }
         content_long -= 1;
@@ -80,6 +82,12 @@ pub fn pad(img: RgbImage, layout: &Layout) -> RgbImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::Backend;
+    use crate::limits::{MAX_PIXELS, MAX_SIDE, MIN_SIDE};
+
+    fn layout(w: u32, h: u32) -> Layout {
+        super::layout(w, h, &Backend::NovaCanvas.canvas())
+    }
 
     fn within_nova(p: &Layout) {
         let (w, h) = (p.canvas_width as u64, p.canvas_height as u64);
@@ -153,6 +161,24 @@ mod tests {
                             && p.content.height.abs_diff(p.canvas_height) <= 1,
                     "{w}x{h} {p:?}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn every_backend_canvas_holds_every_size() {
+        for b in Backend::ALL {
+            let c = b.canvas();
+            for (w, h) in [(1, 1), (1, 65535), (65535, 3), (4032, 3024), (100, 150), (20_000, 19_999), (333, 4000)] {
+                let p = super::layout(w, h, &c);
+                let (cw, ch) = (p.canvas_width, p.canvas_height);
+                assert!(
+                    (c.min_side..=c.max_side).contains(&cw) && (c.min_side..=c.max_side).contains(&ch),
+                    "{b} {p:?}"
+                );
+                assert!(cw as u64 * ch as u64 <= c.max_pixels, "{b} {p:?}");
+                assert!(cw <= c.max_aspect * ch && ch <= c.max_aspect * cw, "{b} {p:?}");
+                keeps_aspect(w, h, &p);
             }
         }
     }

@@ -90,7 +90,7 @@ mod tests {
             chroma_subsampled: false,
             color_profile: None,
         };
-        let canvas = layout(800, 1000);
+        let canvas = layout(800, 1000, &crate::catalog::Backend::NovaCanvas.canvas());
         let mut m = GrayImage::from_pixel(400, 500, Luma([255]));
         for y in 100..300 {
             for x in 100..300 {

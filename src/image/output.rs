@@ -75,12 +75,16 @@ mod tests {
     fn unpadded_png_outputs_pass_through_untouched() {
         let img = RgbImage::from_pixel(400, 400, Rgb([9, 9, 9]));
         let png = encode_png_rgb(&img).unwrap();
-        assert_eq!(finish_output(&png, &layout(400, 400), &limits(), "result").unwrap(), png);
+        assert_eq!(
+            finish_output(&png, &layout(400, 400, &crate::catalog::Backend::NovaCanvas.canvas()), &limits(), "result")
+                .unwrap(),
+            png
+        );
     }
 
     #[test]
     fn a_reply_of_another_size_is_cropped_in_proportion() {
-        let l = layout(2000, 400);
+        let l = layout(2000, 400, &crate::catalog::Backend::NovaCanvas.canvas());
         let reply =
             RgbImage::from_fn(1000, 250, |_, y| if (25..225).contains(&y) { Rgb([0, 0, 200]) } else { Rgb([255; 3]) });
         let out = finish_output(&encode_png_rgb(&reply).unwrap(), &l, &limits(), "result").unwrap();

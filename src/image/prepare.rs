@@ -20,6 +20,7 @@ use super::orient::{orient, swaps_axes};
 use super::planes::{decode_resized, Resized};
 use super::probe::{probe, InputInfo, Probe};
 use super::resize::resize_rgb;
+use crate::catalog::Canvas;
 use crate::config::{Limits, RequestEncoding};
 use crate::error::JobError;
 
@@ -78,8 +79,8 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn of(probe: &Probe, chroma: Chroma) -> Target {
-        let layout = layout(probe.info.width, probe.info.height);
+    pub fn of(probe: &Probe, chroma: Chroma, canvas: &Canvas) -> Target {
+        let layout = layout(probe.info.width, probe.info.height, canvas);
         let (cw, ch) = (layout.content.width, layout.content.height);
         let stored = if swaps_axes(probe.orientation) { (ch, cw) } else { (cw, ch) };
         let half_chroma =
@@ -97,7 +98,7 @@ pub fn prepare(bytes: &[u8], limits: &Limits, what: &str) -> Result<Prepared, Jo
 /// by one in `bench::prepare_timed`: a change here belongs there too.)
 pub fn prepare_with(bytes: &[u8], limits: &Limits, what: &str, chroma: Chroma) -> Result<Prepared, JobError> {
     let probe = probe(bytes, limits, what)?;
-    let target = Target::of(&probe, chroma);
+    let target = Target::of(&probe, chroma, &limits.canvas);
     let Probe { decoder, jpeg, orientation, info, icc } = probe;
     let planes_route =
         jpeg.as_ref().and_then(|j| decode_resized(bytes, j, target.stored, orientation, target.half_chroma));

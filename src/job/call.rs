@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use tracing::info;
 
+use crate::backend::{self, Reply};
 use crate::error::{ErrorCode, JobError};
 use crate::image::{self as images, Encoding, Prepared};
 use crate::manifest::JobSpec;
-use crate::nova;
 use crate::ports::{Model, Storage};
 use crate::sheet::{self, Tile};
 use crate::status::{ImageDiagnostics, Outputs, PreparedInfo};
@@ -39,6 +39,10 @@ pub(crate) struct CallResult {
     pub(crate) outputs: Outputs,
     pub(crate) moderation: Option<String>,
     pub(crate) request_id: Option<String>,
+    /// What a prompt-based backend was told.
+    pub(crate) instruction: Option<String>,
+    /// What the call cost, as the backend bills it.
+    pub(crate) cost_usd: f64,
     pub(crate) model_ms: u64,
     pub(crate) write_ms: u64,
     pub(crate) garment_tile: Tile,
@@ -51,17 +55,20 @@ pub(crate) struct CallResult {
 pub(crate) struct CallFailure {
     pub(crate) error: JobError,
     pub(crate) request_id: Option<String>,
+    pub(crate) instruction: Option<String>,
 }
 
 impl From<JobError> for CallFailure {
     fn from(error: JobError) -> Self {
-        CallFailure { error, request_id: None }
+        CallFailure { error, request_id: None, instruction: None }
     }
 }
 
 /// A call's request, ready to send, and what was prepared for it.
 pub(crate) struct Request {
     body: Vec<u8>,
+    pub(crate) instruction: Option<String>,
+    spec: JobSpec,
     layout: images::Layout,
     pub(crate) source: ImageDiagnostics,
     pub(crate) garment: ImageDiagnostics,
@@ -100,24 +107,33 @@ impl<S: Storage, M: Model> Service<S, M> {
             );
             return Err(e.into());
         }
-        info!(request_bytes = request.body.len(), timeout_s = timeout.as_secs(), "calling the model");
+        let b = request.spec.backend;
+        let model = self.model.model_id(b);
+        info!(backend = %b, model, request_bytes = request.body.len(), timeout_s = timeout.as_secs(), "calling the model");
         let t = Instant::now();
-        let reply = self.model.invoke(request.body, timeout).await;
+        let reply = self.model.invoke(b, request.body, timeout).await;
         let model_ms = ms(t);
+        let instruction = request.instruction;
         let reply = reply.map_err(|e| CallFailure {
-            error: nova::classify(&e, self.model.model_id()),
+            error: backend::of(b).classify(&e, model),
             request_id: e.request_id.clone(),
+            instruction: instruction.clone(),
         })?;
         let request_id = reply.request_id.clone();
-        let fail = |error: JobError| CallFailure { error, request_id: request_id.clone() };
-        let parsed = nova::parse_reply(&reply.body).map_err(fail)?;
+        let fail =
+            |error: JobError| CallFailure { error, request_id: request_id.clone(), instruction: instruction.clone() };
+        let parsed = backend::of(b).parse_reply(&reply.body).map_err(fail)?;
         drop(reply);
+        let (w, h) = (request.layout.canvas_width, request.layout.canvas_height);
+        let cost_usd = backend::of(b).price(&request.spec, w, h, Some(&parsed), &self.config.prices);
         let t = Instant::now();
         let written = self.write_outputs(parsed, request.layout, site).await.map_err(fail)?;
         Ok(CallResult {
             outputs: written.outputs,
             moderation: written.moderation,
             request_id,
+            instruction,
+            cost_usd,
             model_ms,
             write_ms: ms(t),
             garment_tile: request.garment_tile,
@@ -149,12 +165,13 @@ impl<S: Storage, M: Model> Service<S, M> {
         let (garment, mask) = (garment?, mask?);
         let mask_len = mask.as_ref().map_or(0, |m| m.len() as u64);
         let chroma = images::Chroma::for_request(cfg.request_encoding);
-        let limits = room(cfg, src.footprint() + garment.len() as u64 + mask_len, site.sharing);
+        let canvas = spec.backend.canvas();
+        let limits = room(cfg, src.footprint() + garment.len() as u64 + mask_len, site.sharing, canvas);
         let gar = blocking(move || images::prepare_with(&garment, &limits, "the garment image", chroma)).await?;
         let mask_canvas = match mask {
             Some(bytes) => {
                 let (info, plan) = (src.input.clone(), src.layout);
-                let limits = room(cfg, src.footprint() + gar.footprint() + mask_len, site.sharing);
+                let limits = room(cfg, src.footprint() + gar.footprint() + mask_len, site.sharing, canvas);
                 Some(blocking(move || images::prepare_mask(&bytes, &limits, &info, &plan)).await?)
             }
             None => None,
@@ -162,7 +179,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         // Encoding and the preview are CPU work: off the async threads, like decoding.
         let (src, spec, encoding) = (Arc::clone(src), spec.clone(), cfg.request_encoding);
         let mut request = blocking(move || {
-            let (body, encoded) = build_body(&spec, &src, &gar, mask_canvas.as_ref(), encoding)?;
+            let (wire, encoded) = build_body(&spec, &src, &gar, mask_canvas.as_ref(), encoding)?;
             let mask = mask_canvas.as_ref().zip(encoded.mask).map(|(m, bytes)| ImageDiagnostics {
                 input: None,
                 prepared: PreparedInfo {
@@ -174,7 +191,9 @@ impl<S: Storage, M: Model> Service<S, M> {
                 },
             });
             Ok(Request {
-                body,
+                body: wire.body,
+                instruction: wire.instruction,
+                spec,
                 layout: src.layout,
                 source: image_diag(&src, Some(encoded.source)),
                 garment: image_diag(&gar, Some(encoded.garment)),
@@ -191,11 +210,11 @@ impl<S: Storage, M: Model> Service<S, M> {
     /// Crops the reply's images back to the picture, writes them, and makes their tiles.
     async fn write_outputs(
         &self,
-        reply: nova::Reply,
+        reply: Reply,
         layout: images::Layout,
         site: &CallSite<'_>,
     ) -> Result<Written, JobError> {
-        let nova::Reply { images: pictures, mask, moderation } = reply;
+        let Reply { images: pictures, mask, moderation, .. } = reply;
         let limits = self.config.limits;
         let (pictures, mask, mask_tile, result_tiles) = blocking(move || {
             let pictures = pictures

@@ -30,7 +30,13 @@ impl<S: Storage, M: Model> Service<S, M> {
         tiles: &mut Vec<Tile>,
     ) -> Result<(), JobError> {
         let item = status.items[0].clone();
-        status.diagnostics.bedrock_request_id = item.bedrock_request_id.clone();
+        let d = &mut status.diagnostics;
+        d.bedrock_request_id = item.bedrock_request_id.clone();
+        d.backend = item.backend.clone();
+        d.instruction = item.instruction.clone();
+        if let Some(m) = &item.model_id {
+            d.model_id = m.clone();
+        }
         if item.state != State::Succeeded {
             if item.state == State::Failed {
                 status.items.clear();

@@ -1,11 +1,11 @@
 //! The request-encoding policy: how each prepared image is encoded for the model, and the
-//! request body built from them within Bedrock's size cap.
+//! request body built from them within the backend's size caps.
 
+use crate::backend::{self, EncodedImage, Request, RequestImages};
 use crate::config::RequestEncoding;
 use crate::error::{ErrorCode, JobError};
 use crate::image::{self as images, Encoding, InputFormat, Prepared};
 use crate::manifest::JobSpec;
-use crate::nova::{self, RequestImages, MAX_BODY_BYTES};
 
 /// Encoded sizes of the request images.
 pub struct EncodedSizes {
@@ -31,15 +31,18 @@ pub fn subsample(choice: RequestEncoding, input: &images::InputInfo) -> bool {
     choice == RequestEncoding::Jpeg || input.chroma_subsampled
 }
 
-/// Encodes the images and builds the body; if the body would pass Bedrock's 25 MB cap,
-/// PNG images are re-encoded as JPEG (two 4.19 MP JPEGs at q95 stay far below it).
+/// Encodes the images and builds the backend's body. PNG images are re-encoded as JPEG when
+/// one would pass the backend's per-image cap or the body its size cap (two 4.19 MP JPEGs at
+/// q95 stay far below Bedrock's 25 MB); what still does not fit is `image_too_large`.
 pub fn build_body(
     spec: &JobSpec,
     src: &Prepared,
     gar: &Prepared,
     mask: Option<&image::RgbImage>,
     choice: RequestEncoding,
-) -> Result<(Vec<u8>, EncodedSizes), JobError> {
+) -> Result<(Request, EncodedSizes), JobError> {
+    let b = backend::of(spec.backend);
+    let per_image = spec.backend.canvas().max_image_bytes;
     let mask_png = mask.map(images::encode_png_rgb).transpose()?;
     let mut encodings = match choice {
         RequestEncoding::Auto => [choose_encoding(src.input.format), choose_encoding(gar.input.format)],
@@ -51,15 +54,38 @@ pub fn build_body(
         let g = images::encode_prepared(gar, encodings[1], subsample(choice, &gar.input))?;
         let mut sizes = vec![s.len(), g.len()];
         sizes.extend(mask_png.as_ref().map(Vec::len));
-        if nova::body_size(&sizes) > MAX_BODY_BYTES && encodings.contains(&Encoding::Png) {
+        let fits = s.len() <= per_image && g.len() <= per_image && body_size(&sizes) <= b.max_body_bytes();
+        if !fits && encodings.contains(&Encoding::Png) {
             encodings = [Encoding::Jpeg, Encoding::Jpeg];
             continue;
         }
-        let body = nova::request_body(spec, RequestImages { source: &s, reference: &g, mask: mask_png.as_deref() });
-        if body.len() > MAX_BODY_BYTES {
+        for (what, n) in [("source image", s.len()), ("garment image", g.len())] {
+            if n > per_image {
+                return Err(JobError::new(
+                    ErrorCode::ImageTooLarge,
+                    format!(
+                        "the prepared {what} is {n} bytes, over {}'s {per_image}-byte limit per image",
+                        spec.backend
+                    ),
+                ));
+            }
+        }
+        let image = |bytes, e: Encoding| EncodedImage { bytes, mime: e.mime() };
+        let images = RequestImages {
+            source: image(&s, encodings[0]),
+            reference: image(&g, encodings[1]),
+            mask: mask_png.as_deref(),
+        };
+        let request = b.request(spec, images)?;
+        if request.body.len() > b.max_body_bytes() {
             return Err(JobError::new(
                 ErrorCode::ImageTooLarge,
-                format!("the request would be {} bytes, over Bedrock's {MAX_BODY_BYTES}-byte limit", body.len()),
+                format!(
+                    "the request would be {} bytes, over {}'s {}-byte limit",
+                    request.body.len(),
+                    spec.backend,
+                    b.max_body_bytes()
+                ),
             ));
         }
         let sizes = EncodedSizes {
@@ -67,6 +93,11 @@ pub fn build_body(
             garment: (encodings[1], g.len() as u64),
             mask: mask_png.as_ref().map(|m| m.len() as u64),
         };
-        return Ok((body, sizes));
+        return Ok((request, sizes));
     }
+}
+
+/// The body size for encoded images of these sizes, within a few hundred bytes of options.
+fn body_size(image_bytes: &[usize]) -> usize {
+    image_bytes.iter().map(|n| backend::base64_len(*n)).sum::<usize>() + 4096
 }

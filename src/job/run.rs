@@ -104,7 +104,10 @@ impl<S: Storage, M: Model> Service<S, M> {
             interruptions: vec![],
             items: vec![],
             updated_at: status::timestamp(now),
-            diagnostics: Diagnostics { model_id: self.model.model_id().to_owned(), ..Default::default() },
+            diagnostics: Diagnostics {
+                model_id: self.model.model_id(self.config.backends.default).to_owned(),
+                ..Default::default()
+            },
         }
     }
 
@@ -118,8 +121,10 @@ impl<S: Storage, M: Model> Service<S, M> {
         deadline: Instant,
     ) -> Result<(), Stop> {
         let max_calls = self.config.max_model_calls_per_job as usize;
-        let planned = plan::parse(&manifest, &paths.folder, max_calls).map_err(JobError::from)?;
+        let planned =
+            plan::parse(&manifest, &paths.folder, max_calls, &self.config.backends).map_err(JobError::from)?;
         drop(manifest);
+        self.check_served(&planned)?;
         self.run_plan(paths, planned, status, cp, deadline).await
     }
 
@@ -166,6 +171,21 @@ impl<S: Storage, M: Model> Service<S, M> {
                 Ok(Outcome::Failed { job_id, code: e.code })
             }
             None => Ok(Outcome::Succeeded { job_id, images: status.outputs.images.len() }),
+        }
+    }
+
+    /// Every backend the plan calls can be called by this deployment: a manifest naming one
+    /// that is enabled but has no transport (no credentials where it runs) is refused before
+    /// anything is paid.
+    fn check_served(&self, planned: &plan::JobPlan) -> Result<(), JobError> {
+        match planned.backends().into_iter().find(|b| !self.model.serves(*b)) {
+            Some(b) => Err(JobError::new(
+                ErrorCode::InvalidManifest,
+                format!(
+                    "job.json: backend: {b} cannot be called here (its client is not configured; see README, Backends)"
+                ),
+            )),
+            None => Ok(()),
         }
     }
 }

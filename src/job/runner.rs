@@ -11,9 +11,10 @@ use std::time::{Instant, SystemTime};
 use futures_util::stream::{self, StreamExt};
 use tracing::{info, warn};
 
+use crate::backend;
+use crate::catalog::Canvas;
 use crate::error::{ErrorCode, JobError};
 use crate::image::{self as images, Prepared};
-use crate::nova;
 use crate::plan::{Item, JobPlan};
 use crate::ports::{Model, Storage};
 use crate::sheet::{self, Tile};
@@ -46,6 +47,11 @@ struct Job<'a> {
 }
 
 impl Job<'_> {
+    /// What every backend the job calls accepts: the source is prepared once for all.
+    fn canvas(&self) -> Canvas {
+        Canvas::common(self.items.iter().map(|it| it.spec.backend.canvas()))
+    }
+
     fn place(&self, i: usize) -> CallPlace<'_> {
         match self.shape {
             Shape::Single => CallPlace::Root,
@@ -71,6 +77,10 @@ impl<S: Storage, M: Model> Service<S, M> {
         };
         let job = Job { paths, bucket: cp.bucket, deadline, shape, items };
         resume(status, &job.items);
+        for (st, it) in status.items.iter_mut().zip(&job.items) {
+            st.backend = Some(it.spec.backend.name().to_owned());
+            st.model_id = Some(self.model.model_id(it.spec.backend).to_owned());
+        }
         let src = Arc::new(self.prepare_source(&job, status).await?);
         self.estimate(&job, &src, status)?;
         let preview = Arc::clone(&src);
@@ -100,7 +110,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         status.diagnostics.timings_ms.insert("readImages".into(), ms(t));
         let t = Instant::now();
         let chroma = images::Chroma::for_request(self.config.request_encoding);
-        let limits = room(&self.config, source.len() as u64, 1);
+        let limits = room(&self.config, source.len() as u64, 1, job.canvas());
         let src = blocking(move || images::prepare_with(&source, &limits, "the source image", chroma)).await?;
         status.diagnostics.timings_ms.insert("prepare".into(), ms(t));
         status.diagnostics.images.insert("source".into(), image_diag(&src, None));
@@ -113,8 +123,8 @@ impl<S: Storage, M: Model> Service<S, M> {
         for (i, it) in job.items.iter().enumerate() {
             check_reply_fits(&self.config, it.spec.number_of_images(), &src.layout)?;
             let (w, h) = (src.layout.canvas_width, src.layout.canvas_height);
-            let price = nova::price_per_image(&self.config.prices, it.spec.quality(), w, h);
-            let estimate = round_cents(price * it.spec.number_of_images() as f64);
+            let price = backend::of(it.spec.backend).price(&it.spec, w, h, None, &self.config.prices);
+            let estimate = round_cents(price);
             status.items[i].estimated_cost_usd = Some(estimate);
             total += estimate;
             requested += it.spec.number_of_images();
@@ -143,9 +153,12 @@ impl<S: Storage, M: Model> Service<S, M> {
         // what the checkpoint needs (a store's lock, a pooled connection) would never let go.
         let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
         let drive = async move {
-            let mut runs = stream::iter(pending)
-                .map(|i| async move { (i, self.call(&job.items[i].spec, src, &self.site(job, i, at_once, false)).await) })
-                .buffer_unordered(at_once);
+            let mut runs =
+                stream::iter(pending)
+                    .map(|i| async move {
+                        (i, self.call(&job.items[i].spec, src, &self.site(job, i, at_once, false)).await)
+                    })
+                    .buffer_unordered(at_once);
             while let Some(one) = runs.next().await {
                 // The receiver only goes away when a checkpoint failed, which ends the job.
                 let _ = done.send(one);
@@ -154,7 +167,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         };
         let keep = async {
             while let Some((i, run)) = finished.recv().await {
-                record(status, i, &job.items[i].name, &run, self.price(&job.items[i], src));
+                record(status, i, &job.items[i].name, &run);
                 self.checkpoint(status, cp).await?;
                 fresh[i] = run.ok();
             }
@@ -187,7 +200,7 @@ impl<S: Storage, M: Model> Service<S, M> {
                 bytes
             } else {
                 let run = self.call(&it.spec, &current, &self.site(job, k, 1, true)).await;
-                record(status, k, &it.name, &run, self.price(it, &current));
+                record(status, k, &it.name, &run);
                 self.checkpoint(status, cp).await?;
                 let mut r = run.map_err(|f| step_failed(k, it, f))?;
                 tiles.push(Tile { label: format!("Garment {}", k + 1), image: r.garment_tile.image });
@@ -195,7 +208,7 @@ impl<S: Storage, M: Model> Service<S, M> {
                 r.first_png.take().ok_or_else(|| JobError::new(ErrorCode::Internal, "an outfit step kept no result"))?
             };
             if k + 1 < job.items.len() {
-                let limits = room(&self.config, next.len() as u64, 1);
+                let limits = room(&self.config, next.len() as u64, 1, job.canvas());
                 current =
                     Arc::new(blocking(move || images::prepare(&next, &limits, "the previous step's result")).await?);
             }
@@ -216,7 +229,6 @@ impl<S: Storage, M: Model> Service<S, M> {
         tiles: &mut Vec<Tile>,
     ) -> Result<(), Stop> {
         let site = self.site(job, 0, 1, false);
-        let price = self.price(&job.items[0], &src);
         let mut fresh = None;
         if status.items[0].state == State::Succeeded {
             drop(src);
@@ -233,10 +245,11 @@ impl<S: Storage, M: Model> Service<S, M> {
                 d.images.insert("mask".into(), m.clone());
             }
             d.request_bytes = Some(request.bytes());
+            d.instruction = request.instruction.clone();
             *d.timings_ms.entry("prepare".into()).or_default() += request.prepare_ms;
             self.before_calls(status, cp).await?;
             let run = self.send(request, &site).await;
-            record(status, 0, &job.items[0].name, &run, price);
+            record(status, 0, &job.items[0].name, &run);
             self.checkpoint(status, cp).await?;
             fresh = run.ok();
         }
@@ -260,10 +273,6 @@ impl<S: Storage, M: Model> Service<S, M> {
             sharing: sharing as u64,
             keep_first,
         }
-    }
-
-    fn price(&self, it: &Item, src: &Prepared) -> f64 {
-        nova::price_per_image(&self.config.prices, it.spec.quality(), src.layout.canvas_width, src.layout.canvas_height)
     }
 
     async fn first_result(&self, bucket: &str, item: &ItemStatus) -> Result<Vec<u8>, JobError> {
@@ -297,6 +306,9 @@ fn resume(status: &mut Status, items: &[Item]) {
 fn fresh_item(name: &str) -> ItemStatus {
     ItemStatus {
         name: name.to_owned(),
+        backend: None,
+        model_id: None,
+        instruction: None,
         state: State::Processing,
         outputs: Outputs::default(),
         error: None,
@@ -308,14 +320,15 @@ fn fresh_item(name: &str) -> ItemStatus {
 }
 
 /// Writes a call's outcome into its item.
-fn record(status: &mut Status, i: usize, name: &str, run: &Result<CallResult, CallFailure>, price: f64) {
+fn record(status: &mut Status, i: usize, name: &str, run: &Result<CallResult, CallFailure>) {
     let item = &mut status.items[i];
     match run {
         Ok(r) => {
             item.bedrock_request_id = r.request_id.clone();
+            item.instruction = r.instruction.clone();
             item.state = State::Succeeded;
             item.error = None;
-            item.cost_usd = Some(round_cents(price * r.outputs.images.len() as f64));
+            item.cost_usd = Some(round_cents(r.cost_usd));
             item.outputs = r.outputs.clone();
             if let Some(m) = &r.moderation {
                 item.warnings.push(moderation_warning(m, r.outputs.images.len()));
@@ -324,6 +337,7 @@ fn record(status: &mut Status, i: usize, name: &str, run: &Result<CallResult, Ca
         }
         Err(f) => {
             item.bedrock_request_id = f.request_id.clone();
+            item.instruction = f.instruction.clone();
             item.state = if f.error.retryable() { State::Processing } else { State::Failed };
             item.error = Some(StatusError::from(&f.error));
             warn!(item = %name, code = %f.error.code, message = %f.error.message, "call failed");
@@ -335,7 +349,7 @@ fn record(status: &mut Status, i: usize, name: &str, run: &Result<CallResult, Ca
 fn moderation_warning(message: &str, returned: usize) -> Warning {
     Warning {
         code: ErrorCode::ContentFiltered.as_str().into(),
-        message: format!("Nova Canvas' content filters blocked some images (\"{message}\"); {returned} were returned"),
+        message: format!("the model's content filters blocked some images (\"{message}\"); {returned} were returned"),
     }
 }
 

@@ -1,15 +1,17 @@
 //! How a job shares the memory budget ([`crate::budget`]) between what it holds and what it
 //! is about to allocate.
 
+use crate::catalog::Canvas;
 use crate::config::{Config, Limits};
 use crate::error::{ErrorCode, JobError};
 use crate::image as images;
 
-/// The limits for preparing one more image while `held` bytes are in use, with the rest of
-/// the budget shared by `sharing` images prepared at the same time.
-pub(crate) fn room(cfg: &Config, held: u64, sharing: u64) -> Limits {
+/// The limits for preparing one more image for a backend accepting `canvas` while `held`
+/// bytes are in use, with the rest of the budget shared by `sharing` images prepared at the
+/// same time.
+pub(crate) fn room(cfg: &Config, held: u64, sharing: u64, canvas: Canvas) -> Limits {
     let left = cfg.memory.bytes.saturating_sub(held) / sharing.max(1);
-    Limits { max_decode_alloc: cfg.limits.max_decode_alloc.min(left), ..cfg.limits }
+    Limits { max_decode_alloc: cfg.limits.max_decode_alloc.min(left), canvas, ..cfg.limits }
 }
 
 /// Refuses, before the paid call, a request whose reply could not be held: `images`

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::Notify;
+use tryon::catalog::Backend;
 use tryon::ports::{Model, ModelCallError, ModelResponse, PutCondition, Storage, StorageError, StoredObject};
 
 /// Shared by the store and the model: once set, every call of either hangs.
@@ -208,11 +209,20 @@ impl ScriptedModel {
 }
 
 impl Model for ScriptedModel {
-    fn model_id(&self) -> &str {
+    fn model_id(&self, _backend: Backend) -> &str {
         "amazon.nova-canvas-v1:0"
     }
 
-    async fn invoke(&self, body: Vec<u8>, _timeout: Duration) -> Result<ModelResponse, ModelCallError> {
+    fn serves(&self, backend: Backend) -> bool {
+        backend == Backend::NovaCanvas
+    }
+
+    async fn invoke(
+        &self,
+        _backend: Backend,
+        body: Vec<u8>,
+        _timeout: Duration,
+    ) -> Result<ModelResponse, ModelCallError> {
         self.kill.hang_if_dead().await;
         self.calls.fetch_add(1, Ordering::SeqCst);
         let scripted = {

@@ -13,11 +13,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
-use tryon::aws::{BedrockModel, S3Storage};
+use tryon::aws::S3Storage;
 use tryon::config::Config;
 use tryon::emulator::{Emulator, RecordedRequest};
 use tryon::handler::{self, Invocation, InvocationError, Summary};
 use tryon::job::Service;
+use tryon::models::Models;
 
 static MOTO: OnceLock<String> = OnceLock::new();
 
@@ -71,7 +72,7 @@ pub struct World {
     pub bucket: String,
     pub emulator: Emulator,
     pub emulator_url: String,
-    pub svc: Service<S3Storage, BedrockModel>,
+    pub svc: Service<S3Storage, Models>,
 }
 
 impl World {
@@ -92,7 +93,7 @@ impl World {
         let (addr, _task) = emulator.clone().spawn("127.0.0.1:0".parse().unwrap()).await.expect("emulator");
         let emulator_url = format!("http://{addr}");
         let bedrock_sdk = sdk_config(&emulator_url).await;
-        let model = BedrockModel::from_sdk_config(&bedrock_sdk, None, &config.model_id);
+        let model = Models::from_config(&bedrock_sdk, &config).await;
         World { s3, bucket, emulator, emulator_url, svc: Service { storage, model, config } }
     }
 

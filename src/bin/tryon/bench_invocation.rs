@@ -38,7 +38,8 @@ pub async fn bench_invocation(data: &Path, emulator: &str) -> ExitCode {
         .load()
         .await;
     let _s3 = tryon::aws::S3Storage::from_sdk_config(&sdk, true);
-    let model = BedrockModel::for_emulator(emulator, &config.model_id);
+    let model =
+        tryon::models::Models::new(&config, Some(BedrockModel::for_emulator(emulator, &config.model_id)), None, None);
     let svc = Service { storage, model, config };
     let after_init = peak_rss_mib().unwrap_or(0.0);
     let event = event::sample_put_event("bench", "uploads/job/job.json", "\"e\"", 1, "us-east-1");

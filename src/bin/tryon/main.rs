@@ -48,9 +48,14 @@ enum Command {
         /// The job id (default: the folder's name).
         #[arg(long)]
         job_id: Option<String>,
-        /// Call the real Nova Canvas with your AWS credentials (BEDROCK_REGION or AWS_REGION).
-        #[arg(long)]
-        bedrock: bool,
+        /// The backend of a manifest that names none (default TRYON_BACKEND, else nova-canvas):
+        /// nova-canvas, vertex-vto, gemini-image or bedrock-converse.
+        #[arg(long, value_parser = parse_backend)]
+        backend: Option<tryon::catalog::Backend>,
+        /// Call the real service with your credentials (AWS: BEDROCK_REGION or AWS_REGION;
+        /// Google: VERTEX_PROJECT and GOOGLE_APPLICATION_CREDENTIALS) instead of the emulators.
+        #[arg(long, alias = "bedrock")]
+        live: bool,
     },
     /// Submit a job folder to a deployed bucket: upload the images, then job.json (the
     /// manifest goes last, because its arrival starts the job).
@@ -167,7 +172,9 @@ fn init_logging() {
 
 async fn dispatch(command: Command) -> ExitCode {
     match command {
-        Command::Run { folder, out, job_id, bedrock } => run::run(&folder, &out, job_id, bedrock).await,
+        Command::Run { folder, out, job_id, backend, live } => {
+            run::run(&folder, run::RunOptions { out, job_id, backend, live }).await
+        }
         Command::Submit { folder, bucket, job_id, wait, out, timeout } => {
             submit::submit(&folder, &bucket, job_id, wait, &out, Duration::from_secs(timeout)).await
         }
@@ -178,4 +185,8 @@ async fn dispatch(command: Command) -> ExitCode {
         Command::Bench { data, iters, python, script } => bench::bench(data, iters, python, script).await,
         Command::BenchInvocation { data, emulator } => bench_invocation::bench_invocation(&data, &emulator).await,
     }
+}
+
+fn parse_backend(name: &str) -> Result<tryon::catalog::Backend, String> {
+    tryon::catalog::Backend::parse(name)
 }

@@ -7,11 +7,15 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use tryon::aws::BedrockModel;
+use tryon::catalog::Backend;
 use tryon::config::Config;
+use tryon::converse_client::ConverseModel;
 use tryon::emulator::Emulator;
 use tryon::event::{ObjectCreated, MANIFEST_NAME};
+use tryon::google::VertexClient;
 use tryon::job::{JobPaths, Service};
 use tryon::local::FsStorage;
+use tryon::models::Models;
 use tryon::ports::{PutCondition, Storage};
 use tryon::status::{State, Status};
 
@@ -20,12 +24,33 @@ use crate::common::{fail, files_under, folder_job_id};
 /// The stand-in bucket's name under `--out`.
 const BUCKET: &str = "local";
 
-pub async fn run(folder: &Path, out: &Path, job_id: Option<String>, bedrock: bool) -> ExitCode {
-    let config = match Config::from_env() {
+/// What `tryon run` was asked for besides the folder.
+pub struct RunOptions {
+    pub out: std::path::PathBuf,
+    pub job_id: Option<String>,
+    /// The backend of a manifest that names none (`TRYON_BACKEND` otherwise).
+    pub backend: Option<Backend>,
+    /// Call the real services with the user's credentials instead of the emulators.
+    pub live: bool,
+}
+
+pub async fn run(folder: &Path, opts: RunOptions) -> ExitCode {
+    let RunOptions { out, job_id, backend, live } = opts;
+    let out = out.as_path();
+    let mut vars: std::collections::HashMap<String, String> = std::env::vars().collect();
+    if let Some(b) = backend {
+        vars.insert("TRYON_BACKEND".into(), b.name().into());
+    }
+    if !live {
+        // Offline, every backend answers (the emulators): manifests may name any of them.
+        offline_google(&mut vars);
+    }
+    let config = match Config::from_vars(&vars) {
         // EMF lines are for CloudWatch; a local run prints its own summary.
         Ok(c) => Config { emit_metrics: false, ..c },
         Err(e) => return fail(&e.to_string()),
     };
+    let bedrock = live;
     if !folder.join(MANIFEST_NAME).is_file() {
         return fail(&format!("{} has no {MANIFEST_NAME}", folder.display()));
     }
@@ -75,8 +100,8 @@ async fn run_job(storage: FsStorage, config: Config, paths: &JobPaths, bedrock: 
     let invocation = format!("tryon-run-{}", std::process::id());
     let result = if bedrock {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-        let model = BedrockModel::from_sdk_config(&sdk, config.bedrock_region.as_deref(), &config.model_id);
-        eprintln!("calling Nova Canvas ({}) on Bedrock", config.model_id);
+        let model = Models::from_config(&sdk, &config).await;
+        eprintln!("calling {} for real with your credentials", config.backends.default);
         Service { storage, model, config }.run_job(&obj, &invocation, deadline).await
     } else {
         let (addr, _server) = match Emulator::new(vec![config.model_id.clone()])
@@ -86,8 +111,14 @@ async fn run_job(storage: FsStorage, config: Config, paths: &JobPaths, bedrock: 
             Ok(x) => x,
             Err(e) => return Err(fail(&format!("cannot start the emulator: {e}"))),
         };
-        eprintln!("Nova Canvas emulator running in-process on http://{addr}");
-        let model = BedrockModel::for_emulator(&format!("http://{addr}"), &config.model_id);
+        eprintln!("emulators of every backend running in-process on http://{addr}");
+        let endpoint = format!("http://{addr}");
+        let model = Models::new(
+            &config,
+            Some(BedrockModel::for_emulator(&endpoint, &config.model_id)),
+            Some(ConverseModel::for_emulator(&endpoint, &config.converse_model_id)),
+            Some(VertexClient::for_emulator(&endpoint, &config.google)),
+        );
         Service { storage, model, config }.run_job(&obj, &invocation, deadline).await
     };
     if let Err(e) = &result {
@@ -128,4 +159,14 @@ fn report(out: &Path, paths: &JobPaths, job_id: &str, started: Instant) -> ExitC
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Offline, the Google backends call the emulator: a project id stands in, and every backend
+/// is enabled so a manifest may name any of them.
+fn offline_google(vars: &mut std::collections::HashMap<String, String>) {
+    vars.entry("VERTEX_PROJECT".into()).or_insert_with(|| "tryon-local".into());
+    vars.insert("ENABLED_BACKENDS".into(), Backend::ALL.map(Backend::name).join(","));
+    vars.insert("GOOGLE_CREDENTIALS_JSON".into(), "{\"type\":\"emulator\"}".into());
+    vars.remove("GOOGLE_APPLICATION_CREDENTIALS");
+    vars.remove("GOOGLE_CREDENTIALS_SECRET_ARN");
 }

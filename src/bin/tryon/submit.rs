@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use tryon::aws::S3Storage;
+use tryon::catalog::{Backend, Backends};
 use tryon::config::Config;
 use tryon::event::MANIFEST_NAME;
 use tryon::job::JobPaths;
@@ -61,7 +62,10 @@ pub async fn submit(
 
 /// The Lambda's own validator, before anything is uploaded; exit code 2 on problems.
 fn check_manifest(folder: &Path, manifest: &[u8], paths: &JobPaths) -> Result<(), ExitCode> {
-    if let Err(problems) = tryon::manifest::parse(manifest, &paths.folder) {
+    // The deployment decides which backends it enables; here any backend name is known.
+    let default = Config::from_env().map_or(Backend::NovaCanvas, |c| c.backends.default);
+    let backends = Backends { default, enabled: Backend::ALL.to_vec() };
+    if let Err(problems) = tryon::plan::parse(manifest, &paths.folder, usize::MAX, &backends) {
         eprintln!("{}: {} problem(s); nothing was uploaded", folder.join(MANIFEST_NAME).display(), problems.0.len());
         for p in &problems.0 {
             eprintln!("  - {p}");

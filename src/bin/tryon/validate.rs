@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use tryon::catalog::{Backend, Backends};
 use tryon::config::Config;
 
 use crate::common::fail;
@@ -13,7 +14,8 @@ pub fn validate(path: &Path) -> ExitCode {
         Err(e) => return fail(&format!("cannot read {}: {e}", path.display())),
     };
     let max_calls = Config::from_env().map_or(10, |c| c.max_model_calls_per_job as usize);
-    match tryon::plan::parse(&bytes, "uploads/<job>/", max_calls) {
+    let backends = Config::from_env().map_or(Backends::only(Backend::NovaCanvas), |c| c.backends);
+    match tryon::plan::parse(&bytes, "uploads/<job>/", max_calls, &backends) {
         Ok(plan) => {
             println!("{}: valid, {} model call(s)", path.display(), plan.calls());
             let items = match plan {

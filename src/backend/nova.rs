@@ -1,8 +1,12 @@
-//! Nova Canvas `VIRTUAL_TRY_ON`: the request body exactly per the reference, reply parsing,
-//! and the mapping of model failures to job errors. Pure.
+//! Nova Canvas `VIRTUAL_TRY_ON` through Bedrock `InvokeModel`: the request body exactly per
+//! the reference, reply parsing, the mapping of model failures to job errors, and the price
+//! table. Pure.
 
 use serde::{Deserialize, Serialize};
 
+use super::{push_base64, Reply, Request, RequestImages, TryOn};
+use crate::catalog::Backend;
+use crate::config::Prices;
 use crate::error::{ErrorCode, JobError};
 use crate::manifest::{GarmentBasedMask, JobSpec, MaskExclusions, MaskType, MergeStyle, PromptBasedMask};
 use crate::ports::{ModelCallError, ModelFailureKind};
@@ -10,12 +14,38 @@ use crate::ports::{ModelCallError, ModelFailureKind};
 /// Bedrock's cap on the `InvokeModel` body.
 pub use crate::limits::MAX_BODY_BYTES;
 
-/// The encoded request images.
-#[derive(Debug, Clone, Copy)]
-pub struct RequestImages<'a> {
-    pub source: &'a [u8],
-    pub reference: &'a [u8],
-    pub mask: Option<&'a [u8]>,
+/// Amazon Nova Canvas, the default backend.
+pub struct NovaCanvas;
+
+impl TryOn for NovaCanvas {
+    fn backend(&self) -> Backend {
+        Backend::NovaCanvas
+    }
+
+    /// Every Nova rule is checked by the manifest itself (the manifest has Nova's shape).
+    fn check_options(&self, _spec: &JobSpec) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn max_body_bytes(&self) -> usize {
+        MAX_BODY_BYTES
+    }
+
+    fn request(&self, spec: &JobSpec, images: RequestImages<'_>) -> Result<Request, JobError> {
+        Ok(Request { body: request_body(spec, images), instruction: None })
+    }
+
+    fn parse_reply(&self, body: &[u8]) -> Result<Reply, JobError> {
+        parse_reply(body)
+    }
+
+    fn classify(&self, e: &ModelCallError, model: &str) -> JobError {
+        classify(e, model)
+    }
+
+    fn price(&self, spec: &JobSpec, width: u32, height: u32, _reply: Option<&Reply>, prices: &Prices) -> f64 {
+        price_per_image(prices, spec.quality(), width, height) * spec.number_of_images() as f64
+    }
 }
 
 /// The non-image part of `virtualTryOnParams`.
@@ -52,12 +82,12 @@ pub fn request_body(spec: &JobSpec, images: RequestImages<'_>) -> Vec<u8> {
     let params = serde_json::to_vec(&params).unwrap_or_else(|_| b"{}".to_vec());
     let any_config = g.number_of_images.is_some() || g.quality.is_some() || g.cfg_scale.is_some() || g.seed.is_some();
     let config = any_config.then(|| serde_json::to_vec(g).unwrap_or_default());
-    let image_bytes = [images.source.len(), images.reference.len(), images.mask.map_or(0, <[u8]>::len)];
+    let image_bytes = [images.source.bytes.len(), images.reference.bytes.len(), images.mask.map_or(0, <[u8]>::len)];
     let mut out = Vec::with_capacity(body_size(&image_bytes) + params.len() + config.as_ref().map_or(0, Vec::len));
     out.extend_from_slice(br#"{"taskType":"VIRTUAL_TRY_ON","virtualTryOnParams":{"sourceImage":""#);
-    push_base64(&mut out, images.source);
+    push_base64(&mut out, images.source.bytes);
     out.extend_from_slice(br#"","referenceImage":""#);
-    push_base64(&mut out, images.reference);
+    push_base64(&mut out, images.reference.bytes);
     out.extend_from_slice(br#"","#);
     if let Some(mask) = images.mask {
         out.extend_from_slice(br#""imageBasedMask":{"maskImage":""#);
@@ -73,29 +103,9 @@ pub fn request_body(spec: &JobSpec, images: RequestImages<'_>) -> Vec<u8> {
     out
 }
 
-fn push_base64(out: &mut Vec<u8>, data: &[u8]) {
-    let start = out.len();
-    out.resize(start + base64_len(data.len()), 0);
-    // SIMD base64 (5x the scalar speed on a 14 MB PNG body); the slice has the exact size.
-    let _ = base64_simd::STANDARD.encode(data, base64_simd::Out::from_slice(&mut out[start..]));
-}
-
-fn base64_len(n: usize) -> usize {
-    n.div_ceil(3) * 4
-}
-
 /// The body size for encoded images of these sizes, within the few hundred bytes of parameters.
 pub fn body_size(image_bytes: &[usize]) -> usize {
-    image_bytes.iter().map(|n| base64_len(*n)).sum::<usize>() + 1024
-}
-
-/// A parsed successful reply.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    pub images: Vec<Vec<u8>>,
-    pub mask: Option<Vec<u8>>,
-    /// The moderation message when some outputs were blocked.
-    pub moderation: Option<String>,
+    image_bytes.iter().map(|n| super::base64_len(*n)).sum::<usize>() + 1024
 }
 
 #[derive(Deserialize)]
@@ -134,7 +144,16 @@ pub fn parse_reply(body: &[u8]) -> Result<Reply, JobError> {
         .map(|(i, s)| decode(s, &format!("image {}", i + 1)))
         .collect::<Result<Vec<_>, _>>()?;
     let mask = raw.mask_image.as_deref().map(|m| decode(m, "maskImage")).transpose()?;
-    Ok(Reply { images, mask, moderation })
+    Ok(Reply { images, mask, moderation, ..Reply::default() })
+}
+
+/// What every "Nova Canvas cannot be used" answer tells the user.
+pub const END_OF_LIFE: &str = "Amazon Nova Canvas reached end of life on 2026-09-30 and was removed from us-east-1, eu-west-1 and ap-northeast-1; only accounts with a private arrangement can still call it. Switch to a backend that answers today: set TRYON_BACKEND (or \"backend\" in job.json) to vertex-vto (Vertex AI Virtual Try-On), gemini-image (Gemini image models on Vertex AI) or bedrock-converse (Nova 2 Omni, preview); see README, Backends";
+
+/// Whether Bedrock's message says the model has ended.
+fn ended(msg: &str) -> bool {
+    let m = msg.to_ascii_lowercase();
+    m.contains("end of its life") || m.contains("end of life") || m.contains("legacy")
 }
 
 /// Maps a failed model call to the job error users see.
@@ -145,17 +164,23 @@ pub fn classify(e: &ModelCallError, model_id: &str) -> JobError {
             ErrorCode::ContentFiltered,
             format!("Nova Canvas' content filters blocked the input (\"{msg}\"); use other photos or a different mask prompt"),
         ),
+        ModelFailureKind::NotFound | ModelFailureKind::AccessDenied | ModelFailureKind::Validation
+            if ended(msg) =>
+        {
+            JobError::new(ErrorCode::ModelUnavailable, format!("{model_id}: \"{msg}\". {END_OF_LIFE}"))
+        }
         ModelFailureKind::Validation => JobError::new(ErrorCode::ModelRejected, format!("Nova Canvas rejected the request: {msg}")),
         ModelFailureKind::NotFound => JobError::new(
             ErrorCode::ModelUnavailable,
             format!(
-                "model {model_id} is not available (\"{msg}\"); it may have reached end of life or lost legacy access, or it is not offered in this region: set MODEL_ID and BEDROCK_REGION"
+                "model {model_id} is not available (\"{msg}\"); it is not offered in this region or under this id (set MODEL_ID and BEDROCK_REGION). {END_OF_LIFE}"
             ),
         ),
         ModelFailureKind::AccessDenied => JobError::new(
             ErrorCode::ModelUnavailable,
-            format!("access to model {model_id} was denied (\"{msg}\"); enable model access in the Bedrock console and allow bedrock:InvokeModel on the model in the function's role"),
+            format!("access to model {model_id} was denied (\"{msg}\"); if your account keeps Nova Canvas access, allow bedrock:InvokeModel on the model in the function's role. {END_OF_LIFE}"),
         ),
+        ModelFailureKind::Unauthenticated => JobError::new(ErrorCode::AuthFailed, format!("Bedrock refused the function's AWS credentials (\"{msg}\")")),
         ModelFailureKind::Throttled => JobError::new(ErrorCode::Throttled, format!("Bedrock throttled the call after retries (\"{msg}\"); the job will be retried")),
         ModelFailureKind::Timeout => JobError::new(ErrorCode::ModelTimeout, format!("the model did not answer in time ({msg})")),
         ModelFailureKind::ModelError => JobError::new(ErrorCode::ModelError, format!("the model failed while processing the request (\"{msg}\")")),
@@ -184,7 +209,7 @@ mod tests {
     use crate::manifest;
 
     fn spec(v: serde_json::Value) -> JobSpec {
-        manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/").unwrap()
+        manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", Backend::NovaCanvas).unwrap()
     }
 
     #[test]
@@ -200,7 +225,8 @@ mod tests {
             let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
             let s = spec(manifest);
             let mask = s.mask_key.as_ref().map(|_| b"MASK".as_slice());
-            let body = request_body(&s, RequestImages { source: b"SOURCE", reference: b"GARMENT", mask });
+            let img = |bytes: &'static [u8]| super::super::EncodedImage { bytes, mime: "image/png" };
+            let body = request_body(&s, RequestImages { source: img(b"SOURCE"), reference: img(b"GARMENT"), mask });
             let got: serde_json::Value = serde_json::from_slice(&body).unwrap();
             let want: serde_json::Value =
                 serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.request.json"))).unwrap()).unwrap();
@@ -262,7 +288,12 @@ mod tests {
             assert_eq!(j.code, code, "{err}");
             assert!(j.message.contains(err.message.trim()), "{j}");
         }
-        assert!(classify(&e(ModelFailureKind::NotFound, "x"), "m").message.contains("end of life"));
+        for kind in [ModelFailureKind::NotFound, ModelFailureKind::AccessDenied, ModelFailureKind::Validation] {
+            let j = classify(&e(kind, "This model version has reached the end of its life."), "m");
+            assert_eq!(j.code, ErrorCode::ModelUnavailable);
+            assert!(j.message.contains("2026-09-30") && j.message.contains("vertex-vto"), "{j}");
+            assert!(j.message.contains("gemini-image") && j.message.contains("bedrock-converse"), "{j}");
+        }
     }
 
     #[test]

@@ -6,7 +6,11 @@
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::Backend;
 use crate::error::{ErrorCode, JobError};
+
+mod backends;
+pub use backends::{Instruction, MAX_GARMENT_DESCRIPTION_CHARS, MAX_PROMPT_CHARS};
 
 /// `job.json` as uploaded.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -20,6 +24,21 @@ pub struct Manifest {
     pub virtual_try_on_params: TryOnParams,
     #[serde(default)]
     pub image_generation_config: GenerationConfig,
+    /// The backend to call; the deployment's `TRYON_BACKEND` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<Backend>,
+    /// Options of `vertex-vto` (checked by that backend).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vertex_try_on_params: Option<serde_json::Value>,
+    /// Options of `gemini-image` (checked by that backend).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gemini_params: Option<serde_json::Value>,
+    /// Options of `bedrock-converse` (checked by that backend).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converse_params: Option<serde_json::Value>,
+    /// What prompt-based backends are told (`gemini-image`, `bedrock-converse`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instruction: Option<Instruction>,
 }
 
 /// `virtualTryOnParams` without the images (those come from keys).
@@ -186,6 +205,12 @@ pub struct JobSpec {
     /// `garment_based_mask.garment_class` whenever the mask type is GARMENT.
     pub params: TryOnParams,
     pub generation: GenerationConfig,
+    /// The backend the call goes to.
+    pub backend: Backend,
+    /// The selected backend's own options block, as given (the backend checks it).
+    pub options: Option<serde_json::Value>,
+    /// For prompt-based backends: what the manifest says about the garment or the prompt.
+    pub instruction: Option<Instruction>,
 }
 
 impl JobSpec {
@@ -218,14 +243,15 @@ impl From<ManifestErrors> for JobError {
 }
 
 /// Parses and validates `job.json`. `job_folder` is the job's key prefix ending in `/`
-/// (`uploads/<jobId>/`); image references resolve under it.
-pub fn parse(bytes: &[u8], job_folder: &str) -> Result<JobSpec, ManifestErrors> {
-    let manifest = parse_json(bytes)?;
-    validate(manifest, job_folder)
+/// (`uploads/<jobId>/`); image references resolve under it. `default` is the backend of a
+/// manifest that names none (`TRYON_BACKEND`).
+pub fn parse(bytes: &[u8], job_folder: &str, default: Backend) -> Result<JobSpec, ManifestErrors> {
+    let manifest = parse_json(bytes, default)?;
+    validate(manifest, job_folder, default)
 }
 
 /// The structural step: JSON syntax, field names and types, enum values.
-pub fn parse_json(bytes: &[u8]) -> Result<Manifest, ManifestErrors> {
+pub fn parse_json(bytes: &[u8], default: Backend) -> Result<Manifest, ManifestErrors> {
     let bytes = object_start(bytes)?;
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, Manifest>(&mut *de) {
@@ -235,7 +261,7 @@ pub fn parse_json(bytes: &[u8]) -> Result<Manifest, ManifestErrors> {
             let mut problems = vec![field_problem(e)];
             // serde stops at the first problem; a person fixing the file wants them all.
             if !syntax {
-                let all = every_problem(bytes);
+                let all = every_problem(bytes, default);
                 if all.len() > 1 {
                     problems = all;
                 }
@@ -328,7 +354,7 @@ fn describe(e: serde_path_to_error::Error<serde_json::Error>) -> (Option<String>
 /// Every problem of a manifest that failed to parse: each top-level field read on its own
 /// (so one wrong field does not hide another), missing and unknown fields, then the ranges
 /// and combinations of the fields that did read.
-fn every_problem(bytes: &[u8]) -> Vec<String> {
+fn every_problem(bytes: &[u8], default: Backend) -> Vec<String> {
     let Ok(serde_json::Value::Object(map)) = one_document::<serde_json::Value>(bytes) else { return vec![] };
     let mut problems = Vec::new();
     let mut m = Manifest::default();
@@ -338,15 +364,20 @@ fn every_problem(bytes: &[u8]) -> Vec<String> {
             "garment" => field(key, value).map(|v| m.garment = v),
             "virtualTryOnParams" => field(key, value).map(|v| m.virtual_try_on_params = v),
             "imageGenerationConfig" => field(key, value).map(|v| m.image_generation_config = v),
+            "backend" => field(key, value).map(|v| m.backend = v),
+            "vertexTryOnParams" => field(key, value).map(|v| m.vertex_try_on_params = v),
+            "geminiParams" => field(key, value).map(|v| m.gemini_params = v),
+            "converseParams" => field(key, value).map(|v| m.converse_params = v),
+            "instruction" => field(key, value).map(|v| m.instruction = v),
             other => Err(format!(
-                "unknown field `{other}`, expected one of `source`, `garment`, `virtualTryOnParams`, `imageGenerationConfig`"
+                "unknown field `{other}`, expected one of `source`, `garment`, `backend`, `virtualTryOnParams`, `imageGenerationConfig`, `vertexTryOnParams`, `geminiParams`, `converseParams`, `instruction`"
             )),
         };
         problems.extend(read.err());
     }
     let missing: Vec<&str> = ["source", "garment"].into_iter().filter(|k| !map.contains_key(*k)).collect();
     problems.extend(missing.iter().map(|k| format!("missing field `{k}`")));
-    if let Err(e) = validate(m, "uploads/job/") {
+    if let Err(e) = validate(m, "uploads/job/", default) {
         // An absent reference was already reported as missing, not as an empty name.
         problems.extend(e.0.into_iter().filter(|p| !missing.iter().any(|k| p.starts_with(k))));
     }
@@ -362,12 +393,42 @@ fn field<T: serde::de::DeserializeOwned>(key: &str, value: &serde_json::Value) -
 }
 
 /// The semantic step: references, combination rules and ranges. Reports every problem.
-pub fn validate(m: Manifest, job_folder: &str) -> Result<JobSpec, ManifestErrors> {
+pub fn validate(m: Manifest, job_folder: &str, default: Backend) -> Result<JobSpec, ManifestErrors> {
     let mut problems = Vec::new();
     let source_key = resolve_reference(job_folder, "source", &m.source).map_err(|e| problems.push(e)).ok();
     let garment_key = resolve_reference(job_folder, "garment", &m.garment).map_err(|e| problems.push(e)).ok();
+    let backend = m.backend.unwrap_or(default);
+    backends::check_fit(&m, backend, &mut problems);
+    let (params, mask_key) = match backend {
+        Backend::NovaCanvas => nova_params(m.virtual_try_on_params, job_folder, &mut problems),
+        _ => (TryOnParams::default(), None),
+    };
+    check_generation(&m.image_generation_config, backend, &mut problems);
+    let options = match backend {
+        Backend::NovaCanvas => None,
+        Backend::VertexVto => m.vertex_try_on_params,
+        Backend::GeminiImage => m.gemini_params,
+        Backend::BedrockConverse => m.converse_params,
+    };
+    match (source_key, garment_key, problems.is_empty()) {
+        (Some(source_key), Some(garment_key), true) => Ok(JobSpec {
+            source_key,
+            garment_key,
+            mask_key,
+            params,
+            generation: m.image_generation_config,
+            backend,
+            options,
+            instruction: m.instruction,
+        }),
+        _ => Err(ManifestErrors(problems)),
+    }
+}
 
-    let mut params = m.virtual_try_on_params;
+/// Nova Canvas' mask rules: the mask type's own block required, the others refused, and
+/// the defaults filled (`GARMENT`, `UPPER_BODY`, `returnMask`). Returns the parameters to
+/// send and the `imageBasedMask` key.
+fn nova_params(mut params: TryOnParams, job_folder: &str, problems: &mut Vec<String>) -> (TryOnParams, Option<String>) {
     let mask_type = params.mask_type.unwrap_or(MaskType::Garment);
     let mt = mask_type.as_str();
     let mut mask_key = None;
@@ -423,23 +484,21 @@ pub fn validate(m: Manifest, job_folder: &str) -> Result<JobSpec, ManifestErrors
     }
     params.mask_type = Some(mask_type);
     params.return_mask = Some(params.return_mask.unwrap_or(true));
-
-    check_generation(&m.image_generation_config, &mut problems);
-
-    match (source_key, garment_key, problems.is_empty()) {
-        (Some(source_key), Some(garment_key), true) => {
-            Ok(JobSpec { source_key, garment_key, mask_key, params, generation: m.image_generation_config })
-        }
-        _ => Err(ManifestErrors(problems)),
-    }
+    (params, mask_key)
 }
 
-/// The ranges of `imageGenerationConfig`, and the size fields try-on does not take.
-fn check_generation(g: &GenerationConfig, problems: &mut Vec<String>) {
+/// The ranges of `imageGenerationConfig` for `backend`, and the size fields try-on does not
+/// take.
+fn check_generation(g: &GenerationConfig, backend: Backend, problems: &mut Vec<String>) {
     let c = "imageGenerationConfig";
     if let Some(n) = g.number_of_images {
-        if !NUMBER_OF_IMAGES.contains(&n) {
-            problems.push(format!("{c}.numberOfImages: {n} is out of range; use 1 to 5"));
+        let most = backend.max_images();
+        if !(NUMBER_OF_IMAGES.start()..=&most).contains(&&n) {
+            let per_call = match backend {
+                Backend::NovaCanvas => String::new(),
+                b => format!(" ({b} makes at most {most} per call; variants make more)"),
+            };
+            problems.push(format!("{c}.numberOfImages: {n} is out of range; use 1 to {most}{per_call}"));
         }
     }
     if let Some(s) = g.cfg_scale {
@@ -496,7 +555,7 @@ pub(crate) mod tests {
     const F: &str = "uploads/job 1/";
 
     fn check(v: serde_json::Value) -> Result<JobSpec, ManifestErrors> {
-        parse(&serde_json::to_vec(&v).unwrap(), F)
+        parse(&serde_json::to_vec(&v).unwrap(), F, Backend::NovaCanvas)
     }
 
     fn err(v: serde_json::Value) -> String {
@@ -594,14 +653,14 @@ pub(crate) mod tests {
     fn missing_required_fields_and_bad_json_are_reported() {
         assert!(err(json!({"garment": "b.png"})).contains("missing field `source`"));
         assert!(err(json!({"source": "a.jpg"})).contains("missing field `garment`"));
-        let e = parse(b"{\"source\": ", F).unwrap_err().to_string();
+        let e = parse(b"{\"source\": ", F, Backend::NovaCanvas).unwrap_err().to_string();
         assert!(e.contains("not valid JSON"), "{e}");
-        let e = parse(b"[1]", F).unwrap_err().to_string();
+        let e = parse(b"[1]", F, Backend::NovaCanvas).unwrap_err().to_string();
         assert!(e.contains("must be a JSON object"), "{e}");
-        assert!(parse(br#" ["a.jpg", "b.png"]"#, F).is_err());
-        assert!(parse(b"\xEF\xBB\xBF{\"source\": \"a.jpg\", \"garment\": \"b.png\"}", F).is_ok());
+        assert!(parse(br#" ["a.jpg", "b.png"]"#, F, Backend::NovaCanvas).is_err());
+        assert!(parse(b"\xEF\xBB\xBF{\"source\": \"a.jpg\", \"garment\": \"b.png\"}", F, Backend::NovaCanvas).is_ok());
         let deep = "[".repeat(10_000);
-        assert!(parse(deep.as_bytes(), F).is_err());
+        assert!(parse(deep.as_bytes(), F, Backend::NovaCanvas).is_err());
         let e = err(json!({"source": 5, "garment": "b.png"}));
         assert!(e.contains("source") && e.contains("invalid type"), "{e}");
     }
@@ -623,16 +682,16 @@ pub(crate) mod tests {
         for (what, tail) in TRAILING {
             for sep in [&b""[..], b" ", b"\n"] {
                 let bytes = [&doc[..], sep, tail].concat();
-                let e = parse(&bytes, F).unwrap_err().to_string();
+                let e = parse(&bytes, F, Backend::NovaCanvas).unwrap_err().to_string();
                 assert!(
                     e.starts_with("is not valid JSON (unexpected data after the JSON document at line"),
                     "{what}: {e}"
                 );
             }
         }
-        let e = parse(&[&doc[..], b"\n\n  }"].concat(), F).unwrap_err().to_string();
+        let e = parse(&[&doc[..], b"\n\n  }"].concat(), F, Backend::NovaCanvas).unwrap_err().to_string();
         assert!(e.ends_with("at line 3 column 3)"), "the position of the first byte after the document: {e}");
-        let e = JobError::from(parse(&[&doc[..], b"x"].concat(), F).unwrap_err());
+        let e = JobError::from(parse(&[&doc[..], b"x"].concat(), F, Backend::NovaCanvas).unwrap_err());
         assert_eq!(e.code, ErrorCode::InvalidManifest);
         assert!(e.message.starts_with("job.json: is not valid JSON (unexpected data after"), "{}", e.message);
     }
@@ -641,30 +700,33 @@ pub(crate) mod tests {
     fn whitespace_around_the_document_and_one_bom_are_accepted() {
         let doc = r#"{"source": "a.jpg", "garment": "b.png"}"#;
         for text in [format!(" \r\n\t{doc}\n \t\r\n"), format!("\u{feff}{doc}"), format!("\u{feff}\n{doc}\n")] {
-            assert!(parse(text.as_bytes(), F).is_ok(), "{text:?}");
+            assert!(parse(text.as_bytes(), F, Backend::NovaCanvas).is_ok(), "{text:?}");
             assert!(parse_object(text.as_bytes()).is_ok(), "{text:?}");
         }
-        let e = parse(format!("\u{feff}\u{feff}{doc}").as_bytes(), F).unwrap_err().to_string();
+        let e = parse(format!("\u{feff}\u{feff}{doc}").as_bytes(), F, Backend::NovaCanvas).unwrap_err().to_string();
         assert!(e.contains("not valid JSON") && e.contains("more than one byte-order mark"), "{e}");
         assert!(parse_object(format!("\u{feff}\u{feff}{doc}").as_bytes()).is_err());
     }
 
     #[test]
     fn text_that_is_not_utf8_is_refused_even_where_serde_would_skip_it() {
-        let e = parse(b"{\"source\": \"a.jpg\", \"garment\": \"b.png\", \"x\": \"\xFF\"}", F).unwrap_err().to_string();
+        let e = parse(b"{\"source\": \"a.jpg\", \"garment\": \"b.png\", \"x\": \"\xFF\"}", F, Backend::NovaCanvas)
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "is not valid JSON (not UTF-8 text at byte 46; save it as UTF-8)");
-        let e = parse(b"\xEF\xBB\xBF{\"source\": \"\xC3\"}", F).unwrap_err().to_string();
+        let e = parse(b"\xEF\xBB\xBF{\"source\": \"\xC3\"}", F, Backend::NovaCanvas).unwrap_err().to_string();
         assert!(e.contains("at byte 15;"), "the offset counts the BOM: {e}");
         let utf16: Vec<u8> = "\u{feff}{}".encode_utf16().flat_map(u16::to_le_bytes).collect();
-        assert!(parse(&utf16, F).unwrap_err().to_string().contains("not UTF-8"));
+        assert!(parse(&utf16, F, Backend::NovaCanvas).unwrap_err().to_string().contains("not UTF-8"));
     }
 
     #[test]
     fn a_field_problem_and_trailing_data_are_both_reported() {
-        let e = parse(br#"{"source": "a.jpg", "garment": "b.png", "colour": 1} {}"#, F).unwrap_err();
+        let e =
+            parse(br#"{"source": "a.jpg", "garment": "b.png", "colour": 1} {}"#, F, Backend::NovaCanvas).unwrap_err();
         assert_eq!(e.0.len(), 2, "{e}");
         assert!(e.0[0].contains("unknown field `colour`") && e.0[1].contains("unexpected data after"), "{e}");
-        let e = parse(br#"{"source": "a.jpg", "garment": 5} x"#, F).unwrap_err().to_string();
+        let e = parse(br#"{"source": "a.jpg", "garment": 5} x"#, F, Backend::NovaCanvas).unwrap_err().to_string();
         assert!(e.contains("garment: invalid type") && e.contains("unexpected data after"), "{e}");
     }
 
