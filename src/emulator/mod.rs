@@ -18,7 +18,10 @@
 //! - `validate`: strict checks of the body against the Nova Canvas reference;
 //! - `render`: the deterministic output images and mask -> `validate`.
 
+mod converse;
 mod faults;
+mod google;
+mod google_auth;
 mod log;
 mod render;
 mod server;

@@ -25,6 +25,12 @@ impl Emulator {
         Router::new()
             .route("/model/{model_id}/invoke", post(invoke))
             .route("/_emulator/faults", post(add_faults))
+            .route("/_emulator/faults/{backend}", post(add_backend_faults))
+            .route("/_emulator/calls", get(list_backend_calls))
+            .route("/_emulator/tokens/expire", post(expire_tokens))
+            .merge(super::google_auth::routes())
+            .merge(super::google::routes())
+            .merge(super::converse::routes())
             .route("/_emulator/requests", get(list_requests))
             .route("/_emulator/reset", post(reset))
             .route("/_emulator/health", get(|| async { "ok" }))
@@ -60,6 +66,33 @@ async fn add_faults(State(emu): State<Emulator>, Json(v): Json<Value>) -> Respon
         }
         Err(e) => (StatusCode::BAD_REQUEST, Json(json!({ "message": e.to_string() }))).into_response(),
     }
+}
+
+/// Queues faults (one object or an array) for another backend's emulator; each emulator
+/// refuses, at the call, a fault it does not know.
+async fn add_backend_faults(
+    State(emu): State<Emulator>,
+    Path(backend): Path<String>,
+    Json(v): Json<Value>,
+) -> Response {
+    let faults = match v {
+        Value::Array(fs) => fs,
+        one => vec![one],
+    };
+    let n = faults.len();
+    for f in faults {
+        emu.push_backend_fault(&backend, f);
+    }
+    (StatusCode::OK, Json(json!({ "queued": n }))).into_response()
+}
+
+async fn list_backend_calls(State(emu): State<Emulator>) -> Json<Vec<Value>> {
+    Json(emu.backend_calls())
+}
+
+async fn expire_tokens(State(emu): State<Emulator>) -> StatusCode {
+    emu.expire_tokens();
+    StatusCode::NO_CONTENT
 }
 
 async fn list_requests(State(emu): State<Emulator>) -> Json<Vec<RecordedRequest>> {

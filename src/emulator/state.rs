@@ -1,7 +1,8 @@
 //! The emulator's shared state: the fault queue, the request log and the model ids it serves.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -13,6 +14,13 @@ pub(super) struct Shared {
     pub(super) faults: VecDeque<Fault>,
     pub(super) requests: Vec<RecordedRequest>,
     pub(super) counter: u64,
+    /// Faults for the other backends' emulators, by backend name (`vertex-vto`,
+    /// `gemini-image`, `bedrock-converse`, `google-auth`), as JSON each emulator parses.
+    pub(super) backend_faults: HashMap<String, VecDeque<Value>>,
+    /// Calls to the other backends' emulators, summarised (never base64).
+    pub(super) backend_calls: Vec<Value>,
+    /// Access tokens the emulated Google token endpoints issued, with their expiry.
+    pub(super) tokens: HashMap<String, Instant>,
 }
 
 /// The emulator's state; clone it to share.
@@ -53,6 +61,54 @@ impl Emulator {
         let mut s = self.lock();
         s.faults.clear();
         s.requests.clear();
+        s.backend_faults.clear();
+        s.backend_calls.clear();
+    }
+
+    /// Queues a fault for the next call to `backend`'s emulator.
+    pub fn push_backend_fault(&self, backend: &str, fault: Value) {
+        self.lock().backend_faults.entry(backend.to_owned()).or_default().push_back(fault);
+    }
+
+    /// The next fault queued for `backend`, if any.
+    pub(super) fn next_backend_fault(&self, backend: &str) -> Option<Value> {
+        self.lock().backend_faults.get_mut(backend).and_then(VecDeque::pop_front)
+    }
+
+    /// Records a call to another backend's emulator (`{backend, path, status, body, …}`).
+    pub(super) fn log_backend_call(&self, call: Value) {
+        self.lock().backend_calls.push(call);
+    }
+
+    /// The calls to the other backends' emulators, in order.
+    pub fn backend_calls(&self) -> Vec<Value> {
+        self.lock().backend_calls.clone()
+    }
+
+    /// Issues an opaque access token valid for `ttl`.
+    pub fn issue_token(&self, ttl: Duration) -> String {
+        let mut s = self.lock();
+        s.counter += 1;
+        let token = format!("ya29.emulator-{:08x}-{:x}", s.counter, std::process::id());
+        s.tokens.insert(token.clone(), Instant::now() + ttl);
+        token
+    }
+
+    /// Whether `token` was issued here and has not expired.
+    pub(super) fn token_state(&self, token: &str) -> TokenState {
+        match self.lock().tokens.get(token) {
+            None => TokenState::Unknown,
+            Some(expiry) if *expiry <= Instant::now() => TokenState::Expired,
+            Some(_) => TokenState::Valid,
+        }
+    }
+
+    /// Makes every issued token expired (a test of refresh).
+    pub fn expire_tokens(&self) {
+        let now = Instant::now();
+        for expiry in self.lock().tokens.values_mut() {
+            *expiry = now;
+        }
     }
 
     /// Starts a call: numbers it, takes the next fault and logs it as in flight.
@@ -77,4 +133,12 @@ impl Emulator {
             r.error = error;
         }
     }
+}
+
+/// What the emulator knows of a bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TokenState {
+    Valid,
+    Expired,
+    Unknown,
 }
