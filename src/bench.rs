@@ -188,8 +188,18 @@ pub fn pipeline(job: &Job, choice: RequestEncoding, parallel: bool, out: &Path) 
     stages.push(("sheet_tiles", ms(t)));
     let t = Instant::now();
     let images = RequestImages {
-        source: EncodedImage { bytes: &src_enc, mime: "image/jpeg" },
-        reference: EncodedImage { bytes: &gar_enc, mime: "image/png" },
+        source: EncodedImage {
+            bytes: &src_enc,
+            mime: "image/jpeg",
+            width: src.canvas.width(),
+            height: src.canvas.height(),
+        },
+        reference: EncodedImage {
+            bytes: &gar_enc,
+            mime: "image/png",
+            width: gar.canvas.width(),
+            height: gar.canvas.height(),
+        },
         mask: None,
     };
     let body = nova::request_body(&spec(), images);

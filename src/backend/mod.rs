@@ -26,11 +26,13 @@ pub struct RequestImages<'a> {
     pub mask: Option<&'a [u8]>,
 }
 
-/// An encoded image and its MIME type (`image/jpeg` or `image/png`).
+/// An encoded image, its MIME type (`image/jpeg` or `image/png`) and its size in pixels.
 #[derive(Debug, Clone, Copy)]
 pub struct EncodedImage<'a> {
     pub bytes: &'a [u8],
     pub mime: &'static str,
+    pub width: u32,
+    pub height: u32,
 }
 
 /// A request ready to send.

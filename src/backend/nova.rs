@@ -225,7 +225,8 @@ mod tests {
             let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
             let s = spec(manifest);
             let mask = s.mask_key.as_ref().map(|_| b"MASK".as_slice());
-            let img = |bytes: &'static [u8]| super::super::EncodedImage { bytes, mime: "image/png" };
+            let img =
+                |bytes: &'static [u8]| super::super::EncodedImage { bytes, mime: "image/png", width: 640, height: 480 };
             let body = request_body(&s, RequestImages { source: img(b"SOURCE"), reference: img(b"GARMENT"), mask });
             let got: serde_json::Value = serde_json::from_slice(&body).unwrap();
             let want: serde_json::Value =

@@ -70,10 +70,15 @@ pub fn build_body(
                 ));
             }
         }
-        let image = |bytes, e: Encoding| EncodedImage { bytes, mime: e.mime() };
+        let image = |bytes, e: Encoding, p: &Prepared| EncodedImage {
+            bytes,
+            mime: e.mime(),
+            width: p.layout.canvas_width,
+            height: p.layout.canvas_height,
+        };
         let images = RequestImages {
-            source: image(&s, encodings[0]),
-            reference: image(&g, encodings[1]),
+            source: image(&s, encodings[0], src),
+            reference: image(&g, encodings[1], gar),
             mask: mask_png.as_deref(),
         };
         let request = b.request(spec, images)?;
