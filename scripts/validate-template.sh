@@ -1,20 +1,59 @@
 #!/usr/bin/env bash
-# `sam validate --lint` on template.yaml as written, then once per trigger mode with the mode's
-# parameters made the defaults: direct S3, SQS buffer, existing bucket via EventBridge, and
-# existing bucket via EventBridge into the SQS buffer.
+# `sam validate --lint` on template.yaml as written, then once per trigger mode × backend
+# setup with those parameters made the defaults. Trigger modes: direct S3, SQS buffer,
+# existing bucket via EventBridge, and existing bucket via EventBridge into the SQS buffer.
+# Backend setups: each backend as the default (with what it needs: a Vertex project and
+# Workload Identity Federation configuration, or a Secrets Manager key), and every backend
+# enabled at once (the Also* switches).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SAM_CLI_TELEMETRY=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 sam validate --lint --region us-east-1 -t template.yaml
+secret='arn:aws:secretsmanager:us-east-1:123456789012:secret:tryon-google-key-AbCdEf'
+wif='{"type":"external_account"}'
+backends=(
+  "nova-canvas|false|tryon-project||"
+  "vertex-vto|false|tryon-project|$wif|"
+  "gemini-image|false|tryon-project||$secret"
+  "bedrock-converse|false|||"
+  "nova-canvas|true|tryon-project|$wif|"
+)
+set_default() { # parameter old new file
+  python3 - "$@" <<'PY'
+import sys
+name, old, new, path = sys.argv[1:]
+lines = open(path).read().split("\n")
+at = lines.index(f"  {name}:")
+for i in range(at + 1, at + 8):
+    if lines[i].strip().startswith("Default:"):
+        assert lines[i].strip() == f"Default: {old}", (name, lines[i])
+        lines[i] = lines[i].split("Default:")[0] + "Default: " + new
+        break
+else:
+    raise SystemExit(f"no default for {name}")
+open(path, "w").write("\n".join(lines))
+PY
+}
 for mode in "false:" "true:" "false:existing-shop-bucket" "true:existing-shop-bucket"; do
   sqs=${mode%%:*}
   bucket=${mode#*:}
-  out="$tmp/template-sqs-$sqs-bucket-${bucket:-created}.yaml"
-  sed -e "/^  BufferWithSqs:/,/Default/ s/Default: \"false\"/Default: \"$sqs\"/" \
-      -e "/^  ExistingBucketName:/,/Default/ s/Default: \"\"/Default: \"$bucket\"/" template.yaml > "$out"
-  grep -q "Default: \"$sqs\"" "$out"
-  echo "mode: BufferWithSqs=$sqs ExistingBucketName=${bucket:-<create one>}"
-  sam validate --lint --region us-east-1 -t "$out"
+  for setup in "${backends[@]}"; do
+    IFS='|' read -r backend all project creds key <<< "$setup"
+    out="$tmp/template.yaml"
+    cp template.yaml "$out"
+    set_default BufferWithSqs '"false"' "\"$sqs\"" "$out"
+    set_default ExistingBucketName '""' "\"$bucket\"" "$out"
+    set_default Backend nova-canvas "$backend" "$out"
+    for also in AlsoNovaCanvas AlsoVertexVto AlsoGeminiImage AlsoBedrockConverse; do
+      set_default "$also" '"false"' "\"$all\"" "$out"
+    done
+    set_default VertexProject '""' "\"$project\"" "$out"
+    set_default GoogleCredentialsJson '""' "'$creds'" "$out"
+    set_default GoogleCredentialsSecretArn '""' "\"$key\"" "$out"
+    echo "mode: BufferWithSqs=$sqs ExistingBucketName=${bucket:-<create one>} Backend=$backend every backend enabled: $all"
+    sam validate --lint --region us-east-1 -t "$out" >/dev/null
+  done
 done
+echo "template valid for every trigger mode and backend setup"

@@ -36,8 +36,9 @@ impl Models {
         let on = |b| config.backends.enabled.contains(&b);
         let region = config.bedrock_region.as_deref();
         let nova = on(Backend::NovaCanvas).then(|| BedrockModel::from_sdk_config(sdk, region, &config.model_id));
+        let converse_region = config.converse_region.as_deref().or(region);
         let converse = on(Backend::BedrockConverse)
-            .then(|| ConverseModel::from_sdk_config(sdk, region, &config.converse_model_id));
+            .then(|| ConverseModel::from_sdk_config(sdk, converse_region, &config.converse_model_id));
         let vertex = match on(Backend::VertexVto) || on(Backend::GeminiImage) {
             true => Some(VertexClient::from_config(&config.google, sdk).await),
             false => None,

@@ -60,6 +60,8 @@ pub struct Config {
     pub backends: Backends,
     /// The Bedrock `Converse` model of `bedrock-converse` (`CONVERSE_MODEL_ID`).
     pub converse_model_id: String,
+    /// Region of the `Converse` client (`CONVERSE_REGION`); `None` means `bedrock_region`.
+    pub converse_region: Option<String>,
     /// Vertex AI: project, locations, models, endpoint and credentials.
     pub google: GoogleConfig,
 }
@@ -175,6 +177,7 @@ impl Default for Config {
             memory: default_budget(),
             backends: Backends::only(Backend::NovaCanvas),
             converse_model_id: "us.amazon.nova-2-omni-v1:0".into(),
+            converse_region: None,
             google: GoogleConfig::default(),
         }
     }
@@ -209,7 +212,8 @@ impl Config {
             uploads_prefix: prefix(&v, "UPLOADS_PREFIX")?,
             outputs_prefix: prefix(&v, "OUTPUTS_PREFIX")?,
             model_id: v.text("MODEL_ID").unwrap_or_default().to_owned(),
-            bedrock_region: region(&v)?,
+            bedrock_region: region(&v, "BEDROCK_REGION")?,
+            converse_region: region(&v, "CONVERSE_REGION")?,
             s3_force_path_style: v.boolean("S3_FORCE_PATH_STYLE")?,
             limits: limits(&v, &memory)?,
             model_timeout: Duration::from_secs(v.required_number("MODEL_TIMEOUT_SECONDS")?),
@@ -278,10 +282,10 @@ fn prefix(v: &Vars<'_>, name: &'static str) -> Result<String, ConfigError> {
     Ok(if p.ends_with('/') { p.to_owned() } else { format!("{p}/") })
 }
 
-fn region(v: &Vars<'_>) -> Result<Option<String>, ConfigError> {
-    let Some(r) = v.set("BEDROCK_REGION") else { return Ok(None) };
+fn region(v: &Vars<'_>, name: &'static str) -> Result<Option<String>, ConfigError> {
+    let Some(r) = v.set(name) else { return Ok(None) };
     if !r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-        return Err(invalid("BEDROCK_REGION", r, "expected a region name such as us-east-1"));
+        return Err(invalid(name, r, "expected a region name such as us-east-1"));
     }
     Ok(Some(r.to_owned()))
 }

@@ -47,6 +47,7 @@ pub const VARIABLES: &[Variable] = &[
     var("MODEL_ID", Value("amazon.nova-canvas-v1:0"), None, "Bedrock model id"),
     var("BEDROCK_REGION", Described("the function's region"), None, "region of the Bedrock client (Nova Canvas try-on: `us-east-1`, `eu-west-1`, `ap-northeast-1`)"),
     var("CONVERSE_MODEL_ID", Value("us.amazon.nova-2-omni-v1:0"), None, "the Bedrock `Converse` model of `bedrock-converse` (Nova 2 Omni, preview access)"),
+    var("CONVERSE_REGION", Described("`BEDROCK_REGION`, else the function's region"), None, "region of the `Converse` client (Nova 2 Omni's samples use `us-west-2`)"),
     var("VERTEX_PROJECT", Described("none; required for `vertex-vto` and `gemini-image`"), None, "Google Cloud project id of the Vertex AI calls"),
     var("VERTEX_LOCATION", Value("us-central1"), None, "region of Vertex AI Virtual Try-On"),
     var("VERTEX_MODEL", Value("virtual-try-on-001"), None, "the Virtual Try-On model of `vertex-vto`"),
