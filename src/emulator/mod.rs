@@ -27,7 +27,9 @@ mod render;
 mod server;
 mod state;
 mod validate;
+mod wif;
 
 pub use faults::Fault;
 pub use log::RecordedRequest;
 pub use state::Emulator;
+pub use wif::{external_account_json, local_environment};

@@ -32,7 +32,7 @@ pub struct Emulator {
 
 impl Default for Emulator {
     fn default() -> Self {
-        Emulator::new(vec!["amazon.nova-canvas-v1:0".into()])
+        Emulator::new(vec!["amazon.nova-canvas-v1:0".into(), "us.amazon.nova-2-omni-v1:0".into()])
     }
 }
 

@@ -1,16 +1,26 @@
-//! `tryon emulator`: serve the Nova Canvas emulator.
+//! `tryon emulator`: serve the emulators of every backend (Bedrock `InvokeModel` and
+//! `Converse`, Vertex AI `:predict` and `:generateContent`, Google's token endpoints) on one
+//! port, and print the variables that point the function at them.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use tryon::emulator::Emulator;
+use tryon::catalog::Backend;
+use tryon::emulator::{local_environment, Emulator};
 
 use crate::common::fail;
 
-pub async fn emulator(addr: SocketAddr, model_ids: Vec<String>) -> ExitCode {
+pub async fn emulator(addr: SocketAddr, model_ids: Vec<String>, backend: Option<Backend>) -> ExitCode {
     match Emulator::new(model_ids).spawn(addr).await {
         Ok((local, task)) => {
-            eprintln!("Nova Canvas emulator listening on http://{local}");
+            let base = format!("http://{local}");
+            eprintln!("emulators of every backend listening on {base}");
+            if let Some(b) = backend {
+                eprintln!("to run the function against {b} here, set (with the S3 variables of your local S3):");
+                for (name, value) in local_environment(b, &base) {
+                    println!("export {name}='{value}'");
+                }
+            }
             match task.await {
                 Ok(Ok(())) => ExitCode::SUCCESS,
                 Ok(Err(e)) => fail(&e.to_string()),

@@ -83,7 +83,8 @@ enum Command {
         #[arg(long, default_value_t = 900)]
         timeout: u64,
     },
-    /// Serve the Nova Canvas emulator (Bedrock Runtime InvokeModel) on 127.0.0.1.
+    /// Serve the emulators of every backend (Bedrock InvokeModel and Converse, Vertex AI
+    /// predict and generateContent, Google token endpoints) on one port of 127.0.0.1.
     ///
     /// Point the SDK at it with AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:<port>.
     /// Control API: POST /_emulator/faults, GET /_emulator/requests, POST /_emulator/reset.
@@ -92,9 +93,12 @@ enum Command {
         port: u16,
         #[arg(long, default_value = "127.0.0.1")]
         host: IpAddr,
-        /// Model ids to accept (others get 404 ResourceNotFoundException).
-        #[arg(long = "model-id", default_value = "amazon.nova-canvas-v1:0")]
+        /// Bedrock model ids to accept (others get 404 ResourceNotFoundException).
+        #[arg(long = "model-id", default_values = ["amazon.nova-canvas-v1:0", "us.amazon.nova-2-omni-v1:0"])]
         model_ids: Vec<String>,
+        /// Print the variables that point the function at this emulator for this backend.
+        #[arg(long, value_parser = parse_backend)]
+        backend: Option<tryon::catalog::Backend>,
     },
     /// Check a job manifest offline with the Lambda's own validator; prints every problem.
     Validate {
@@ -178,7 +182,9 @@ async fn dispatch(command: Command) -> ExitCode {
         Command::Submit { folder, bucket, job_id, wait, out, timeout } => {
             submit::submit(&folder, &bucket, job_id, wait, &out, Duration::from_secs(timeout)).await
         }
-        Command::Emulator { port, host, model_ids } => emulator::emulator(SocketAddr::new(host, port), model_ids).await,
+        Command::Emulator { port, host, model_ids, backend } => {
+            emulator::emulator(SocketAddr::new(host, port), model_ids, backend).await
+        }
         Command::Validate { manifest } => validate::validate(&manifest),
         Command::Event { bucket, key, source, etag, region } => event::event(&bucket, &key, &source, &etag, &region),
         Command::Samples { folder } => samples::samples(&folder),

@@ -104,7 +104,7 @@ async fn run_job(storage: FsStorage, config: Config, paths: &JobPaths, bedrock: 
         eprintln!("calling {} for real with your credentials", config.backends.default);
         Service { storage, model, config }.run_job(&obj, &invocation, deadline).await
     } else {
-        let (addr, _server) = match Emulator::new(vec![config.model_id.clone()])
+        let (addr, _server) = match Emulator::new(vec![config.model_id.clone(), config.converse_model_id.clone()])
             .spawn("127.0.0.1:0".parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0))))
             .await
         {
