@@ -96,3 +96,97 @@ fn check_instruction(i: &Instruction, problems: &mut Vec<String>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse;
+    use crate::catalog::Backend;
+
+    fn problems(v: serde_json::Value, default: Backend) -> Vec<String> {
+        match parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", default) {
+            Ok(_) => vec![],
+            Err(e) => e.0,
+        }
+    }
+
+    #[test]
+    fn another_backends_options_are_refused_by_name_saying_who_takes_them() {
+        let p = problems(
+            serde_json::json!({
+                "source": "p.jpg", "garment": "g.png", "backend": "gemini-image",
+                "virtualTryOnParams": {"mergeStyle": "SEAMLESS"},
+                "imageGenerationConfig": {"quality": "premium", "cfgScale": 5.0},
+                "vertexTryOnParams": {"baseSteps": 40},
+                "converseParams": {"temperature": 0.2}
+            }),
+            Backend::NovaCanvas,
+        );
+        assert_eq!(p.len(), 5, "{p:?}");
+        assert!(p[0].starts_with("virtualTryOnParams: a nova-canvas option; the gemini-image backend"), "{p:?}");
+        assert!(p.iter().any(|m| m.starts_with("imageGenerationConfig.quality: a nova-canvas option")), "{p:?}");
+        assert!(p.iter().any(|m| m.starts_with("imageGenerationConfig.cfgScale: a nova-canvas option")), "{p:?}");
+        assert!(p.iter().any(|m| m.starts_with("vertexTryOnParams: a vertex-vto option")), "{p:?}");
+        assert!(p.iter().any(|m| m.starts_with("converseParams: a bedrock-converse option")), "{p:?}");
+    }
+
+    #[test]
+    fn the_deployment_default_applies_when_the_manifest_names_no_backend() {
+        let m = serde_json::json!({"source": "p.jpg", "garment": "g.png", "geminiParams": {"imageSize": "2K"}});
+        assert!(problems(m.clone(), Backend::GeminiImage).is_empty());
+        let p = problems(m, Backend::NovaCanvas);
+        assert_eq!(p, ["geminiParams: a gemini-image option; the nova-canvas backend does not take it (remove it, or choose a backend that does)"]);
+        let p = problems(
+            serde_json::json!({"source": "p.jpg", "garment": "g.png", "backend": "dall-e"}),
+            Backend::NovaCanvas,
+        );
+        assert!(p[0].contains("unknown variant `dall-e`") && p[0].contains("vertex-vto"), "{p:?}");
+    }
+
+    #[test]
+    fn number_of_images_and_seed_follow_each_backend() {
+        let m = |backend: &str, n: u32| serde_json::json!({"source": "p.jpg", "garment": "g.png", "backend": backend, "imageGenerationConfig": {"numberOfImages": n}});
+        assert!(problems(m("nova-canvas", 5), Backend::NovaCanvas).is_empty());
+        assert!(problems(m("vertex-vto", 4), Backend::NovaCanvas).is_empty());
+        let p = problems(m("vertex-vto", 5), Backend::NovaCanvas);
+        assert!(p[0].contains("use 1 to 4 (vertex-vto makes at most 4 per call; variants make more)"), "{p:?}");
+        let p = problems(m("gemini-image", 2), Backend::NovaCanvas);
+        assert!(p[0].contains("use 1 to 1"), "{p:?}");
+        let seeded = serde_json::json!({"source": "p.jpg", "garment": "g.png", "backend": "bedrock-converse", "imageGenerationConfig": {"seed": 7}});
+        let p = problems(seeded, Backend::NovaCanvas);
+        assert!(p[0].starts_with("imageGenerationConfig.seed: a nova-canvas, vertex-vto and gemini-image option; the bedrock-converse backend"), "{p:?}");
+    }
+
+    #[test]
+    fn the_instruction_belongs_to_prompt_based_backends_and_is_checked() {
+        let m = |backend: &str, i: serde_json::Value| serde_json::json!({"source": "p.jpg", "garment": "g.png", "backend": backend, "instruction": i});
+        let p = problems(m("vertex-vto", serde_json::json!({"prompt": "x"})), Backend::NovaCanvas);
+        assert!(
+            p[0].starts_with("instruction: a gemini-image and bedrock-converse option; the vertex-vto backend"),
+            "{p:?}"
+        );
+        assert!(problems(
+            m("bedrock-converse", serde_json::json!({"garmentClass": "LONG_DRESS"})),
+            Backend::NovaCanvas
+        )
+        .is_empty());
+        let p = problems(m("gemini-image", serde_json::json!({"prompt": " "})), Backend::NovaCanvas);
+        assert!(p[0].starts_with("instruction.prompt: empty"), "{p:?}");
+        let p = problems(m("gemini-image", serde_json::json!({"prompt": "x".repeat(2001)})), Backend::NovaCanvas);
+        assert_eq!(p, ["instruction.prompt: at most 2000 characters"]);
+        let p = problems(
+            m("gemini-image", serde_json::json!({"prompt": "x", "garmentClass": "SHOES"})),
+            Backend::NovaCanvas,
+        );
+        assert!(p[0].contains("give either prompt or those"), "{p:?}");
+        let p = problems(
+            m(
+                "gemini-image",
+                serde_json::json!({"garmentClass": "SHOES", "garmentStyling": {"tuckingStyle": "TUCKED"}}),
+            ),
+            Backend::NovaCanvas,
+        );
+        assert_eq!(p, ["instruction.garmentStyling: applies to upper-body garments only, not garmentClass SHOES"]);
+        let p = problems(m("gemini-image", serde_json::json!({"colour": "red"})), Backend::NovaCanvas);
+        assert!(p[0].starts_with("instruction.colour: unknown field `colour`"), "{p:?}");
+    }
+}
