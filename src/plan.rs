@@ -278,6 +278,62 @@ mod tests {
         parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", 10, &Backends::only(Backend::NovaCanvas))
     }
 
+    fn plan_with(v: Value, backends: &Backends) -> Result<JobPlan, ManifestErrors> {
+        parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", 10, backends)
+    }
+
+    #[test]
+    fn a_backend_the_deployment_does_not_enable_is_refused_before_anything_is_paid() {
+        let e = plan(json!({"source": "p.jpg", "garment": "g.png", "backend": "vertex-vto"})).unwrap_err();
+        assert_eq!(
+            e.0,
+            ["backend: vertex-vto is not enabled in this deployment (it offers nova-canvas; see ENABLED_BACKENDS)"]
+        );
+        let both = Backends { default: Backend::NovaCanvas, enabled: vec![Backend::NovaCanvas, Backend::VertexVto] };
+        let JobPlan::Single(spec) =
+            plan_with(json!({"source": "p.jpg", "garment": "g.png", "backend": "vertex-vto"}), &both).unwrap()
+        else {
+            panic!("one call")
+        };
+        assert_eq!(spec.backend, Backend::VertexVto);
+    }
+
+    #[test]
+    fn variants_may_each_call_another_backend_with_its_own_options() {
+        let all = Backends { default: Backend::NovaCanvas, enabled: Backend::ALL.to_vec() };
+        let m = json!({
+            "source": "p.jpg", "garment": "g.png",
+            "variants": [
+                {"name": "nova"},
+                {"name": "vertex", "backend": "vertex-vto", "vertexTryOnParams": {}},
+                {"name": "gemini", "backend": "gemini-image", "instruction": {"garmentClass": "UPPER_BODY"}},
+                {"name": "omni", "backend": "bedrock-converse"}
+            ]
+        });
+        let JobPlan::Variants(items) = plan_with(m, &all).unwrap() else { panic!("variants") };
+        let backends: Vec<Backend> = items.iter().map(|i| i.spec.backend).collect();
+        assert_eq!(backends, Backend::ALL);
+        assert_eq!(JobPlan::Variants(items).backends(), Backend::ALL);
+        // A variant inherits the base's Nova options; another backend refuses them by name.
+        let m = json!({
+            "source": "p.jpg", "garment": "g.png", "virtualTryOnParams": {"mergeStyle": "SEAMLESS"},
+            "variants": [{"name": "nova"}, {"name": "gemini", "backend": "gemini-image"}]
+        });
+        let e = plan_with(m, &all).unwrap_err();
+        assert_eq!(e.0.len(), 1, "{e:?}");
+        assert!(e.0[0].starts_with("variants[1] (gemini): virtualTryOnParams: a nova-canvas option"), "{e:?}");
+    }
+
+    #[test]
+    fn an_outfit_on_a_prompt_based_backend_is_told_each_garment_class_in_words() {
+        let gemini = Backends::only(Backend::GeminiImage);
+        let m = json!({"source": "p.jpg", "garments": [{"image": "top.png", "garmentClass": "UPPER_BODY"}, {"image": "boots.png", "garmentClass": "BOOTS"}]});
+        let JobPlan::Outfit(items) = plan_with(m, &gemini).unwrap() else { panic!("outfit") };
+        let classes: Vec<_> = items.iter().map(|i| i.spec.instruction.as_ref().and_then(|x| x.garment_class)).collect();
+        assert_eq!(classes, [Some(GarmentClass::UpperBody), Some(GarmentClass::Boots)]);
+        assert!(items.iter().all(|i| i.spec.params == crate::manifest::TryOnParams::default()));
+    }
+
     #[test]
     fn plain_manifests_are_single_calls() {
         assert!(matches!(plan(json!({"source": "a.jpg", "garment": "b.png"})).unwrap(), JobPlan::Single(_)));
