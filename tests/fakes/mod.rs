@@ -172,6 +172,8 @@ pub struct ScriptedModel {
     failures: Arc<Mutex<Vec<(String, ModelCallError)>>>,
     /// (text a request carries, milliseconds its reply takes).
     delays: Arc<Mutex<Vec<(String, u64)>>>,
+    /// Every request, with the backend it was sent to.
+    pub sent: Arc<Mutex<Vec<(Backend, Vec<u8>)>>>,
 }
 
 impl ScriptedModel {
@@ -188,6 +190,7 @@ impl ScriptedModel {
             kill,
             failures: Arc::default(),
             delays: Arc::default(),
+            sent: Arc::default(),
         }
     }
 
@@ -202,6 +205,16 @@ impl ScriptedModel {
         self.calls.load(Ordering::SeqCst)
     }
 
+    /// The model id answered for `backend` (what `status.json` should record).
+    pub fn model_id_of(&self, backend: Backend) -> &'static str {
+        match backend {
+            Backend::NovaCanvas => "amazon.nova-canvas-v1:0",
+            Backend::VertexVto => "virtual-try-on-001",
+            Backend::GeminiImage => "gemini-3.1-flash-image",
+            Backend::BedrockConverse => "us.amazon.nova-2-omni-v1:0",
+        }
+    }
+
     /// Requests whose body contains `marker` are answered after `ms` milliseconds.
     pub fn delay(&self, marker: &str, ms: u64) {
         self.delays.lock().unwrap().push((marker.to_owned(), ms));
@@ -209,22 +222,24 @@ impl ScriptedModel {
 }
 
 impl Model for ScriptedModel {
-    fn model_id(&self, _backend: Backend) -> &str {
-        "amazon.nova-canvas-v1:0"
+    fn model_id(&self, backend: Backend) -> &str {
+        self.model_id_of(backend)
     }
 
-    fn serves(&self, backend: Backend) -> bool {
-        backend == Backend::NovaCanvas
+    /// Every backend: each answers in its own reply shape.
+    fn serves(&self, _backend: Backend) -> bool {
+        true
     }
 
     async fn invoke(
         &self,
-        _backend: Backend,
+        backend: Backend,
         body: Vec<u8>,
         _timeout: Duration,
     ) -> Result<ModelResponse, ModelCallError> {
         self.kill.hang_if_dead().await;
         self.calls.fetch_add(1, Ordering::SeqCst);
+        self.sent.lock().unwrap().push((backend, body.clone()));
         let scripted = {
             let mut failures = self.failures.lock().unwrap();
             let text = String::from_utf8_lossy(&body);
@@ -240,13 +255,37 @@ impl Model for ScriptedModel {
         if let Some(e) = scripted {
             return Err(e);
         }
-        let n = serde_json::from_slice::<Value>(&body)
-            .ok()
-            .and_then(|v| v["imageGenerationConfig"]["numberOfImages"].as_u64())
-            .map_or(self.images, |n| n as usize);
+        let request: Value = serde_json::from_slice(&body).unwrap_or_default();
         let b64 = base64_simd::STANDARD.encode_to_string(&self.reply_png);
-        let reply = serde_json::json!({ "images": vec![b64; n] });
+        let reply = reply_of(backend, &request, b64, self.images);
         Ok(ModelResponse { body: serde_json::to_vec(&reply).expect("json"), request_id: Some("scripted".into()) })
+    }
+}
+
+/// A successful reply in `backend`'s shape (per its reference) with `png` (base64) as
+/// every requested image.
+fn reply_of(backend: Backend, request: &Value, png: String, default_images: usize) -> Value {
+    use serde_json::json;
+    match backend {
+        Backend::NovaCanvas => {
+            let n = request["imageGenerationConfig"]["numberOfImages"].as_u64().map_or(default_images, |n| n as usize);
+            json!({ "images": vec![png; n] })
+        }
+        Backend::VertexVto => {
+            let n = request["parameters"]["sampleCount"].as_u64().unwrap_or(1) as usize;
+            json!({ "predictions": vec![json!({"mimeType": "image/png", "bytesBase64Encoded": png}); n] })
+        }
+        Backend::GeminiImage => json!({
+            "candidates": [{"index": 0, "finishReason": "STOP", "content": {"role": "model", "parts": [
+                {"text": "Here is the picture."}, {"inlineData": {"mimeType": "image/png", "data": png}}
+            ]}}],
+            "usageMetadata": {"promptTokenCount": 2300, "candidatesTokenCount": 1120, "totalTokenCount": 3420}
+        }),
+        Backend::BedrockConverse => json!({
+            "output": {"message": {"role": "assistant", "content": [{"image": {"format": "png", "source": {"bytes": png}}}]}},
+            "stopReason": "end_turn",
+            "usage": {"inputTokens": 1200, "outputTokens": 1600, "totalTokens": 2800}
+        }),
     }
 }
 
