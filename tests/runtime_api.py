@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """The built Lambda binary through the Lambda runtime API: `cargo lambda watch` serves it,
 `cargo lambda invoke --data-file events/...` invokes it, against moto (S3) and
-`tryon emulator` (Nova Canvas), with endpoints passed only through the standard
-AWS_ENDPOINT_URL_* variables. Exits non-zero on any mismatch.
+`tryon emulator` (every backend: Bedrock InvokeModel and Converse, Vertex AI predict and
+generateContent, Google's STS token endpoint), with endpoints passed only through the
+standard AWS_ENDPOINT_URL_* variables and VERTEX_ENDPOINT_URL, and Google credentials
+through the real Workload Identity Federation path (a GOOGLE_APPLICATION_CREDENTIALS file
+whose token_url is the emulator). Exits non-zero on any mismatch.
 
 Usage: runtime_api.py MOTO_URL   (cargo-lambda on PATH, target/debug/tryon built)
 """
@@ -38,6 +41,19 @@ def wait_port(port, seconds, what):
     sys.exit(f"{what} did not listen on {port} within {seconds} s")
 
 
+def emulator_exports(proc):
+    """The `export NAME='value'` lines `tryon emulator --backend` prints once it listens."""
+    found = {}
+    while "GOOGLE_CREDENTIALS_JSON" not in found or "AWS_REGION" not in found:
+        line = proc.stdout.readline()
+        if not line:
+            sys.exit("tryon emulator ended before printing its variables")
+        if line.startswith("export "):
+            name, _, value = line[len("export "):].strip().partition("=")
+            found[name] = value.strip("'")
+    return found
+
+
 def check(name, ok, detail=""):
     CHECKS["passed" if ok else "failed"] += 1
     print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok else ': ' + detail}", flush=True)
@@ -62,11 +78,18 @@ def main():
             pass
 
     emu_port, rt_port = free_port(), free_port()
-    emulator = subprocess.Popen([str(ROOT / "target/debug/tryon"), "emulator", "--port", str(emu_port)])
+    emulator = subprocess.Popen([str(ROOT / "target/debug/tryon"), "emulator", "--port", str(emu_port),
+                                 "--backend", "vertex-vto"], stdout=subprocess.PIPE, text=True)
+    google = emulator_exports(emulator)
+    wif = ROOT / "target" / "runtime-api-google-wif.json"
+    wif.write_text(google["GOOGLE_CREDENTIALS_JSON"])
     env = {
         "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
         "AWS_ENDPOINT_URL_S3": moto, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": f"http://127.0.0.1:{emu_port}",
         "S3_FORCE_PATH_STYLE": "true", "AWS_LAMBDA_LOG_FORMAT": "JSON",
+        "ENABLED_BACKENDS": "vertex-vto,gemini-image,bedrock-converse",
+        "VERTEX_PROJECT": google["VERTEX_PROJECT"], "VERTEX_ENDPOINT_URL": google["VERTEX_ENDPOINT_URL"],
+        "GOOGLE_APPLICATION_CREDENTIALS": str(wif),
     }
     watch_cmd = ["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P", str(rt_port), "--bin", "tryon-lambda"]
     for k, v in env.items():
@@ -81,7 +104,7 @@ def main():
             t = time.time()
             out = subprocess.run(
                 ["cargo", "lambda", "invoke", "tryon-lambda", "-A", "127.0.0.1", "-P", str(rt_port),
-                 "--data-file", str(ROOT / "events" / event_file)],
+                 "--data-file", str(ROOT / "events" / event_file)],  # an absolute path stays itself
                 cwd=ROOT, capture_output=True, text=True, timeout=900)
             print(f"invoke {event_file}: rc={out.returncode} in {time.time() - t:.1f} s: {out.stdout.strip()[:400]} {out.stderr.strip()[-400:]}", flush=True)
             return out
@@ -140,6 +163,7 @@ def main():
         check("one valid EMF metrics line per job run", len(emf) == 4 and all(valid(r) for r in emf), f"{len(emf)} lines")
         check("through SigV4 with content-type application/json",
               all(c["auth"] == "sigv4" and c["contentType"] == "application/json" for c in calls), str(calls)[:300])
+        backends(s3, invoke, emu_port)
     finally:
         watch.terminate()
         emulator.terminate()
@@ -150,6 +174,102 @@ def main():
                 p.kill()
     print(f"runtime-api: {CHECKS['passed']} passed, {CHECKS['failed']} failed", flush=True)
     sys.exit(1 if CHECKS["failed"] else 0)
+
+
+def backends(s3, invoke_events_file, emu_port):
+    """Every backend through the built function: a job each, faults to stable codes, the
+    Google token fetched once, refreshed when it expires, and a refused credential failing
+    its job clearly while the next one works."""
+    emu = f"http://127.0.0.1:{emu_port}"
+    example = ROOT / "examples" / "hoodie"
+    seq = iter(range(1000))
+
+    def control(path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(emu + path, data=data, method="POST" if data is not None or path.endswith("expire") else "GET",
+                                     headers={"content-type": "application/json"})
+        return urllib.request.urlopen(req).read()
+
+    def job(manifest):
+        name = f"backend-{next(seq)}"
+        for f in ["person.jpg", "hoodie.png"]:
+            s3.put_object(Bucket=BUCKET, Key=f"uploads/{name}/{f}", Body=(example / f).read_bytes())
+        s3.put_object(Bucket=BUCKET, Key=f"uploads/{name}/job.json", Body=json.dumps(manifest).encode())
+        event = subprocess.run([str(ROOT / "target/debug/tryon"), "event", BUCKET, f"uploads/{name}/job.json"],
+                               capture_output=True, text=True, check=True).stdout
+        path = ROOT / "target" / f"runtime-api-{name}.json"
+        path.write_text(event)
+        out = invoke_events_file(str(path))
+        status = json.loads(s3.get_object(Bucket=BUCKET, Key=f"outputs/{name}/status.json")["Body"].read())
+        keys = sorted(o["Key"].rsplit("/", 1)[1] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"outputs/{name}/").get("Contents", []))
+        return out, status, keys
+
+    def code(status):
+        return (status.get("error") or {}).get("code")
+
+    def sts_exchanges():
+        calls = json.loads(control("/_emulator/calls"))
+        return sum(1 for c in calls if c.get("backend") == "google-auth" and "token" in c.get("path", "") and c.get("status") == 200)
+
+    base = {"source": "person.jpg", "garment": "hoodie.png"}
+    for backend in ["vertex-vto", "gemini-image", "bedrock-converse"]:
+        out, status, keys = job({**base, "backend": backend})
+        d = status.get("diagnostics", {})
+        check(f"{backend}: job succeeded", out.returncode == 0 and status["state"] == "succeeded", json.dumps(status)[:400])
+        check(f"{backend}: outputs written", {"result.png", "sheet.jpg", "status.json"} <= set(keys), str(keys))
+        check(f"{backend}: status names the backend and its model", d.get("backend") == backend and d.get("modelId"), json.dumps(d)[:300])
+        if backend != "vertex-vto":
+            check(f"{backend}: the instruction sent is recorded", bool(d.get("instruction")), json.dumps(d)[:300])
+    check("one token exchange served both Google jobs (cached across invocations)", sts_exchanges() == 1, str(sts_exchanges()))
+
+    control("/_emulator/tokens/expire", {})
+    out, status, _ = job({**base, "backend": "gemini-image"})
+    check("an expired token is refreshed and the job succeeds", status["state"] == "succeeded" and sts_exchanges() == 2,
+          f"{sts_exchanges()} exchanges, {json.dumps(status)[:300]}")
+
+    control("/_emulator/tokens/expire", {})
+    control("/_emulator/faults/google-auth", {"type": "refuse"})
+    out, status, keys = job({**base, "backend": "vertex-vto"})
+    outcome = json.loads(out.stdout or "{}").get("records", [{}])[0].get("outcome")
+    check("a refused credential fails the job auth_failed, not the invocation",
+          out.returncode == 0 and outcome == "failed" and code(status) == "auth_failed", out.stdout[:300] + json.dumps(status)[:300])
+    check("the refused job wrote no result", "result.png" not in keys, str(keys))
+    out, status, _ = job({**base, "backend": "vertex-vto"})
+    check("the next Google job works (no crash loop)", status["state"] == "succeeded", json.dumps(status)[:300])
+
+    faults = [
+        ("vertex-vto", {"type": "filtered", "keep": 0}, "content_filtered"),
+        ("vertex-vto", {"type": "invalidArgument", "message": "bad field"}, "model_rejected"),
+        ("vertex-vto", {"type": "badBase64"}, "internal"),
+        ("gemini-image", {"type": "textOnly", "text": "I can't help with that."}, "no_image"),
+        ("gemini-image", {"type": "imageSafety"}, "content_filtered"),
+        ("gemini-image", {"type": "thoughtImage"}, None),
+        ("bedrock-converse", {"type": "accessDenied"}, "model_unavailable"),
+        ("bedrock-converse", {"type": "contentFiltered"}, "content_filtered"),
+    ]
+    for backend, fault, want in faults:
+        control(f"/_emulator/faults/{backend}", fault)
+        out, status, keys = job({**base, "backend": backend})
+        if want is None:
+            check(f"{backend} {fault['type']}: succeeds", status["state"] == "succeeded", json.dumps(status)[:300])
+        else:
+            ok = status["state"] == "failed" and code(status) == want and "result.png" not in keys and out.returncode == 0
+            check(f"{backend} {fault['type']}: failed {want}, nothing half-written", ok, json.dumps(status)[:300] + str(keys))
+
+    control("/_emulator/faults", {"type": "endOfLife"})
+    out, status, _ = job({**base, "backend": "nova-canvas"})
+    message = (status.get("error") or {}).get("message", "")
+    check("Nova Canvas end of life: model_unavailable naming the date and the backends to switch to",
+          code(status) == "model_unavailable" and "2026-09-30" in message and "vertex-vto" in message, message[:300])
+
+    out, status, keys = job({**base, "variants": [
+        {"name": "nova"}, {"name": "vertex", "backend": "vertex-vto"},
+        {"name": "gemini", "backend": "gemini-image"}, {"name": "omni", "backend": "bedrock-converse"}]})
+    items = status.get("items", [])
+    check("one job compares every backend as variants, each with its own cost",
+          status["state"] == "succeeded" and len(items) == 4 and all(i.get("costUsd", 0) > 0 for i in items)
+          and [i.get("backend") for i in items] == ["nova-canvas", "vertex-vto", "gemini-image", "bedrock-converse"],
+          json.dumps(status)[:500])
 
 
 if __name__ == "__main__":
