@@ -508,6 +508,21 @@ pub fn say(line: &str) {
     let _ = out.flush();
 }
 
+/// The shared job's two images prepared and encoded (the pipeline's `auto` choice) for
+/// `backend`'s limits: milliseconds, the source's canvas size, and the encoded bytes of both.
+pub fn prepare_for(job: &Job, backend: Backend) -> Result<(f64, (u32, u32), usize), JobError> {
+    let limits = Limits { canvas: backend.canvas(), ..limits() };
+    let t = Instant::now();
+    let src = prepare(&job.person, &limits, "source")?;
+    let gar = prepare(&job.garment, &limits, "garment")?;
+    let mut bytes = 0;
+    for p in [&src, &gar] {
+        let enc = encoding_for(RequestEncoding::Auto, p);
+        bytes += crate::image::encode_prepared(p, enc, p.input.chroma_subsampled)?.len();
+    }
+    Ok((ms(t), (src.layout.canvas_width, src.layout.canvas_height), bytes))
+}
+
 /// The prepared source of the shared job, for PSNR.
 pub fn prepared_source(job: &Job) -> Result<(RgbImage, Layout), JobError> {
     let p = prepare(&job.person, &limits(), "source")?;

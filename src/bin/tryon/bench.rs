@@ -57,6 +57,7 @@ pub async fn bench(data: Option<PathBuf>, iters: usize, python: Option<PathBuf>,
     report_jobs(&mut rounds);
     report_primitives(&rounds);
     report_encodings(&job);
+    report_backends(&job);
     let exe = std::env::current_exe().unwrap_or_default();
     whole_invocations(&exe, &data, &out);
     report_cold_start(&exe);
@@ -205,6 +206,20 @@ fn report_encodings(job: &Job) {
     }
 }
 
+/// The shared job prepared for each backend's limits (its canvas, its per-image bytes).
+fn report_backends(job: &Job) {
+    say("\npreparation for each backend's limits (source + garment, auto encoding):");
+    for backend in tryon::catalog::Backend::ALL {
+        match prepare_for(job, backend) {
+            Ok((ms, (w, h), bytes)) => say(&format!(
+                "  {:<17} {ms:>7.1} ms  source canvas {w}x{h}  request images {bytes} bytes",
+                backend.name()
+            )),
+            Err(e) => say(&format!("  {:<17} {e}", backend.name())),
+        }
+    }
+}
+
 /// A whole invocation in its own process, against the emulator in another.
 fn whole_invocations(exe: &Path, data: &Path, out: &Path) {
     match spawn_emulator(exe) {
@@ -222,6 +237,16 @@ fn whole_invocations(exe: &Path, data: &Path, out: &Path) {
                     }
                     Err(e) => say(&format!("  PARALLEL_PREPARE={parallel}: {e}")),
                 }
+            }
+            for backend in tryon::catalog::Backend::ALL {
+                let run = Process::new(exe)
+                    .args(["bench-invocation", "--data", &data.display().to_string(), "--emulator", &url])
+                    .args(["--backend", backend.name()])
+                    .env("RUST_LOG", "warn")
+                    .output();
+                let line =
+                    run.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_else(|e| e.to_string());
+                say(&format!("  backend {:<17} {line}", backend.name()));
             }
             largest_accepted(exe, data, out, &url);
             let _ = emu.kill();

@@ -6,20 +6,24 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use tryon::aws::BedrockModel;
+use tryon::catalog::{Backend, Backends};
 use tryon::config::Config;
+use tryon::converse_client::ConverseModel;
 use tryon::event;
+use tryon::google::VertexClient;
 use tryon::job::Service;
 use tryon::local::FsStorage;
 use tryon::ports::{PutCondition, Storage};
 
 use crate::common::fail;
 
-pub async fn bench_invocation(data: &Path, emulator: &str) -> ExitCode {
+pub async fn bench_invocation(data: &Path, emulator: &str, backend: Backend) -> ExitCode {
     use tryon::bench::peak_rss_mib;
-    let config = match Config::from_env() {
-        Ok(c) => Config { emit_metrics: false, ..c },
+    let mut config = match Config::from_env() {
+        Ok(c) => Config { emit_metrics: false, backends: Backends::only(backend), ..c },
         Err(e) => return fail(&e.to_string()),
     };
+    config.google.project.get_or_insert_with(|| "tryon-local".into());
     let root = std::env::temp_dir().join(format!("tryon-bench-{}", std::process::id()));
     let storage = FsStorage::new(&root);
     for (name, file) in [("person.jpg", "person.jpg"), ("garment.png", "garment.png")] {
@@ -29,7 +33,8 @@ pub async fn bench_invocation(data: &Path, emulator: &str) -> ExitCode {
         };
         let _ = storage.put("bench", &format!("uploads/job/{name}"), bytes, "", PutCondition::Always).await;
     }
-    let manifest = br#"{"source": "person.jpg", "garment": "garment.png"}"#.to_vec();
+    let manifest = serde_json::json!({"source": "person.jpg", "garment": "garment.png", "backend": backend.name()});
+    let manifest = manifest.to_string().into_bytes();
     let _ = storage.put("bench", "uploads/job/job.json", manifest, "", PutCondition::Always).await;
     // The same clients the Lambda builds at init.
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -38,8 +43,13 @@ pub async fn bench_invocation(data: &Path, emulator: &str) -> ExitCode {
         .load()
         .await;
     let _s3 = tryon::aws::S3Storage::from_sdk_config(&sdk, true);
-    let model =
-        tryon::models::Models::new(&config, Some(BedrockModel::for_emulator(emulator, &config.model_id)), None, None);
+    // The same transports as the function, each pointed at the emulator.
+    let model = tryon::models::Models::new(
+        &config,
+        Some(BedrockModel::for_emulator(emulator, &config.model_id)),
+        Some(ConverseModel::for_emulator(emulator, &config.converse_model_id)),
+        Some(VertexClient::for_emulator(emulator, &config.google)),
+    );
     let svc = Service { storage, model, config };
     let after_init = peak_rss_mib().unwrap_or(0.0);
     let event = event::sample_put_event("bench", "uploads/job/job.json", "\"e\"", 1, "us-east-1");

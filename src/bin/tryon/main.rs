@@ -143,6 +143,9 @@ enum Command {
         data: PathBuf,
         #[arg(long)]
         emulator: String,
+        /// The backend the job calls (all are served by the emulator).
+        #[arg(long, value_parser = parse_backend, default_value = "nova-canvas")]
+        backend: tryon::catalog::Backend,
     },
     /// Write the synthetic sample pictures (person.jpg with EXIF rotation, garment.png,
     /// trousers.png and boots.png with alpha, mask.png) into a folder.
@@ -189,7 +192,9 @@ async fn dispatch(command: Command) -> ExitCode {
         Command::Event { bucket, key, source, etag, region } => event::event(&bucket, &key, &source, &etag, &region),
         Command::Samples { folder } => samples::samples(&folder),
         Command::Bench { data, iters, python, script } => bench::bench(data, iters, python, script).await,
-        Command::BenchInvocation { data, emulator } => bench_invocation::bench_invocation(&data, &emulator).await,
+        Command::BenchInvocation { data, emulator, backend } => {
+            bench_invocation::bench_invocation(&data, &emulator, backend).await
+        }
     }
 }
 
