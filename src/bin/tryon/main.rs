@@ -1,4 +1,4 @@
-//! `tryon`: run try-on jobs locally, serve the Nova Canvas emulator, check manifests and
+//! `tryon`: run try-on jobs locally, serve the emulators of every backend, check manifests and
 //! build events. One file per subcommand; this one holds the command line and dispatch.
 
 mod bench;
@@ -35,7 +35,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a job folder (job.json and its images) through the Lambda's pipeline, with a local
-    /// folder as the bucket and the Nova Canvas emulator in-process (or real Bedrock).
+    /// folder as the bucket and the emulators of every backend in-process (or, with --live, the real services).
     ///
     /// The folder is copied to <out>/local/uploads/<job-id>/ (the manifest last, as clients
     /// upload it), and the outputs land in <out>/local/outputs/<job-id>/.

@@ -1,5 +1,5 @@
 //! `tryon run`: a job folder through the Lambda's pipeline, with a local folder as the bucket
-//! and the Nova Canvas emulator in-process (or real Bedrock).
+//! and the emulators of every backend in-process (or the real services).
 
 use std::net::SocketAddr;
 use std::path::Path;
