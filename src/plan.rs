@@ -31,7 +31,7 @@ pub struct Item {
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobPlan {
     /// One call (the plain manifest).
-    Single(JobSpec),
+    Single(Box<JobSpec>),
     /// Independent calls on the same source, outputs under `outputs/<jobId>/<name>/`.
     Variants(Vec<Item>),
     /// Calls in sequence, each on the previous result; outputs under
@@ -78,7 +78,7 @@ pub fn parse(bytes: &[u8], job_folder: &str, max_calls: usize, backends: &Backen
     let garment_list = base.remove("garments");
     let plan = match (variant_list, garment_list) {
         // The one-call form keeps the one-call parser's messages for its fields.
-        (None, None) => return single(bytes, at).map(JobPlan::Single),
+        (None, None) => return single(bytes, at).map(|s| JobPlan::Single(Box::new(s))),
         (Some(_), Some(_)) => {
             return Err(err("variants and garments cannot be combined in one job; submit them as two jobs".into()))
         }

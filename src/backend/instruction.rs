@@ -29,11 +29,14 @@ pub fn instruction(spec: &JobSpec) -> String {
         s.push(' ');
         s.push_str(sentence);
     }
-    s.push_str(
-        " Keep the person's face, identity, hair, body shape, pose and hands, and the background, exactly as they are in the first image.\
- Keep the garment's colours, pattern, logos and fabric as they are in the second image, fitted to the person's body with natural folds, lighting and shadows.\
- Answer with one image with the same framing and aspect ratio as the first image.",
-    );
+    for sentence in [
+        "Keep the person's face, identity, hair, body shape, pose and hands, and the background, exactly as they are in the first image.",
+        "Keep the garment's colours, pattern, logos and fabric as they are in the second image, fitted to the person's body with natural folds, lighting and shadows.",
+        "Answer with one image with the same framing and aspect ratio as the first image.",
+    ] {
+        s.push(' ');
+        s.push_str(sentence);
+    }
     s
 }
 
@@ -110,6 +113,8 @@ mod tests {
         assert!(t.starts_with("Dress the person in the first image in the garment shown in the second image"), "{t}");
         assert!(t.contains("face") && t.contains("pose") && t.contains("background"), "{t}");
         assert!(t.contains("same framing"), "{t}");
+        // Sentences are separated by one space, never run together.
+        assert!(!t.contains(".K") && !t.contains(".A") && !t.contains("  "), "{t}");
     }
 
     #[test]

@@ -79,6 +79,12 @@ pub trait TryOn: Sync {
     /// Maps a failed call onto the job error users see; `model` is the id that was called.
     fn classify(&self, e: &ModelCallError, model: &str) -> JobError;
 
+    /// Pixels of one reply picture for a request laid out at `width`×`height`: the canvas
+    /// size for backends that answer at the input's size (what the memory budget checks).
+    fn reply_pixels(&self, _spec: &JobSpec, width: u32, height: u32) -> u64 {
+        width as u64 * height as u64
+    }
+
     /// USD for one call making `spec.number_of_images()` pictures of `width`×`height`: an
     /// estimate before the call (`reply` is `None`), what was billed after it.
     fn price(&self, spec: &JobSpec, width: u32, height: u32, reply: Option<&Reply>, prices: &Prices) -> f64;

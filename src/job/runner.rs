@@ -15,6 +15,7 @@ use crate::backend;
 use crate::catalog::Canvas;
 use crate::error::{ErrorCode, JobError};
 use crate::image::{self as images, Prepared};
+use crate::manifest::JobSpec;
 use crate::plan::{Item, JobPlan};
 use crate::ports::{Model, Storage};
 use crate::sheet::{self, Tile};
@@ -71,7 +72,7 @@ impl<S: Storage, M: Model> Service<S, M> {
         deadline: Instant,
     ) -> Result<(), Stop> {
         let (shape, items) = match plan {
-            JobPlan::Single(spec) => (Shape::Single, vec![Item { name: "result".into(), spec }]),
+            JobPlan::Single(spec) => (Shape::Single, vec![Item { name: "result".into(), spec: *spec }]),
             JobPlan::Variants(items) => (Shape::Variants, items),
             JobPlan::Outfit(items) => (Shape::Outfit, items),
         };
@@ -121,7 +122,7 @@ impl<S: Storage, M: Model> Service<S, M> {
     fn estimate(&self, job: &Job<'_>, src: &Prepared, status: &mut Status) -> Result<(), JobError> {
         let (mut total, mut requested) = (0.0, 0);
         for (i, it) in job.items.iter().enumerate() {
-            check_reply_fits(&self.config, it.spec.number_of_images(), &src.layout)?;
+            check_reply_fits(&self.config, &it.spec, &src.layout)?;
             let (w, h) = (src.layout.canvas_width, src.layout.canvas_height);
             let price = backend::of(it.spec.backend).price(&it.spec, w, h, None, &self.config.prices);
             let estimate = round_cents(price);
@@ -145,8 +146,8 @@ impl<S: Storage, M: Model> Service<S, M> {
     ) -> Result<(), Stop> {
         self.before_calls(status, cp).await?;
         let pending: Vec<usize> = (0..job.items.len()).filter(|i| status.items[*i].state != State::Succeeded).collect();
-        let most = job.items.iter().map(|it| it.spec.number_of_images()).max().unwrap_or(1);
-        let at_once = concurrent_calls(&self.config, most, &src.layout);
+        let specs: Vec<&JobSpec> = job.items.iter().map(|it| &it.spec).collect();
+        let at_once = concurrent_calls(&self.config, &specs, &src.layout);
         let mut fresh: Vec<Option<CallResult>> = job.items.iter().map(|_| None).collect();
         // The calls are driven apart from the checkpoints: awaiting a checkpoint inside the
         // stream's loop would stop polling the calls still running, and one of them holding

@@ -5,6 +5,7 @@ use crate::catalog::Canvas;
 use crate::config::{Config, Limits};
 use crate::error::{ErrorCode, JobError};
 use crate::image as images;
+use crate::manifest::JobSpec;
 
 /// The limits for preparing one more image for a backend accepting `canvas` while `held`
 /// bytes are in use, with the rest of the budget shared by `sharing` images prepared at the
@@ -14,10 +15,11 @@ pub(crate) fn room(cfg: &Config, held: u64, sharing: u64, canvas: Canvas) -> Lim
     Limits { max_decode_alloc: cfg.limits.max_decode_alloc.min(left), canvas, ..cfg.limits }
 }
 
-/// Refuses, before the paid call, a request whose reply could not be held: `images`
-/// pictures at the canvas size, base64 in the body and decoded.
-pub(crate) fn check_reply_fits(cfg: &Config, images: u32, plan: &images::Layout) -> Result<(), JobError> {
-    let needs = crate::budget::reply_cost(images, pixels(plan));
+/// Refuses, before the paid call, a request whose reply could not be held: its pictures at
+/// the size the backend answers, base64 in the body and decoded.
+pub(crate) fn check_reply_fits(cfg: &Config, spec: &JobSpec, plan: &images::Layout) -> Result<(), JobError> {
+    let images = spec.number_of_images();
+    let needs = crate::budget::reply_cost(images, reply_pixels(spec, plan));
     if needs > cfg.memory.bytes {
         let what = format!("the reply of {images} images at {}x{}", plan.canvas_width, plan.canvas_height);
         return Err(JobError::new(ErrorCode::ImageTooLarge, cfg.memory.explain(&what, needs, cfg.memory.bytes)));
@@ -25,13 +27,14 @@ pub(crate) fn check_reply_fits(cfg: &Config, images: u32, plan: &images::Layout)
     Ok(())
 }
 
-/// How many calls may be in flight at once (`VARIANT_CONCURRENCY`), lowered so their
-/// replies of up to `images` pictures fit the budget together.
-pub(crate) fn concurrent_calls(cfg: &Config, images: u32, plan: &images::Layout) -> usize {
-    let fit = cfg.memory.bytes / crate::budget::reply_cost(images, pixels(plan)).max(1);
+/// How many calls may be in flight at once (`VARIANT_CONCURRENCY`), lowered so the largest
+/// of their replies fit the budget together.
+pub(crate) fn concurrent_calls(cfg: &Config, specs: &[&JobSpec], plan: &images::Layout) -> usize {
+    let largest = specs.iter().map(|s| crate::budget::reply_cost(s.number_of_images(), reply_pixels(s, plan))).max();
+    let fit = cfg.memory.bytes / largest.unwrap_or(1).max(1);
     fit.clamp(1, cfg.variant_concurrency.max(1) as u64) as usize
 }
 
-fn pixels(plan: &images::Layout) -> u64 {
-    plan.canvas_width as u64 * plan.canvas_height as u64
+fn reply_pixels(spec: &JobSpec, plan: &images::Layout) -> u64 {
+    crate::backend::of(spec.backend).reply_pixels(spec, plan.canvas_width, plan.canvas_height)
 }

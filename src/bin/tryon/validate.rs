@@ -19,7 +19,7 @@ pub fn validate(path: &Path) -> ExitCode {
         Ok(plan) => {
             println!("{}: valid, {} model call(s)", path.display(), plan.calls());
             let items = match plan {
-                tryon::plan::JobPlan::Single(spec) => vec![tryon::plan::Item { name: "job".into(), spec }],
+                tryon::plan::JobPlan::Single(spec) => vec![tryon::plan::Item { name: "job".into(), spec: *spec }],
                 tryon::plan::JobPlan::Variants(items) | tryon::plan::JobPlan::Outfit(items) => items,
             };
             for it in items {
