@@ -287,8 +287,8 @@ struct Prediction {
 /// filtered, or no predictions at all (what genkit reads as blocked; Google does not say):
 /// `content_filtered`.
 pub fn parse_reply(body: &[u8]) -> Result<Reply, JobError> {
-    let raw: RawReply = serde_json::from_slice(body)
-        .map_err(|e| JobError::new(ErrorCode::Internal, format!("the {TITLE} reply is not the expected JSON ({e})")))?;
+    let raw: RawReply =
+        serde_json::from_slice(body).map_err(|e| JobError::new(ErrorCode::Internal, not_json(TITLE, &e)))?;
     let total = raw.predictions.len();
     let mut images = Vec::new();
     let mut reasons = Vec::new();
@@ -314,12 +314,12 @@ pub fn parse_reply(body: &[u8]) -> Result<Reply, JobError> {
     let why = quoted_reasons(&reasons);
     if images.is_empty() {
         let what = match total {
-            0 => "returned no predictions (Google's filters drop blocked samples)".to_owned(),
-            n => format!("filtered all {n} generated images{why}"),
+            0 => format!("{TITLE} returned no predictions: its responsible-AI filters blocked every sample"),
+            n => format!("{TITLE}'s responsible-AI filters blocked all {n} generated images{why}"),
         };
         return Err(JobError::new(
             ErrorCode::ContentFiltered,
-            format!("{TITLE}'s responsible-AI filters {what}; try other photos, or a personGeneration or safetySetting that allows them"),
+            format!("{what}; try other photos, or a personGeneration or safetySetting that allows them"),
         ));
     }
     let moderation = (!reasons.is_empty()).then(|| {
@@ -370,25 +370,46 @@ pub(super) fn google_status(message: &str) -> Option<&str> {
 }
 
 /// Whether a 400 is Google's input moderation rather than a malformed request: Vertex says
-/// so in words (responsible-AI practices, support codes, blocked by safety settings).
+/// so in words (responsible-AI practices, support codes, blocked by safety settings). A
+/// refused setting such as `block_none` mentions safety too, but says "block_", not "blocked".
 pub(super) fn moderated(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     m.contains("responsible ai")
         || m.contains("support code")
-        || (m.contains("safety") && (m.contains("block") || m.contains("filter") || m.contains("violat")))
+        || (m.contains("safety") && (m.contains("blocked") || m.contains("filtered") || m.contains("violat")))
+}
+
+/// Why a reply is not the JSON expected, without the strings serde quotes: those can be
+/// image data.
+pub(super) fn not_json(title: &str, e: &serde_json::Error) -> String {
+    let mut out = String::new();
+    let (mut quoted, mut escaped) = (false, false);
+    for c in e.to_string().chars() {
+        match (quoted, escaped, c) {
+            (true, false, '\\') => escaped = true,
+            (true, true, _) => escaped = false,
+            (_, false, '"') => {
+                quoted = !quoted;
+                out.push_str(if quoted { "\"…" } else { "\"" });
+            }
+            (false, _, c) => out.push(c),
+            (true, false, _) => {}
+        }
+    }
+    format!("the {title} reply is not the expected JSON ({out})")
 }
 
 /// Maps a failed `:predict` call to the job error users see.
 pub fn classify(e: &ModelCallError, model: &str) -> JobError {
     let msg = e.message.trim();
     let (code, text) = match e.kind {
-        ModelFailureKind::Validation if moderated(msg) => (
-            ErrorCode::ContentFiltered,
-            format!("{TITLE}'s responsible-AI filters blocked the input (\"{msg}\"); use other photos, or a personGeneration or safetySetting that allows them"),
-        ),
         ModelFailureKind::Validation if google_status(msg) == Some("FAILED_PRECONDITION") => (
             ErrorCode::ModelRejected,
             format!("{TITLE} refused to run {model} (\"{msg}\"); the model may need allowlisting for project VERTEX_PROJECT, or an organisation policy blocks it"),
+        ),
+        ModelFailureKind::Validation if moderated(msg) => (
+            ErrorCode::ContentFiltered,
+            format!("{TITLE}'s responsible-AI filters blocked the input (\"{msg}\"); use other photos, or a personGeneration or safetySetting that allows them"),
         ),
         ModelFailureKind::Validation => (
             ErrorCode::ModelRejected,
@@ -571,7 +592,7 @@ mod tests {
         for body in [&br#"{"predictions":[]}"#[..], b"{}"] {
             let e = parse_reply(body).unwrap_err();
             assert_eq!(e.code, ErrorCode::ContentFiltered, "{e}");
-            assert!(e.message.contains("no predictions"), "{e}");
+            assert!(e.message.contains("no predictions") && e.message.contains("blocked every sample"), "{e}");
         }
     }
 
@@ -592,6 +613,10 @@ mod tests {
             assert!(!e.message.contains(&b64(PNG)), "{e}");
         }
         assert_eq!(parse_reply(b"<html>").unwrap_err().code, ErrorCode::Internal);
+        let e = parse_reply(format!(r#"{{"predictions":"{}"}}"#, b64(PNG)).as_bytes()).unwrap_err();
+        assert!(e.message.contains("invalid type: string \"…\", expected") && !e.message.contains(&b64(PNG)), "{e}");
+        let e = parse_reply(br#"{"predictions":"a\"b\\ SECRET"}"#).unwrap_err();
+        assert!(e.message.contains("\"…\", expected a sequence") && !e.message.contains("SECRET"), "{e}");
         assert_eq!(parse_reply(br#"{"predictions":{}}"#).unwrap_err().code, ErrorCode::Internal);
     }
 
@@ -606,6 +631,8 @@ mod tests {
             (Validation, "INVALID_ARGUMENT (HTTP 400): Image generation failed with the following error: The input image contains content that violates Google's Responsible AI practices. Support codes: 17301594", ErrorCode::ContentFiltered, "other photos"),
             (Validation, "INVALID_ARGUMENT (HTTP 400): The input image was blocked by your current safety settings for person generation.", ErrorCode::ContentFiltered, "personGeneration"),
             (Validation, "FAILED_PRECONDITION (HTTP 400): Project is not allowlisted for this model.", ErrorCode::ModelRejected, "allowlisting"),
+            (Validation, "FAILED_PRECONDITION (HTTP 400): Safety setting block_none is blocked by an organization policy.", ErrorCode::ModelRejected, "organisation policy"),
+            (Validation, "INVALID_ARGUMENT (HTTP 400): safetySetting block_none needs restricted access.", ErrorCode::ModelRejected, "vertexTryOnParams"),
             (Validation, "INVALID_ARGUMENT (HTTP 400): Request contains an invalid argument.", ErrorCode::ModelRejected, "vertexTryOnParams"),
             (NotFound, "NOT_FOUND (HTTP 404): Publisher Model was not found.", ErrorCode::ModelUnavailable, "VERTEX_LOCATION"),
             (AccessDenied, "PERMISSION_DENIED (HTTP 403): Permission 'aiplatform.endpoints.predict' denied.", ErrorCode::ModelUnavailable, "roles/aiplatform.user"),

@@ -77,13 +77,13 @@ impl TryOn for GeminiImage {
 pub fn classify(e: &ModelCallError, model: &str) -> JobError {
     let msg = e.message.trim();
     let (code, text) = match e.kind {
-        ModelFailureKind::Validation if moderated(msg) => (
-            ErrorCode::ContentFiltered,
-            format!("{TITLE}'s safety filters blocked the input (\"{msg}\"); use other photos or another instruction, or a geminiParams.safetyThreshold or personGeneration that allows them"),
-        ),
         ModelFailureKind::Validation if google_status(msg) == Some("FAILED_PRECONDITION") => (
             ErrorCode::ModelRejected,
             format!("Vertex AI refused to run {model} (\"{msg}\"); the model may need allowlisting for project VERTEX_PROJECT, or an organisation policy blocks it"),
+        ),
+        ModelFailureKind::Validation if moderated(msg) => (
+            ErrorCode::ContentFiltered,
+            format!("{TITLE}'s safety filters blocked the input (\"{msg}\"); use other photos or another instruction, or a geminiParams.safetyThreshold or personGeneration that allows them"),
         ),
         ModelFailureKind::Validation => (
             ErrorCode::ModelRejected,

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::TITLE;
-use crate::backend::vertex_vto::reply_image;
+use crate::backend::vertex_vto::{not_json, reply_image};
 use crate::backend::Reply;
 use crate::error::{ErrorCode, JobError};
 
@@ -82,8 +82,8 @@ struct Usage {
 /// Parses a 200 reply: the first PNG or JPEG of the first candidate's answer (thoughts
 /// skipped, as Google's samples do), and the tokens billed (thinking is output).
 pub fn parse_reply(body: &[u8]) -> Result<Reply, JobError> {
-    let raw: RawReply = serde_json::from_slice(body)
-        .map_err(|e| JobError::new(ErrorCode::Internal, format!("the {TITLE} reply is not the expected JSON ({e})")))?;
+    let raw: RawReply =
+        serde_json::from_slice(body).map_err(|e| JobError::new(ErrorCode::Internal, not_json(TITLE, &e)))?;
     if let Some(f) = raw.prompt_feedback.filter(|f| f.block_reason.is_some()) {
         let reason = f.block_reason.unwrap_or_default();
         return Err(filtered(&format!("the request (blockReason {reason}{})", detail(f.block_reason_message))));
@@ -286,5 +286,8 @@ mod tests {
         ] {
             assert_eq!(parse_reply(body).unwrap_err().code, ErrorCode::Internal);
         }
+        let body = json!({"candidates": [{"content": {"parts": [{"inlineData": b64(PNG)}]}}]});
+        let e = parse_reply(&serde_json::to_vec(&body).unwrap()).unwrap_err();
+        assert!(e.message.contains("string \"…\"") && !e.message.contains(&b64(PNG)), "{e}");
     }
 }

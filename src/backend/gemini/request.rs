@@ -97,11 +97,12 @@ struct SafetySetting {
 }
 
 /// The body for these images and `instruction`. Only what the manifest gave is sent,
-/// except: `TEXT` and `IMAGE` modalities (with `IMAGE` alone a refusal would come back
-/// empty instead of saying why), one candidate (all 3.x models take), PNG output (lossless,
-/// so the result is encoded once, by us), and always an aspect ratio: without one the
-/// output is 1:1 or the input's size depending on the document, so when the manifest gives
-/// none we name the offered ratio closest to the source, which keeps the person's framing.
+/// except: `TEXT` and `IMAGE` modalities (so a refusal can say why in words, §6), one
+/// candidate (all 3.x models take only one), PNG output (lossless, so the result is encoded
+/// once, by us), and always an aspect ratio. Without one the output follows "the input's
+/// size" (§2), but with two inputs Google does not say which, and the garment photo's
+/// shape must not decide the person's picture: when the manifest gives none, the offered
+/// ratio closest to the source keeps the person's framing.
 pub fn request_body(spec: &JobSpec, images: RequestImages<'_>, instruction: &str) -> Result<Vec<u8>, JobError> {
     let o: Options = checked_block(BLOCK, spec.options.as_ref())?;
     let source = images.source;
