@@ -54,8 +54,9 @@ impl TryOn for VertexVto {
         classify(e, model)
     }
 
-    /// Google bills Virtual Try-On per generated image: the images asked for before the
-    /// call, the images returned after it (filtered samples are not delivered).
+    /// Per generated image (Google's rate is not in the references: `PRICE_TABLE` sets
+    /// it): the images asked for before the call, the images returned after it, taking
+    /// filtered samples as unbilled, which Google does not document either.
     fn price(&self, spec: &JobSpec, _width: u32, _height: u32, reply: Option<&Reply>, prices: &Prices) -> f64 {
         let images = reply.map_or(spec.number_of_images() as usize, |r| r.images.len());
         prices.vertex_vto_per_image * images as f64

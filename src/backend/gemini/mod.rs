@@ -57,8 +57,9 @@ impl TryOn for GeminiImage {
     }
 
     /// Billed by token: before the call, the output image's tokens at the size asked for
-    /// (1K when absent) and two input images; after it, the tokens the reply reports
-    /// (thinking counts as output), each falling back to the estimate if missing.
+    /// (1K when absent) and two input images (the instruction's hundred-odd text tokens
+    /// are left out); after it, the tokens the reply reports (thinking counts as output),
+    /// each falling back to the estimate if missing.
     fn price(&self, spec: &JobSpec, _width: u32, _height: u32, reply: Option<&Reply>, prices: &Prices) -> f64 {
         let o: Options = typed_block(BLOCK, spec.options.as_ref(), &mut Vec::new());
         let output = o.image_size.unwrap_or_default().output_tokens() * u64::from(spec.number_of_images());
