@@ -176,164 +176,175 @@ fn webp_b64() -> String {
     B64.encode(out.into_inner())
 }
 
-#[tokio::test]
-async fn predict_refuses_each_invalid_field_naming_it() {
+const PREDICT_INSTANCE_CASES: &[(&str, Edit, &str, &str)] = &[
+    ("unknown top field", |b| b["foo"] = json!(1), "INVALID_ARGUMENT", "Unknown name \"foo\""),
+    (
+        "two instances",
+        |b| {
+            let i = b["instances"][0].clone();
+            b["instances"] = json!([i.clone(), i]);
+        },
+        "INVALID_ARGUMENT",
+        "instances",
+    ),
+    (
+        "unknown instance field",
+        |b| b["instances"][0]["bar"] = json!(1),
+        "INVALID_ARGUMENT",
+        "Unknown name \"bar\" at 'instances[0]'",
+    ),
+    (
+        "gcsUri",
+        |b| b["instances"][0]["personImage"]["image"] = json!({ "gcsUri": "gs://b/p.png" }),
+        "INVALID_ARGUMENT",
+        "instances[0].personImage.image.gcsUri",
+    ),
+    (
+        "bytes and gcsUri",
+        |b| b["instances"][0]["personImage"]["image"]["gcsUri"] = json!("gs://b/p.png"),
+        "INVALID_ARGUMENT",
+        "exactly one",
+    ),
+    (
+        "bad base64",
+        |b| b["instances"][0]["personImage"]["image"]["bytesBase64Encoded"] = json!("@@@"),
+        "INVALID_ARGUMENT",
+        "personImage.image.bytesBase64Encoded",
+    ),
+    (
+        "not an image",
+        |b| b["instances"][0]["productImages"][0]["image"]["bytesBase64Encoded"] = json!(B64.encode(b"hello")),
+        "INVALID_ARGUMENT",
+        "productImages[0].image.bytesBase64Encoded",
+    ),
+    (
+        "webp refused",
+        |b| b["instances"][0]["personImage"]["image"] = json!({ "bytesBase64Encoded": webp_b64() }),
+        "INVALID_ARGUMENT",
+        "image/png or image/jpeg",
+    ),
+    (
+        "mime mismatch",
+        |b| b["instances"][0]["personImage"]["image"]["mimeType"] = json!("image/jpeg"),
+        "INVALID_ARGUMENT",
+        "mimeType says image/jpeg",
+    ),
+    (
+        "over 7 MB",
+        |b| b["instances"][0]["personImage"]["image"]["bytesBase64Encoded"] = json!(B64.encode(vec![0u8; 7_000_001])),
+        "INVALID_ARGUMENT",
+        "7 MB",
+    ),
+    (
+        "two products",
+        |b| {
+            let p = b["instances"][0]["productImages"][0].clone();
+            b["instances"][0]["productImages"] = json!([p.clone(), p]);
+        },
+        "INVALID_ARGUMENT",
+        "instances[0].productImages",
+    ),
+    (
+        "bad maskMode",
+        |b| b["instances"][0]["productImages"][0]["productImageConfig"] = json!({ "maskMode": "X" }),
+        "INVALID_ARGUMENT",
+        "productImageConfig.maskMode",
+    ),
+    ("prompt", |b| b["instances"][0]["prompt"] = json!("a shirt"), "FAILED_PRECONDITION", "instances[0].prompt"),
+    (
+        "no instances",
+        |b| {
+            b.as_object_mut().unwrap().remove("instances");
+        },
+        "INVALID_ARGUMENT",
+        "instances",
+    ),
+];
+
+const PREDICT_PARAMETER_CASES: &[(&str, Edit, &str, &str)] = &[
+    ("sampleCount 0", |b| b["parameters"]["sampleCount"] = json!(0), "INVALID_ARGUMENT", "parameters.sampleCount"),
+    ("sampleCount 5", |b| b["parameters"]["sampleCount"] = json!(5), "INVALID_ARGUMENT", "parameters.sampleCount"),
+    (
+        "sampleCount string",
+        |b| b["parameters"]["sampleCount"] = json!("2"),
+        "INVALID_ARGUMENT",
+        "parameters.sampleCount",
+    ),
+    ("baseSteps 0", |b| b["parameters"]["baseSteps"] = json!(0), "INVALID_ARGUMENT", "parameters.baseSteps"),
+    ("baseSteps 101", |b| b["parameters"]["baseSteps"] = json!(101), "INVALID_ARGUMENT", "parameters.baseSteps"),
+    (
+        "negative seed",
+        |b| {
+            b["parameters"]["seed"] = json!(-1);
+            b["parameters"]["addWatermark"] = json!(false);
+        },
+        "INVALID_ARGUMENT",
+        "parameters.seed",
+    ),
+    ("seed with watermark", |b| b["parameters"]["seed"] = json!(5), "INVALID_ARGUMENT", "parameters.addWatermark"),
+    (
+        "personGeneration",
+        |b| b["parameters"]["personGeneration"] = json!("everyone"),
+        "INVALID_ARGUMENT",
+        "parameters.personGeneration",
+    ),
+    (
+        "safetySetting",
+        |b| b["parameters"]["safetySetting"] = json!("block_most"),
+        "INVALID_ARGUMENT",
+        "parameters.safetySetting",
+    ),
+    (
+        "output mime",
+        |b| b["parameters"]["outputOptions"]["mimeType"] = json!("image/webp"),
+        "INVALID_ARGUMENT",
+        "parameters.outputOptions.mimeType",
+    ),
+    (
+        "quality with png",
+        |b| b["parameters"]["outputOptions"]["compressionQuality"] = json!(50),
+        "INVALID_ARGUMENT",
+        "parameters.outputOptions.compressionQuality",
+    ),
+    (
+        "quality 101",
+        |b| b["parameters"]["outputOptions"] = json!({ "mimeType": "image/jpeg", "compressionQuality": 101 }),
+        "INVALID_ARGUMENT",
+        "compressionQuality",
+    ),
+    (
+        "storageUri",
+        |b| b["parameters"]["storageUri"] = json!("gs://b/out/"),
+        "INVALID_ARGUMENT",
+        "parameters.storageUri",
+    ),
+    (
+        "unknown parameter",
+        |b| b["parameters"]["steps"] = json!(3),
+        "INVALID_ARGUMENT",
+        "Unknown name \"steps\" at 'parameters'",
+    ),
+];
+
+/// Each case edits a valid body; the answer must be 400 with `status` and name the field.
+async fn refuse_predict(cases: &[(&str, Edit, &str, &str)]) {
     let g = Google::start().await;
-    let cases: &[(&str, Edit, &str, &str)] = &[
-        ("unknown top field", |b| b["foo"] = json!(1), "INVALID_ARGUMENT", "Unknown name \"foo\""),
-        (
-            "two instances",
-            |b| {
-                let i = b["instances"][0].clone();
-                b["instances"] = json!([i.clone(), i]);
-            },
-            "INVALID_ARGUMENT",
-            "instances",
-        ),
-        (
-            "unknown instance field",
-            |b| b["instances"][0]["bar"] = json!(1),
-            "INVALID_ARGUMENT",
-            "Unknown name \"bar\" at 'instances[0]'",
-        ),
-        (
-            "gcsUri",
-            |b| b["instances"][0]["personImage"]["image"] = json!({ "gcsUri": "gs://b/p.png" }),
-            "INVALID_ARGUMENT",
-            "instances[0].personImage.image.gcsUri",
-        ),
-        (
-            "bytes and gcsUri",
-            |b| b["instances"][0]["personImage"]["image"]["gcsUri"] = json!("gs://b/p.png"),
-            "INVALID_ARGUMENT",
-            "exactly one",
-        ),
-        (
-            "bad base64",
-            |b| b["instances"][0]["personImage"]["image"]["bytesBase64Encoded"] = json!("@@@"),
-            "INVALID_ARGUMENT",
-            "personImage.image.bytesBase64Encoded",
-        ),
-        (
-            "not an image",
-            |b| b["instances"][0]["productImages"][0]["image"]["bytesBase64Encoded"] = json!(B64.encode(b"hello")),
-            "INVALID_ARGUMENT",
-            "productImages[0].image.bytesBase64Encoded",
-        ),
-        (
-            "webp refused",
-            |b| b["instances"][0]["personImage"]["image"] = json!({ "bytesBase64Encoded": webp_b64() }),
-            "INVALID_ARGUMENT",
-            "image/png or image/jpeg",
-        ),
-        (
-            "mime mismatch",
-            |b| b["instances"][0]["personImage"]["image"]["mimeType"] = json!("image/jpeg"),
-            "INVALID_ARGUMENT",
-            "mimeType says image/jpeg",
-        ),
-        (
-            "over 7 MB",
-            |b| {
-                b["instances"][0]["personImage"]["image"]["bytesBase64Encoded"] =
-                    json!(B64.encode(vec![0u8; 7_000_001]))
-            },
-            "INVALID_ARGUMENT",
-            "7 MB",
-        ),
-        (
-            "two products",
-            |b| {
-                let p = b["instances"][0]["productImages"][0].clone();
-                b["instances"][0]["productImages"] = json!([p.clone(), p]);
-            },
-            "INVALID_ARGUMENT",
-            "instances[0].productImages",
-        ),
-        (
-            "bad maskMode",
-            |b| b["instances"][0]["productImages"][0]["productImageConfig"] = json!({ "maskMode": "X" }),
-            "INVALID_ARGUMENT",
-            "productImageConfig.maskMode",
-        ),
-        ("prompt", |b| b["instances"][0]["prompt"] = json!("a shirt"), "FAILED_PRECONDITION", "instances[0].prompt"),
-        ("sampleCount 0", |b| b["parameters"]["sampleCount"] = json!(0), "INVALID_ARGUMENT", "parameters.sampleCount"),
-        ("sampleCount 5", |b| b["parameters"]["sampleCount"] = json!(5), "INVALID_ARGUMENT", "parameters.sampleCount"),
-        (
-            "sampleCount string",
-            |b| b["parameters"]["sampleCount"] = json!("2"),
-            "INVALID_ARGUMENT",
-            "parameters.sampleCount",
-        ),
-        ("baseSteps 0", |b| b["parameters"]["baseSteps"] = json!(0), "INVALID_ARGUMENT", "parameters.baseSteps"),
-        ("baseSteps 101", |b| b["parameters"]["baseSteps"] = json!(101), "INVALID_ARGUMENT", "parameters.baseSteps"),
-        (
-            "negative seed",
-            |b| {
-                b["parameters"]["seed"] = json!(-1);
-                b["parameters"]["addWatermark"] = json!(false);
-            },
-            "INVALID_ARGUMENT",
-            "parameters.seed",
-        ),
-        ("seed with watermark", |b| b["parameters"]["seed"] = json!(5), "INVALID_ARGUMENT", "parameters.addWatermark"),
-        (
-            "personGeneration",
-            |b| b["parameters"]["personGeneration"] = json!("everyone"),
-            "INVALID_ARGUMENT",
-            "parameters.personGeneration",
-        ),
-        (
-            "safetySetting",
-            |b| b["parameters"]["safetySetting"] = json!("block_most"),
-            "INVALID_ARGUMENT",
-            "parameters.safetySetting",
-        ),
-        (
-            "output mime",
-            |b| b["parameters"]["outputOptions"]["mimeType"] = json!("image/webp"),
-            "INVALID_ARGUMENT",
-            "parameters.outputOptions.mimeType",
-        ),
-        (
-            "quality with png",
-            |b| b["parameters"]["outputOptions"]["compressionQuality"] = json!(50),
-            "INVALID_ARGUMENT",
-            "parameters.outputOptions.compressionQuality",
-        ),
-        (
-            "quality 101",
-            |b| b["parameters"]["outputOptions"] = json!({ "mimeType": "image/jpeg", "compressionQuality": 101 }),
-            "INVALID_ARGUMENT",
-            "compressionQuality",
-        ),
-        (
-            "storageUri",
-            |b| b["parameters"]["storageUri"] = json!("gs://b/out/"),
-            "INVALID_ARGUMENT",
-            "parameters.storageUri",
-        ),
-        (
-            "unknown parameter",
-            |b| b["parameters"]["steps"] = json!(3),
-            "INVALID_ARGUMENT",
-            "Unknown name \"steps\" at 'parameters'",
-        ),
-        (
-            "no instances",
-            |b| {
-                b.as_object_mut().unwrap().remove("instances");
-            },
-            "INVALID_ARGUMENT",
-            "instances",
-        ),
-    ];
     for (case, edit, google, needle) in cases {
         let mut body = vto_body();
         edit(&mut body);
         let reply = g.post(VTO, &body).await;
         assert_error(case, &reply, 400, google, needle);
     }
+}
+
+#[tokio::test]
+async fn predict_refuses_invalid_instances_naming_the_field() {
+    refuse_predict(PREDICT_INSTANCE_CASES).await;
+}
+
+#[tokio::test]
+async fn predict_refuses_invalid_parameters_naming_the_field() {
+    refuse_predict(PREDICT_PARAMETER_CASES).await;
 }
 
 #[tokio::test]
@@ -441,197 +452,211 @@ async fn generate_content_honours_ratio_size_modalities_and_model_tokens() {
     }
 }
 
-#[tokio::test]
-async fn generate_content_refuses_each_invalid_field_naming_it() {
+const GEMINI_CONTENT_CASES: &[(&str, &str, Edit, &str)] = &[
+    ("role model", "gemini-3.1-flash-image", |b| b["contents"][0]["role"] = json!("model"), "contents[0].role"),
+    (
+        "two turns",
+        "gemini-3.1-flash-image",
+        |b| {
+            let t = b["contents"][0].clone();
+            b["contents"] = json!([t.clone(), t]);
+        },
+        "contents",
+    ),
+    (
+        "no image",
+        "gemini-3.1-flash-image",
+        |b| b["contents"][0]["parts"] = json!([{ "text": "hi" }]),
+        "contents[0].parts",
+    ),
+    (
+        "no text",
+        "gemini-3.1-flash-image",
+        |b| {
+            b["contents"][0]["parts"].as_array_mut().unwrap().pop();
+        },
+        "text part",
+    ),
+    (
+        "15 images",
+        "gemini-3.1-flash-image",
+        |b| {
+            let p = b["contents"][0]["parts"][1].clone();
+            let parts = b["contents"][0]["parts"].as_array_mut().unwrap();
+            for _ in 0..14 {
+                parts.insert(0, p.clone());
+            }
+        },
+        "at most 14",
+    ),
+    (
+        "gif",
+        "gemini-3.1-flash-image",
+        |b| b["contents"][0]["parts"][0]["inlineData"]["mimeType"] = json!("image/gif"),
+        "contents[0].parts[0].inline_data.mime_type",
+    ),
+    (
+        "mime mismatch",
+        "gemini-3.1-flash-image",
+        |b| b["contents"][0]["parts"][0]["inlineData"]["mimeType"] = json!("image/jpeg"),
+        "contents[0].parts[0].inline_data.data",
+    ),
+    (
+        "bad base64",
+        "gemini-3.1-flash-image",
+        |b| b["contents"][0]["parts"][1]["inlineData"]["data"] = json!("%%%"),
+        "contents[0].parts[1].inline_data.data",
+    ),
+    (
+        "over 7 MB",
+        "gemini-3.1-flash-image",
+        |b| b["contents"][0]["parts"][1]["inlineData"]["data"] = json!(B64.encode(vec![0u8; 7_000_001])),
+        "7 MB",
+    ),
+    (
+        "fileData",
+        "gemini-3.1-flash-image",
+        |b| {
+            b["contents"][0]["parts"][0] = json!({ "fileData": { "mimeType": "image/png", "fileUri": "gs://b/p.png" } })
+        },
+        "Cloud Storage",
+    ),
+    (
+        "two kinds in a part",
+        "gemini-3.1-flash-image",
+        |b| b["contents"][0]["parts"][2]["inlineData"] = json!({}),
+        "contents[0].parts[2]",
+    ),
+    ("parts not a list", "gemini-3.1-flash-image", |b| b["contents"][0]["parts"] = json!("x"), "contents[0].parts"),
+];
+
+const GEMINI_CONFIG_CASES: &[(&str, &str, Edit, &str)] = &[
+    ("unknown top field", "gemini-3.1-flash-image", |b| b["tools"] = json!([]), "Unknown name \"tools\""),
+    (
+        "unknown config field",
+        "gemini-3.1-flash-image",
+        |b| b["generationConfig"]["foo"] = json!(1),
+        "Unknown name \"foo\" at 'generation_config'",
+    ),
+    (
+        "TEXT only",
+        "gemini-3.1-flash-image",
+        |b| b["generationConfig"]["responseModalities"] = json!(["TEXT"]),
+        "generation_config.response_modalities",
+    ),
+    (
+        "AUDIO",
+        "gemini-3.1-flash-image",
+        |b| b["generationConfig"]["responseModalities"] = json!(["IMAGE", "AUDIO"]),
+        "AUDIO",
+    ),
+    ("no modalities", "gemini-3.1-flash-image", |b| b["generationConfig"] = json!({}), "response_modalities"),
+    (
+        "no generationConfig",
+        "gemini-3.1-flash-image",
+        |b| {
+            b.as_object_mut().unwrap().remove("generationConfig");
+        },
+        "generation_config",
+    ),
+    (
+        "two candidates",
+        "gemini-3.1-flash-image",
+        |b| b["generationConfig"]["candidateCount"] = json!(2),
+        "generation_config.candidate_count",
+    ),
+    (
+        "temperature",
+        "gemini-3.1-flash-image",
+        |b| b["generationConfig"]["temperature"] = json!(2.5),
+        "generation_config.temperature",
+    ),
+    (
+        "seed beyond int32",
+        "gemini-3.1-flash-image",
+        |b| b["generationConfig"]["seed"] = json!(2_147_483_648u64),
+        "generation_config.seed",
+    ),
+    (
+        "512 on Pro",
+        "gemini-3-pro-image",
+        |b| b["generationConfig"]["imageConfig"] = json!({ "imageSize": "512" }),
+        "generation_config.image_config.image_size",
+    ),
+    (
+        "2K on Lite",
+        "gemini-3.1-flash-lite-image",
+        |b| b["generationConfig"]["imageConfig"] = json!({ "imageSize": "2K" }),
+        "image_size",
+    ),
+    (
+        "8:1 on Pro",
+        "gemini-3-pro-image",
+        |b| b["generationConfig"]["imageConfig"] = json!({ "aspectRatio": "8:1" }),
+        "generation_config.image_config.aspect_ratio",
+    ),
+    (
+        "thinking on Pro",
+        "gemini-3-pro-image",
+        |b| b["generationConfig"]["thinkingConfig"] = json!({ "thinkingLevel": "HIGH" }),
+        "thinking_level",
+    ),
+    (
+        "thinking level",
+        "gemini-3.1-flash-image",
+        |b| b["generationConfig"]["thinkingConfig"] = json!({ "thinkingLevel": "MEDIUM" }),
+        "thinking_config.thinking_level",
+    ),
+    (
+        "output mime",
+        "gemini-3.1-flash-image",
+        |b| b["generationConfig"]["imageConfig"] = json!({ "imageOutputOptions": { "mimeType": "image/gif" } }),
+        "image_output_options.mime_type",
+    ),
+    (
+        "safety category",
+        "gemini-3.1-flash-image",
+        |b| b["safetySettings"][0]["category"] = json!("HARM_CATEGORY_RUDE"),
+        "safety_settings[0].category",
+    ),
+    (
+        "safety threshold",
+        "gemini-3.1-flash-image",
+        |b| b["safetySettings"][0]["threshold"] = json!("BLOCK_SOME"),
+        "safety_settings[0].threshold",
+    ),
+];
+
+/// Each case edits a valid body for a model; the answer must be 400 INVALID_ARGUMENT
+/// naming the field in the message and in the `BadRequest` detail.
+async fn refuse_generate(cases: &[(&str, &str, Edit, &str)]) {
     let g = Google::start().await;
-    let flash = gemini_path("gemini-3.1-flash-image");
-    let cases: &[(&str, &str, Edit, &str)] = &[
-        ("unknown top field", "gemini-3.1-flash-image", |b| b["tools"] = json!([]), "Unknown name \"tools\""),
-        (
-            "unknown config field",
-            "gemini-3.1-flash-image",
-            |b| b["generationConfig"]["foo"] = json!(1),
-            "Unknown name \"foo\" at 'generation_config'",
-        ),
-        (
-            "TEXT only",
-            "gemini-3.1-flash-image",
-            |b| b["generationConfig"]["responseModalities"] = json!(["TEXT"]),
-            "generation_config.response_modalities",
-        ),
-        (
-            "AUDIO",
-            "gemini-3.1-flash-image",
-            |b| b["generationConfig"]["responseModalities"] = json!(["IMAGE", "AUDIO"]),
-            "AUDIO",
-        ),
-        ("no modalities", "gemini-3.1-flash-image", |b| b["generationConfig"] = json!({}), "response_modalities"),
-        (
-            "no generationConfig",
-            "gemini-3.1-flash-image",
-            |b| {
-                b.as_object_mut().unwrap().remove("generationConfig");
-            },
-            "generation_config",
-        ),
-        (
-            "two candidates",
-            "gemini-3.1-flash-image",
-            |b| b["generationConfig"]["candidateCount"] = json!(2),
-            "generation_config.candidate_count",
-        ),
-        (
-            "temperature",
-            "gemini-3.1-flash-image",
-            |b| b["generationConfig"]["temperature"] = json!(2.5),
-            "generation_config.temperature",
-        ),
-        (
-            "seed beyond int32",
-            "gemini-3.1-flash-image",
-            |b| b["generationConfig"]["seed"] = json!(2_147_483_648u64),
-            "generation_config.seed",
-        ),
-        (
-            "512 on Pro",
-            "gemini-3-pro-image",
-            |b| b["generationConfig"]["imageConfig"] = json!({ "imageSize": "512" }),
-            "generation_config.image_config.image_size",
-        ),
-        (
-            "2K on Lite",
-            "gemini-3.1-flash-lite-image",
-            |b| b["generationConfig"]["imageConfig"] = json!({ "imageSize": "2K" }),
-            "image_size",
-        ),
-        (
-            "8:1 on Pro",
-            "gemini-3-pro-image",
-            |b| b["generationConfig"]["imageConfig"] = json!({ "aspectRatio": "8:1" }),
-            "generation_config.image_config.aspect_ratio",
-        ),
-        (
-            "thinking on Pro",
-            "gemini-3-pro-image",
-            |b| b["generationConfig"]["thinkingConfig"] = json!({ "thinkingLevel": "HIGH" }),
-            "thinking_level",
-        ),
-        (
-            "thinking level",
-            "gemini-3.1-flash-image",
-            |b| b["generationConfig"]["thinkingConfig"] = json!({ "thinkingLevel": "MEDIUM" }),
-            "thinking_config.thinking_level",
-        ),
-        (
-            "output mime",
-            "gemini-3.1-flash-image",
-            |b| b["generationConfig"]["imageConfig"] = json!({ "imageOutputOptions": { "mimeType": "image/gif" } }),
-            "image_output_options.mime_type",
-        ),
-        (
-            "safety category",
-            "gemini-3.1-flash-image",
-            |b| b["safetySettings"][0]["category"] = json!("HARM_CATEGORY_RUDE"),
-            "safety_settings[0].category",
-        ),
-        (
-            "safety threshold",
-            "gemini-3.1-flash-image",
-            |b| b["safetySettings"][0]["threshold"] = json!("BLOCK_SOME"),
-            "safety_settings[0].threshold",
-        ),
-        ("role model", "gemini-3.1-flash-image", |b| b["contents"][0]["role"] = json!("model"), "contents[0].role"),
-        (
-            "two turns",
-            "gemini-3.1-flash-image",
-            |b| {
-                let t = b["contents"][0].clone();
-                b["contents"] = json!([t.clone(), t]);
-            },
-            "contents",
-        ),
-        (
-            "no image",
-            "gemini-3.1-flash-image",
-            |b| b["contents"][0]["parts"] = json!([{ "text": "hi" }]),
-            "contents[0].parts",
-        ),
-        (
-            "no text",
-            "gemini-3.1-flash-image",
-            |b| {
-                b["contents"][0]["parts"].as_array_mut().unwrap().pop();
-            },
-            "text part",
-        ),
-        (
-            "15 images",
-            "gemini-3.1-flash-image",
-            |b| {
-                let p = b["contents"][0]["parts"][1].clone();
-                let parts = b["contents"][0]["parts"].as_array_mut().unwrap();
-                for _ in 0..14 {
-                    parts.insert(0, p.clone());
-                }
-            },
-            "at most 14",
-        ),
-        (
-            "gif",
-            "gemini-3.1-flash-image",
-            |b| b["contents"][0]["parts"][0]["inlineData"]["mimeType"] = json!("image/gif"),
-            "contents[0].parts[0].inline_data.mime_type",
-        ),
-        (
-            "mime mismatch",
-            "gemini-3.1-flash-image",
-            |b| b["contents"][0]["parts"][0]["inlineData"]["mimeType"] = json!("image/jpeg"),
-            "contents[0].parts[0].inline_data.data",
-        ),
-        (
-            "bad base64",
-            "gemini-3.1-flash-image",
-            |b| b["contents"][0]["parts"][1]["inlineData"]["data"] = json!("%%%"),
-            "contents[0].parts[1].inline_data.data",
-        ),
-        (
-            "over 7 MB",
-            "gemini-3.1-flash-image",
-            |b| b["contents"][0]["parts"][1]["inlineData"]["data"] = json!(B64.encode(vec![0u8; 7_000_001])),
-            "7 MB",
-        ),
-        (
-            "fileData",
-            "gemini-3.1-flash-image",
-            |b| {
-                b["contents"][0]["parts"][0] =
-                    json!({ "fileData": { "mimeType": "image/png", "fileUri": "gs://b/p.png" } })
-            },
-            "Cloud Storage",
-        ),
-        (
-            "two kinds in a part",
-            "gemini-3.1-flash-image",
-            |b| b["contents"][0]["parts"][2]["inlineData"] = json!({}),
-            "contents[0].parts[2]",
-        ),
-        ("parts not a list", "gemini-3.1-flash-image", |b| b["contents"][0]["parts"] = json!("x"), "contents[0].parts"),
-    ];
     for (case, model, edit, needle) in cases {
         let mut body = gemini_body();
         edit(&mut body);
-        let path = if *model == "gemini-3.1-flash-image" { flash.clone() } else { gemini_path(model) };
-        let reply = g.post(&path, &body).await;
+        let reply = g.post(&gemini_path(model), &body).await;
         assert_error(case, &reply, 400, "INVALID_ARGUMENT", needle);
-        assert!(
-            reply.1["error"]["details"][0]["fieldViolations"][0]["field"].is_string(),
-            "{case}: field named in details"
-        );
+        let field = &reply.1["error"]["details"][0]["fieldViolations"][0]["field"];
+        assert!(field.is_string(), "{case}: field named in details");
     }
-    // webp in, accepted.
+}
+
+#[tokio::test]
+async fn generate_content_refuses_invalid_contents_naming_the_field() {
+    refuse_generate(GEMINI_CONTENT_CASES).await;
+}
+
+#[tokio::test]
+async fn generate_content_refuses_invalid_config_naming_the_field() {
+    refuse_generate(GEMINI_CONFIG_CASES).await;
+}
+
+#[tokio::test]
+async fn generate_content_takes_webp_input() {
+    let g = Google::start().await;
     let mut body = gemini_body();
     body["contents"][0]["parts"][1]["inlineData"] = json!({ "mimeType": "image/webp", "data": webp_b64() });
-    let (status, reply) = g.post(&flash, &body).await;
+    let (status, reply) = g.post(&gemini_path("gemini-3.1-flash-image"), &body).await;
     assert_eq!(status, 200, "webp: {reply}");
 }
 
