@@ -382,6 +382,9 @@ async fn a_missing_invalid_or_expired_token_is_unauthenticated() {
     let body = vto_body().to_string();
     let missing = g.raw(VTO, None, "application/json", body.as_bytes()).await;
     assert_error("missing", &missing, 401, "UNAUTHENTICATED", "credentials");
+    let unknown_model = VTO.replace("virtual-try-on-001", "virtual-try-on-999");
+    let before_404 = g.raw(&unknown_model, None, "application/json", body.as_bytes()).await;
+    assert_error("missing, unknown model", &before_404, 401, "UNAUTHENTICATED", "credentials");
     let wrong = g.raw(VTO, Some("Bearer ya29.forged"), "application/json", body.as_bytes()).await;
     assert_error("forged", &wrong, 401, "UNAUTHENTICATED", "credentials");
     g.emu.expire_tokens();
@@ -792,4 +795,16 @@ async fn every_call_is_logged_with_images_summarised() {
     assert!(parts[2]["text"].as_str().unwrap().starts_with("Take the garment"));
     let logged = serde_json::to_string(&calls).unwrap();
     assert!(!logged.contains(&B64.encode(person_png(300, 400))[..64]), "no base64 in the log");
+}
+
+#[tokio::test]
+async fn a_body_over_the_servers_default_limit_still_gets_googles_answer() {
+    // 14 images of up to 7 MB are legal (Gemini reference §4): well over 64 MB of base64.
+    let g = Google::start().await;
+    let mut body = gemini_body();
+    let filler = json!({ "inlineData": { "mimeType": "image/png", "data": B64.encode(vec![0u8; 6_900_000]) } });
+    body["contents"][0]["parts"] = Value::Array(vec![filler; 8]);
+    body["contents"][0]["parts"].as_array_mut().unwrap().push(json!({ "text": "dress" }));
+    let reply = g.post(&gemini_path("gemini-3.1-flash-image"), &body).await;
+    assert_error("80 MB body", &reply, 400, "INVALID_ARGUMENT", "contents[0].parts[0].inline_data.data");
 }

@@ -5,8 +5,9 @@
 //! apart from the client, so the two cannot share a mistake. A client reaches them through
 //! `VERTEX_ENDPOINT_URL`.
 //!
-//! A call is checked in Google's order: the model, method and location (404), the bearer
-//! token (401), then the queued fault, the content type and the body (400, Google's
+//! A call is checked in Google's order: the bearer token (401; Google's front end
+//! authenticates before it looks the model up), the model, method and location (404), then
+//! the queued fault, the content type and the body (400, Google's
 //! `{"error":{code,message,status,details}}` naming the field). Every call is logged with
 //! `Emulator::log_backend_call`, images summarised. Faults are queued with
 //! `POST /_emulator/faults/vertex-vto` or `/_emulator/faults/gemini-image`.
@@ -33,7 +34,7 @@ mod wire;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -43,9 +44,14 @@ use serde_json::{json, Value};
 use super::state::Emulator;
 use wire::{Backend, GoogleError, Target};
 
+/// Room for 14 inline images of 7 MB in base64 (Gemini reference §4) and the JSON around
+/// them, so an oversized image reaches validation and gets Google's answer.
+const MAX_BODY_BYTES: usize = 160 * 1024 * 1024;
+
 pub(super) fn routes() -> Router<Emulator> {
     Router::new()
         .route("/v1/projects/{project}/locations/{location}/publishers/google/models/{model_action}", post(call))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
 /// What a call came to: its target (if the path named one), the fault it used, the answer.
@@ -85,15 +91,16 @@ async fn call(
     response
 }
 
-/// Resolves the path, checks the token, takes the backend's next fault and answers.
+/// Checks the token, resolves the path, takes the backend's next fault and answers.
 async fn serve(emu: &Emulator, path: (&str, &str, &str), headers: &HeaderMap, body: Bytes) -> Outcome {
-    let target = match wire::resolve(path.0, path.1, path.2) {
+    let target = wire::resolve(path.0, path.1, path.2);
+    if let Err(e) = wire::check_auth(emu, headers) {
+        return Outcome { target: target.ok(), fault: None, result: Err(e) };
+    }
+    let target = match target {
         Ok(t) => t,
         Err(e) => return Outcome { target: None, fault: None, result: Err(e) },
     };
-    if let Err(e) = wire::check_auth(emu, headers) {
-        return Outcome { target: Some(target), fault: None, result: Err(e) };
-    }
     let fault = emu.next_backend_fault(target.backend.name());
     let response_id = next_response_id(emu);
     let result = answer(&target, fault.as_ref(), headers, body, response_id).await;
