@@ -280,7 +280,7 @@ fn respond(model: &Model, req: &Request, fault: Option<&Fault>) -> Result<Value,
             (
                 json!({ "content": { "role": "model", "parts": [{ "text": text }] }, "finishReason": "STOP" }),
                 0,
-                text_tokens(text.len()),
+                text_tokens(text.chars().count()),
             )
         }
         Some(Fault::ImageSafety) => {

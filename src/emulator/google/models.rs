@@ -137,6 +137,16 @@ mod tests {
     }
 
     #[test]
+    fn output_tokens_follow_the_reference_per_model_and_size() {
+        let pro = model("gemini-3-pro-image").unwrap();
+        assert_eq!([pro.tokens_for("1K"), pro.tokens_for("2K"), pro.tokens_for("4K")], [1120, 1120, 2000]);
+        let flash = model("gemini-3.1-flash-image").unwrap();
+        let sizes = ["512", "1K", "2K", "4K"].map(|s| flash.tokens_for(s));
+        assert_eq!(sizes, [747, 1120, 1680, 2520]);
+        assert_eq!(model("gemini-3.1-flash-lite-image").unwrap().sizes, ["1K"]);
+    }
+
+    #[test]
     fn nearest_ratio_picks_the_closest_listed() {
         let m = model("gemini-3-pro-image").unwrap();
         assert_eq!(m.nearest_ratio(420, 560), "3:4");
