@@ -162,7 +162,9 @@ struct Input {
 fn bad_body(field: &str, what: impl std::fmt::Display) -> ModelCallError {
     ModelCallError {
         kind: ModelFailureKind::Validation,
-        message: format!("the Converse request body is not the expected JSON at {field}: {what} (a bug in the function)"),
+        message: format!(
+            "the Converse request body is not the expected JSON at {field}: {what} (a bug in the function)"
+        ),
         request_id: None,
     }
 }
@@ -255,8 +257,7 @@ fn wire_reply(out: &ConverseReply) -> Value {
     };
     let mut reply = json!({ "output": output, "stopReason": out.stop_reason().as_str() });
     if let Some(u) = out.usage() {
-        reply["usage"] =
-            json!({ "inputTokens": u.input_tokens(), "outputTokens": u.output_tokens(), "totalTokens": u.total_tokens() });
+        reply["usage"] = json!({ "inputTokens": u.input_tokens(), "outputTokens": u.output_tokens(), "totalTokens": u.total_tokens() });
     }
     if let Some(m) = out.metrics() {
         reply["metrics"] = json!({ "latencyMs": m.latency_ms() });
@@ -393,8 +394,14 @@ mod tests {
         for (body, field) in [
             (r#"{"messages":[{"role":"user","content":[{"video":{}}]}]}"#, "messages[0].content[0]"),
             (r#"{"messages":[],"toolConfig":{}}"#, "toolConfig"),
-            (r#"{"messages":[{"role":"user","content":[{"image":{"format":"bmp","source":{"bytes":""}}}]}]}"#, "messages[0].content[0].image.format"),
-            (r#"{"messages":[{"role":"user","content":[{"image":{"format":"png","source":{"bytes":"***"}}}]}]}"#, "messages[0].content[0].image.source.bytes"),
+            (
+                r#"{"messages":[{"role":"user","content":[{"image":{"format":"bmp","source":{"bytes":""}}}]}]}"#,
+                "messages[0].content[0].image.format",
+            ),
+            (
+                r#"{"messages":[{"role":"user","content":[{"image":{"format":"png","source":{"bytes":"***"}}}]}]}"#,
+                "messages[0].content[0].image.source.bytes",
+            ),
             (r#"{"messages":[{"role":"system","content":[]}]}"#, "messages[0].role"),
             ("not json", "the top level"),
         ] {

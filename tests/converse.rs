@@ -108,7 +108,10 @@ async fn a_codec_request_comes_back_as_one_png_at_the_persons_size() {
     assert_eq!(c["auth"], "sigv4");
     assert_eq!(c["requestId"].as_str(), response.request_id.as_deref());
     let content = &c["body"]["messages"][0]["content"];
-    assert_eq!(content[0]["image"]["source"]["bytes"], json!({"format": "jpeg", "width": 160, "height": 240, "bytes": person_jpeg(160, 240).len()}));
+    assert_eq!(
+        content[0]["image"]["source"]["bytes"],
+        json!({"format": "jpeg", "width": 160, "height": 240, "bytes": person_jpeg(160, 240).len()})
+    );
     assert_eq!(content[1]["image"]["source"]["bytes"]["format"], "png");
     assert!(content[2]["text"].as_str().unwrap().contains("the red shirt"));
     assert_eq!(c["body"]["additionalModelRequestFields"]["reasoningConfig"]["maxReasoningEffort"], "medium");
@@ -145,23 +148,58 @@ async fn with_fault(fault: Value, times: usize) -> (Seen, String) {
 async fn each_fault_maps_to_its_kind_and_code() {
     // Throttling and 503 are retried by the SDK (3 attempts): one fault per attempt.
     let cases: Vec<(Value, usize, Seen, &str)> = vec![
-        (json!({"type": "throttling"}), 3, Seen::Failed(K::Throttled, ErrorCode::Throttled), "ThrottlingException (HTTP 429)"),
-        (json!({"type": "unavailable"}), 3, Seen::Failed(K::Unavailable, ErrorCode::ModelError), "ServiceUnavailableException (HTTP 503)"),
-        (json!({"type": "modelTimeout"}), 1, Seen::Failed(K::Timeout, ErrorCode::ModelTimeout), "ModelTimeoutException (HTTP 408)"),
-        (json!({"type": "modelError"}), 1, Seen::Failed(K::ModelError, ErrorCode::ModelError), "ModelErrorException (HTTP 424)"),
-        (json!({"type": "validation"}), 1, Seen::Failed(K::Validation, ErrorCode::ModelRejected), "ValidationException (HTTP 400)"),
+        (
+            json!({"type": "throttling"}),
+            3,
+            Seen::Failed(K::Throttled, ErrorCode::Throttled),
+            "ThrottlingException (HTTP 429)",
+        ),
+        (
+            json!({"type": "unavailable"}),
+            3,
+            Seen::Failed(K::Unavailable, ErrorCode::ModelError),
+            "ServiceUnavailableException (HTTP 503)",
+        ),
+        (
+            json!({"type": "modelTimeout"}),
+            1,
+            Seen::Failed(K::Timeout, ErrorCode::ModelTimeout),
+            "ModelTimeoutException (HTTP 408)",
+        ),
+        (
+            json!({"type": "modelError"}),
+            1,
+            Seen::Failed(K::ModelError, ErrorCode::ModelError),
+            "ModelErrorException (HTTP 424)",
+        ),
+        (
+            json!({"type": "validation"}),
+            1,
+            Seen::Failed(K::Validation, ErrorCode::ModelRejected),
+            "ValidationException (HTTP 400)",
+        ),
         (
             json!({"type": "validation", "message": "This request has been blocked by our content filters."}),
             1,
             Seen::Failed(K::Validation, ErrorCode::ContentFiltered),
             "blocked by our content filters",
         ),
-        (json!({"type": "accessDenied"}), 1, Seen::Failed(K::AccessDenied, ErrorCode::ModelUnavailable), "AccessDeniedException (HTTP 403): Access denied to model"),
+        (
+            json!({"type": "accessDenied"}),
+            1,
+            Seen::Failed(K::AccessDenied, ErrorCode::ModelUnavailable),
+            "AccessDeniedException (HTTP 403): Access denied to model",
+        ),
         (json!({"type": "contentFiltered"}), 1, Seen::Parsed(ErrorCode::ContentFiltered), "content_filtered"),
         (json!({"type": "textOnly"}), 1, Seen::Parsed(ErrorCode::NoImage), "I can describe the garment"),
         (json!({"type": "imageError"}), 1, Seen::Parsed(ErrorCode::ModelError), "could not be processed"),
         // The SDK decodes `bytes` itself: a reply it cannot read is no service answer.
-        (json!({"type": "badBase64"}), 1, Seen::Failed(K::Unavailable, ErrorCode::ModelError), "Bedrock is unavailable"),
+        (
+            json!({"type": "badBase64"}),
+            1,
+            Seen::Failed(K::Unavailable, ErrorCode::ModelError),
+            "Bedrock is unavailable",
+        ),
     ];
     for (fault, times, want, text) in cases {
         let (seen, message) = with_fault(fault.clone(), times).await;

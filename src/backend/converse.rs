@@ -154,7 +154,8 @@ impl TryOn for BedrockConverse {
 
 /// USD for these tokens.
 pub fn tokens_price(input: u64, output: u64, prices: &Prices) -> f64 {
-    (input as f64 * prices.converse_input_per_million_tokens + output as f64 * prices.converse_output_per_million_tokens)
+    (input as f64 * prices.converse_input_per_million_tokens
+        + output as f64 * prices.converse_output_per_million_tokens)
         / 1e6
 }
 
@@ -255,9 +256,9 @@ pub fn request_body(spec: &JobSpec, images: RequestImages<'_>, text: &str) -> Re
             max_tokens: p.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
             temperature: p.temperature.unwrap_or(DEFAULT_TEMPERATURE),
         },
-        additional_model_request_fields: p.reasoning_effort.map(|e| Additional {
-            reasoning_config: ReasoningConfig { r#type: "enabled", max_reasoning_effort: e },
-        }),
+        additional_model_request_fields: p
+            .reasoning_effort
+            .map(|e| Additional { reasoning_config: ReasoningConfig { r#type: "enabled", max_reasoning_effort: e } }),
     };
     body_with_images(&body, &[images.source.bytes, images.reference.bytes])
 }
@@ -336,8 +337,10 @@ pub fn parse_reply(body: &[u8]) -> Result<Reply, JobError> {
             format!("the model's content filters stopped the answer (stopReason {stop}); use other photos or another instruction"),
         ));
     }
-    let message =
-        raw.output.and_then(|o| o.message).ok_or_else(|| internal("the Converse reply has no output.message".into()))?;
+    let message = raw
+        .output
+        .and_then(|o| o.message)
+        .ok_or_else(|| internal("the Converse reply has no output.message".into()))?;
     let (input_tokens, output_tokens) = raw.usage.map_or((None, None), |u| (u.input_tokens, u.output_tokens));
     let mut text = String::new();
     for block in message.content {
@@ -484,7 +487,9 @@ mod tests {
 
     #[test]
     fn options_report_every_problem_at_once() {
-        assert!(BedrockConverse.check_options(&spec(serde_json::json!({"source": "p.jpg", "garment": "g.png"}))).is_empty());
+        assert!(BedrockConverse
+            .check_options(&spec(serde_json::json!({"source": "p.jpg", "garment": "g.png"})))
+            .is_empty());
         let ok = with_params(
             serde_json::json!({"temperature": 1.0, "maxTokens": 10000, "reasoningEffort": "medium", "systemPrompt": "x"}),
         );
@@ -510,7 +515,10 @@ mod tests {
         assert!(p.iter().any(|m| m.starts_with("converseParams.maxTokens: 10001 is out of range")), "{p:?}");
         assert!(p.iter().any(|m| m.starts_with("converseParams.temperature: invalid type")), "{p:?}");
         assert!(p.iter().any(|m| m.starts_with("converseParams.systemPrompt: at most 2000")), "{p:?}");
-        assert_eq!(BedrockConverse.check_options(&with_params(serde_json::json!([1]))), ["converseParams: must be an object"]);
+        assert_eq!(
+            BedrockConverse.check_options(&with_params(serde_json::json!([1]))),
+            ["converseParams: must be an object"]
+        );
     }
 
     fn png_b64() -> String {
@@ -587,10 +595,25 @@ mod tests {
         let e = |kind, message: &str| ModelCallError { kind, message: message.into(), request_id: None };
         use ModelFailureKind as K;
         let cases = [
-            (e(K::Validation, "ValidationException (HTTP 400): This request has been blocked by our content filters."), ErrorCode::ContentFiltered),
-            (e(K::Validation, "ValidationException (HTTP 400): The model returned the following errors: bad image"), ErrorCode::ModelRejected),
-            (e(K::AccessDenied, "AccessDeniedException (HTTP 403): Access denied to model"), ErrorCode::ModelUnavailable),
-            (e(K::NotFound, "ResourceNotFoundException (HTTP 404): The provided model identifier is invalid."), ErrorCode::ModelUnavailable),
+            (
+                e(
+                    K::Validation,
+                    "ValidationException (HTTP 400): This request has been blocked by our content filters.",
+                ),
+                ErrorCode::ContentFiltered,
+            ),
+            (
+                e(K::Validation, "ValidationException (HTTP 400): The model returned the following errors: bad image"),
+                ErrorCode::ModelRejected,
+            ),
+            (
+                e(K::AccessDenied, "AccessDeniedException (HTTP 403): Access denied to model"),
+                ErrorCode::ModelUnavailable,
+            ),
+            (
+                e(K::NotFound, "ResourceNotFoundException (HTTP 404): The provided model identifier is invalid."),
+                ErrorCode::ModelUnavailable,
+            ),
             (e(K::Unauthenticated, "no credentials"), ErrorCode::AuthFailed),
             (e(K::Throttled, "ThrottlingException (HTTP 429): slow down"), ErrorCode::Throttled),
             (e(K::Timeout, "no reply within 300 s"), ErrorCode::ModelTimeout),

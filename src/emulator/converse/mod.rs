@@ -149,7 +149,9 @@ async fn converse(
         (answer(serves, fault, &content_type, &body), summary)
     })
     .await
-    .unwrap_or_else(|e| (Err(Rejection::new(500, "InternalServerException", format!("emulator crashed: {e}"))), Value::Null));
+    .unwrap_or_else(|e| {
+        (Err(Rejection::new(500, "InternalServerException", format!("emulator crashed: {e}"))), Value::Null)
+    });
     let (status, error) = match &outcome {
         Ok(_) => (200, None),
         Err(r) => (r.status, Some(format!("{}: {}", r.kind, r.message))),
@@ -185,9 +187,18 @@ async fn converse(
 
 /// What the service answers: the model id, then the fault's error, then the body's checks,
 /// then the model's reply (or the fault's 200 reply).
-fn answer(serves: bool, fault: Result<Option<ConverseFault>, serde_json::Error>, content_type: &str, body: &[u8]) -> Outcome {
+fn answer(
+    serves: bool,
+    fault: Result<Option<ConverseFault>, serde_json::Error>,
+    content_type: &str,
+    body: &[u8],
+) -> Outcome {
     let fault = fault.map_err(|e| {
-        Rejection::new(400, "UnknownEmulatorFaultException", format!("the bedrock-converse emulator does not know this fault: {e}"))
+        Rejection::new(
+            400,
+            "UnknownEmulatorFaultException",
+            format!("the bedrock-converse emulator does not know this fault: {e}"),
+        )
     })?;
     if !serves {
         return Err(Rejection::new(404, "ResourceNotFoundException", "The provided model identifier is invalid."));
@@ -285,13 +296,24 @@ mod tests {
     fn the_model_id_then_the_fault_then_the_body_decide() {
         let b = body(&png(8, 8), &png(8, 8), 100);
         let status = |o: Outcome| o.err().map(|r| (r.status, r.kind));
-        assert_eq!(status(answer(false, Ok(Some(ConverseFault::Throttling)), "application/json", &b)), Some((404, "ResourceNotFoundException")));
-        assert_eq!(status(answer(true, Ok(Some(ConverseFault::AccessDenied)), "application/json", b"{")), Some((403, "AccessDeniedException")));
-        assert_eq!(status(answer(true, Ok(Some(ConverseFault::ContentFiltered)), "application/json", b"{")), Some((400, "ValidationException")));
+        assert_eq!(
+            status(answer(false, Ok(Some(ConverseFault::Throttling)), "application/json", &b)),
+            Some((404, "ResourceNotFoundException"))
+        );
+        assert_eq!(
+            status(answer(true, Ok(Some(ConverseFault::AccessDenied)), "application/json", b"{")),
+            Some((403, "AccessDeniedException"))
+        );
+        assert_eq!(
+            status(answer(true, Ok(Some(ConverseFault::ContentFiltered)), "application/json", b"{")),
+            Some((400, "ValidationException"))
+        );
         assert_eq!(status(answer(true, Ok(None), "text/plain", &b)), Some((400, "ValidationException")));
         let unknown = serde_json::from_value::<ConverseFault>(json!({"type": "meteorStrike"})).map(Some);
         assert_eq!(status(answer(true, unknown, "application/json", &b)).map(|s| s.0), Some(400));
-        for (fault, stop) in [(ConverseFault::ContentFiltered, "content_filtered"), (ConverseFault::TextOnly, "end_turn")] {
+        for (fault, stop) in
+            [(ConverseFault::ContentFiltered, "content_filtered"), (ConverseFault::TextOnly, "end_turn")]
+        {
             let r = answer(true, Ok(Some(fault)), "application/json", &b).ok().unwrap();
             assert_eq!(r["stopReason"], stop);
             assert!(r["output"]["message"]["content"].as_array().unwrap().iter().all(|c| c["image"].is_null()));

@@ -69,8 +69,9 @@ fn number_in(v: &Value, path: &str, lo: f64, hi: f64) -> Result<f64, String> {
 /// Checks `body`; decodes every image (each is checked whole), keeping the first two of the
 /// last user turn for the answer.
 pub(super) fn validate(body: &[u8]) -> Result<Valid, String> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| format!("Malformed input request: the body is not valid JSON ({e}), please reformat your input and try again."))?;
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        format!("Malformed input request: the body is not valid JSON ({e}), please reformat your input and try again.")
+    })?;
     let top = object(&v, "body")?;
     only(top, "", &["messages", "system", "inferenceConfig", "additionalModelRequestFields"])?;
     let mut text_chars = 0;
@@ -167,11 +168,17 @@ pub(super) fn validate(body: &[u8]) -> Result<Valid, String> {
             }
         }
         if last_turn && texts == 0 {
-            return Err(constraint(&format!("{path}.content"), "the last user message must include a non-empty text block"));
+            return Err(constraint(
+                &format!("{path}.content"),
+                "the last user message must include a non-empty text block",
+            ));
         }
     }
     if last_role != "user" {
-        return Err("A conversation must end with a user message. Try again with a conversation that ends with a user message.".into());
+        return Err(
+            "A conversation must end with a user message. Try again with a conversation that ends with a user message."
+                .into(),
+        );
     }
     Ok(Valid { person, garment, image_sizes, text_chars, max_tokens })
 }
@@ -184,7 +191,12 @@ fn inference_config(c: &Value) -> Result<Option<u64>, String> {
         None => None,
         Some(v) => match v.as_u64() {
             Some(n) if n >= 1 => Some(n),
-            _ => return Err(constraint("inferenceConfig.maxTokens", "Member must be an integer greater than or equal to 1")),
+            _ => {
+                return Err(constraint(
+                    "inferenceConfig.maxTokens",
+                    "Member must be an integer greater than or equal to 1",
+                ))
+            }
         },
     };
     if let Some(t) = o.get("temperature") {
@@ -212,7 +224,12 @@ fn additional_fields(a: &Value) -> Result<(), String> {
         only(r, path, &["type", "maxReasoningEffort"])?;
         match r.get("type").and_then(Value::as_str) {
             Some("enabled" | "disabled") => {}
-            _ => return Err(constraint(&format!("{path}.type"), "Member must satisfy enum value set: [enabled, disabled]")),
+            _ => {
+                return Err(constraint(
+                    &format!("{path}.type"),
+                    "Member must satisfy enum value set: [enabled, disabled]",
+                ))
+            }
         }
         if let Some(e) = r.get("maxReasoningEffort") {
             if !matches!(e.as_str(), Some("low" | "medium" | "high")) {
@@ -242,7 +259,12 @@ fn image(v: &Value, path: &str) -> Result<DynamicImage, String> {
         "jpeg" => ImageFormat::Jpeg,
         "gif" => ImageFormat::Gif,
         "webp" => ImageFormat::WebP,
-        _ => return Err(constraint(&format!("{path}.format"), "Member must satisfy enum value set: [png, jpeg, gif, webp]")),
+        _ => {
+            return Err(constraint(
+                &format!("{path}.format"),
+                "Member must satisfy enum value set: [png, jpeg, gif, webp]",
+            ))
+        }
     };
     let source = object(o.get("source").unwrap_or(&Value::Null), &format!("{path}.source"))?;
     if source.contains_key("s3Location") {
@@ -274,13 +296,19 @@ fn image(v: &Value, path: &str) -> Result<DynamicImage, String> {
             format!("The model returned the following errors: {path}: image dimensions {w}x{h} exceed the maximum of {MAX_IMAGE_SIDE}x{MAX_IMAGE_SIDE} pixels.")
         })
     };
-    let broken = |e: String| format!("The model returned the following errors: {path}: the {format} image cannot be decoded ({e}).");
+    let broken = |e: String| {
+        format!("The model returned the following errors: {path}: the {format} image cannot be decoded ({e}).")
+    };
     if wanted == ImageFormat::Gif {
         let (w, h) = gif_size(&bytes).ok_or_else(|| broken("truncated header".into()))?;
         if let Some(e) = too_large((w, h)) {
             return Err(e);
         }
-        return Ok(DynamicImage::ImageRgb8(image::RgbImage::from_pixel(w.max(1), h.max(1), image::Rgb([128, 128, 128]))));
+        return Ok(DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+            w.max(1),
+            h.max(1),
+            image::Rgb([128, 128, 128]),
+        )));
     }
     let reader = || ImageReader::with_format(Cursor::new(&bytes[..]), wanted);
     let dims = reader().into_dimensions().map_err(|e| broken(e.to_string()))?;
@@ -346,7 +374,8 @@ mod tests {
 
     #[test]
     fn a_person_and_a_garment_with_text_pass() {
-        let v = validate(&body(json!([img("png", &png(40, 60)), img("png", &png(10, 20)), {"text": "dress"}]))).unwrap();
+        let v =
+            validate(&body(json!([img("png", &png(40, 60)), img("png", &png(10, 20)), {"text": "dress"}]))).unwrap();
         assert_eq!(v.image_sizes, [(40, 60), (10, 20)]);
         assert_eq!(v.person.unwrap().width(), 40);
         assert_eq!(v.garment.unwrap().height(), 20);
