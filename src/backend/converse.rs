@@ -358,7 +358,10 @@ pub fn parse_reply(body: &[u8]) -> Result<Reply, JobError> {
             }
             return Ok(Reply { images: vec![png], input_tokens, output_tokens, ..Reply::default() });
         }
-        let why = image.error.and_then(|e| e.message).unwrap_or_else(|| "no message".into());
+        let Some(error) = image.error else {
+            return Err(internal("the Converse reply's image block has neither bytes nor an error".into()));
+        };
+        let why = error.message.unwrap_or_else(|| "no message".into());
         return Err(JobError::new(
             ErrorCode::ModelError,
             format!("the model could not produce the image (\"{}\")", quote(&why)),
@@ -585,6 +588,11 @@ mod tests {
         assert_eq!(internal(br#"{"output":{"message":{"content":"x"}}}"#), ErrorCode::Internal);
         let bad = reply(serde_json::json!([{"image": {"format": "png", "source": {"bytes": "***"}}}]), "end_turn");
         assert_eq!(internal(&bad), ErrorCode::Internal);
+        let s3 = reply(
+            serde_json::json!([{"image": {"format": "png", "source": {"s3Location": {"uri": "s3://b/k"}}}}]),
+            "end_turn",
+        );
+        assert_eq!(internal(&s3), ErrorCode::Internal);
         let jpeg = base64_simd::STANDARD.encode_to_string(b"\xff\xd8\xff\xe0JFIF");
         let not_png = reply(serde_json::json!([{"image": {"format": "png", "source": {"bytes": jpeg}}}]), "end_turn");
         assert_eq!(internal(&not_png), ErrorCode::Internal);
