@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_bedrockruntime::operation::invoke_model::InvokeModelError;
 use aws_sdk_bedrockruntime::operation::RequestId;
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_s3::primitives::ByteStream;
@@ -194,7 +193,14 @@ impl BedrockModel {
     }
 }
 
-fn bedrock_error(e: SdkError<InvokeModelError, HttpResponse>, timeout: Duration) -> ModelCallError {
+/// Maps a failed Bedrock Runtime call (`InvokeModel` or `Converse`: both share Bedrock's
+/// exceptions and wire format) onto the port. The exception is read from its code, so one
+/// mapping serves every operation's error type; codes the SDK does not model go by status.
+/// The message is `"{Code} (HTTP {status}): {message}"`.
+pub(crate) fn bedrock_error<E>(e: SdkError<E, HttpResponse>, timeout: Duration) -> ModelCallError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
     use ModelFailureKind as K;
     let request_id = e.request_id().map(str::to_owned);
     let (kind, message) = match &e {
@@ -204,18 +210,15 @@ fn bedrock_error(e: SdkError<InvokeModelError, HttpResponse>, timeout: Duration)
         }
         SdkError::ServiceError(se) => {
             let status = se.raw().status().as_u16();
-            let kind = match se.err() {
-                InvokeModelError::ValidationException(_) => K::Validation,
-                InvokeModelError::ResourceNotFoundException(_) => K::NotFound,
-                InvokeModelError::AccessDeniedException(_) => K::AccessDenied,
-                InvokeModelError::ThrottlingException(_)
-                | InvokeModelError::ModelNotReadyException(_)
-                | InvokeModelError::ServiceQuotaExceededException(_) => K::Throttled,
-                InvokeModelError::ModelTimeoutException(_) => K::Timeout,
-                InvokeModelError::ModelErrorException(_) => K::ModelError,
-                InvokeModelError::ServiceUnavailableException(_) | InvokeModelError::InternalServerException(_) => {
-                    K::Unavailable
-                }
+            let code = se.err().code().unwrap_or("Unknown");
+            let kind = match code {
+                "ValidationException" => K::Validation,
+                "ResourceNotFoundException" => K::NotFound,
+                "AccessDeniedException" => K::AccessDenied,
+                "ThrottlingException" | "ModelNotReadyException" | "ServiceQuotaExceededException" => K::Throttled,
+                "ModelTimeoutException" => K::Timeout,
+                "ModelErrorException" => K::ModelError,
+                "ServiceUnavailableException" | "InternalServerException" => K::Unavailable,
                 _ => match status {
                     400 => K::Validation,
                     403 => K::AccessDenied,
@@ -226,7 +229,6 @@ fn bedrock_error(e: SdkError<InvokeModelError, HttpResponse>, timeout: Duration)
                     _ => K::Unavailable,
                 },
             };
-            let code = se.err().code().unwrap_or("Unknown");
             let msg = se.err().message().unwrap_or("no message");
             (kind, format!("{code} (HTTP {status}): {msg}"))
         }
