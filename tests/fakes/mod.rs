@@ -160,6 +160,9 @@ impl Storage for MemoryStore {
     }
 }
 
+/// A request as sent: the backend and the body.
+pub type Sent = (Backend, Vec<u8>);
+
 /// Nova Canvas answering every request with `numberOfImages` copies of one PNG, or with
 /// the failure scripted for the garment the request carries.
 #[derive(Clone)]
@@ -173,7 +176,7 @@ pub struct ScriptedModel {
     /// (text a request carries, milliseconds its reply takes).
     delays: Arc<Mutex<Vec<(String, u64)>>>,
     /// Every request, with the backend it was sent to.
-    pub sent: Arc<Mutex<Vec<(Backend, Vec<u8>)>>>,
+    pub sent: Arc<Mutex<Vec<Sent>>>,
 }
 
 impl ScriptedModel {
