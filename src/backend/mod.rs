@@ -7,6 +7,7 @@
 
 pub mod converse;
 pub mod gemini;
+mod google;
 pub mod instruction;
 pub mod nova;
 pub mod vertex_vto;

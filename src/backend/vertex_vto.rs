@@ -1,14 +1,13 @@
 //! Vertex AI Virtual Try-On (`virtual-try-on-001`) through `:predict`: the checks on
 //! `vertexTryOnParams`, the request body exactly per the reference
 //! (`shared/reference/vertex-virtual-try-on.md` §2), reply parsing (§3), the mapping of
-//! Google's failures onto our codes (§6) and the price. Pure. The few helpers both Google
-//! backends share (typed option blocks, Google's status names, decoded reply images) live
-//! here too and are used by [`super::gemini`].
+//! Google's failures onto our codes (§6) and the price. Pure. What both Google backends
+//! share is in [`super::google`].
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{body_with_images, decode_base64, image_placeholder, Reply, Request, RequestImages, TryOn};
+use super::google::{checked_block, google_status, max_body_bytes, moderated, not_json, reply_image, typed_block};
+use super::{body_with_images, image_placeholder, Reply, Request, RequestImages, TryOn};
 use crate::catalog::Backend;
 use crate::config::Prices;
 use crate::error::{ErrorCode, JobError};
@@ -63,15 +62,6 @@ impl TryOn for VertexVto {
     }
 }
 
-/// The request body's cap: two inline images of at most 7 MB each (reference §4: "7 MB per
-/// file for inline data", the stricter of the two sizes Google states), base64-encoded,
-/// plus room for the parameters and the text of the manifest. Google states no
-/// whole-request limit. `backend`'s canvas holds the same 7 MB, so a prepared pair fits.
-pub(super) fn max_body_bytes(backend: Backend) -> usize {
-    const PARAMETERS_AND_TEXT: usize = 64 * 1024;
-    2 * super::base64_len(backend.canvas().max_image_bytes) + PARAMETERS_AND_TEXT
-}
-
 /// `vertexTryOnParams` as the manifest may give it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -124,52 +114,6 @@ fn check(o: &Options, spec: &JobSpec, problems: &mut Vec<String>) {
             "{BLOCK}.addWatermark: Virtual Try-On takes a seed only without the watermark; set addWatermark to false (or leave it out) or remove imageGenerationConfig.seed"
         ));
     }
-}
-
-/// Reads an options block into `T` (all fields optional, unknown ones refused), reporting
-/// every problem, each as `block.field: what to fix`. serde stops at the first problem, so
-/// each field is read alone and `T` is made of the fields that read well: the ranges of
-/// those can then be checked too, and one upload shows every reason it was refused.
-pub(super) fn typed_block<T: DeserializeOwned + Default>(
-    block: &str,
-    value: Option<&serde_json::Value>,
-    problems: &mut Vec<String>,
-) -> T {
-    let Some(value) = value.filter(|v| !v.is_null()) else { return T::default() };
-    let Some(map) = value.as_object() else {
-        problems.push(format!("{block}: must be a JSON object of options, e.g. {{}}"));
-        return T::default();
-    };
-    let mut good = serde_json::Map::new();
-    for (key, v) in map {
-        let one = serde_json::Value::Object(serde_json::Map::from_iter([(key.clone(), v.clone())]));
-        match serde_json::from_value::<T>(one) {
-            Ok(_) => {
-                good.insert(key.clone(), v.clone());
-            }
-            Err(e) => problems.push(format!("{block}.{key}: {e}")),
-        }
-    }
-    // Fields that read alone read together (none depends on another); should serde think
-    // otherwise, say so rather than drop the block.
-    serde_json::from_value(serde_json::Value::Object(good)).unwrap_or_else(|e| {
-        problems.push(format!("{block}: {e}"));
-        T::default()
-    })
-}
-
-/// The options of a block that [`TryOn::check_options`] passed; a problem here means the
-/// pipeline skipped that check.
-pub(super) fn checked_block<T: DeserializeOwned + Default>(
-    block: &str,
-    value: Option<&serde_json::Value>,
-) -> Result<T, JobError> {
-    let mut problems = Vec::new();
-    let t = typed_block(block, value, &mut problems);
-    if !problems.is_empty() {
-        return Err(JobError::new(ErrorCode::Internal, format!("unchecked options: {}", problems.join("; "))));
-    }
-    Ok(t)
 }
 
 #[derive(Serialize)]
@@ -341,63 +285,6 @@ fn quoted_reasons(reasons: &[String]) -> String {
         return String::new();
     }
     format!(": {}", distinct.iter().map(|r| format!("\"{r}\"")).collect::<Vec<_>>().join("; "))
-}
-
-/// Decodes an image of a Google reply: a declared MIME type other than PNG or JPEG, bad
-/// base64, or bytes that are neither PNG nor JPEG are `internal` (we ask for PNG, and the
-/// writers downstream take only these two). Never quotes the bytes.
-pub(super) fn reply_image(b64: &str, mime: Option<&str>, what: &str, title: &str) -> Result<Vec<u8>, JobError> {
-    if let Some(m) = mime.filter(|m| !matches!(*m, "image/png" | "image/jpeg")) {
-        return Err(JobError::new(
-            ErrorCode::Internal,
-            format!("the {title} reply's {what} is of type {m:?}; only image/png and image/jpeg are expected"),
-        ));
-    }
-    let bytes = decode_base64(b64, what, title)?;
-    match crate::image::format::sniff(&bytes) {
-        Ok(crate::image::format::InputFormat::Png | crate::image::format::InputFormat::Jpeg) => Ok(bytes),
-        _ => Err(JobError::new(
-            ErrorCode::Internal,
-            format!("the {title} reply's {what} is not a PNG or JPEG image ({} bytes)", bytes.len()),
-        )),
-    }
-}
-
-/// The `status` name the transport puts first in its message (`"INVALID_ARGUMENT (HTTP
-/// 400): …"`), if any.
-pub(super) fn google_status(message: &str) -> Option<&str> {
-    let head = message.split_once(" (HTTP ")?.0.trim();
-    head.chars().all(|c| c.is_ascii_uppercase() || c == '_').then_some(head)
-}
-
-/// Whether a 400 is Google's input moderation rather than a malformed request: Vertex says
-/// so in words (responsible-AI practices, support codes, blocked by safety settings). A
-/// refused setting such as `block_none` mentions safety too, but says "block_", not "blocked".
-pub(super) fn moderated(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    m.contains("responsible ai")
-        || m.contains("support code")
-        || (m.contains("safety") && (m.contains("blocked") || m.contains("filtered") || m.contains("violat")))
-}
-
-/// Why a reply is not the JSON expected, without the strings serde quotes: those can be
-/// image data.
-pub(super) fn not_json(title: &str, e: &serde_json::Error) -> String {
-    let mut out = String::new();
-    let (mut quoted, mut escaped) = (false, false);
-    for c in e.to_string().chars() {
-        match (quoted, escaped, c) {
-            (true, false, '\\') => escaped = true,
-            (true, true, _) => escaped = false,
-            (_, false, '"') => {
-                quoted = !quoted;
-                out.push_str(if quoted { "\"…" } else { "\"" });
-            }
-            (false, _, c) => out.push(c),
-            (true, false, _) => {}
-        }
-    }
-    format!("the {title} reply is not the expected JSON ({out})")
 }
 
 /// Maps a failed `:predict` call to the job error users see.

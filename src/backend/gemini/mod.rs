@@ -11,7 +11,7 @@ mod request;
 pub use reply::parse_reply;
 pub use request::request_body;
 
-use super::vertex_vto::{google_status, moderated, typed_block};
+use super::google::{google_status, moderated, typed_block};
 use super::{instruction, Reply, Request, RequestImages, TryOn};
 use crate::catalog::Backend;
 use crate::config::Prices;
@@ -40,7 +40,7 @@ impl TryOn for GeminiImage {
     /// base64, plus room for the instruction. Google states no whole-request limit for
     /// Vertex (20 MB is the Gemini Developer API's prompt limit; this cap stays under it).
     fn max_body_bytes(&self) -> usize {
-        super::vertex_vto::max_body_bytes(Backend::GeminiImage)
+        super::google::max_body_bytes(Backend::GeminiImage)
     }
 
     fn request(&self, spec: &JobSpec, images: RequestImages<'_>) -> Result<Request, JobError> {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::vertex_vto::typed_block;
+use crate::backend::google::typed_block;
 use crate::manifest::JobSpec;
 
 pub(super) const BLOCK: &str = "geminiParams";

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::TITLE;
-use crate::backend::vertex_vto::{not_json, reply_image};
+use crate::backend::google::{not_json, reply_image};
 use crate::backend::Reply;
 use crate::error::{ErrorCode, JobError};
 

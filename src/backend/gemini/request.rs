@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::options::{AspectRatio, Options, PersonGeneration, ThinkingLevel, Threshold, BLOCK};
-use crate::backend::vertex_vto::checked_block;
+use crate::backend::google::checked_block;
 use crate::backend::{body_with_images, image_placeholder, RequestImages};
 use crate::error::JobError;
 use crate::manifest::JobSpec;
