@@ -145,7 +145,7 @@ impl TokenSource {
         let built = build(doc).map_err(|e| {
             self.failure(
                 ModelFailureKind::Unauthenticated,
-                format!("the {} document was refused: {}", doc.kind, chain(&e)),
+                format!("the {} document was refused: {}; {}", doc.kind, chain(&e), self.fix()),
             )
         })?;
         slot.credentials = Some(built.clone());
