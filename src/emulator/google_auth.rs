@@ -526,7 +526,8 @@ mod tests {
 
     #[test]
     fn subject_tokens_are_refused_for_each_broken_part() {
-        let cases: Vec<(&str, Box<dyn FnOnce(&mut Value)>)> = vec![
+        type Edit = Box<dyn FnOnce(&mut Value)>;
+        let cases: Vec<(&str, Edit)> = vec![
             ("GET", Box::new(|r: &mut Value| r["method"] = "GET".into())),
             (
                 "regional AWS STS host",
