@@ -302,6 +302,25 @@ async fn an_unavailable_token_endpoint_is_a_transient_failure() {
 }
 
 #[tokio::test]
+async fn a_slow_token_exchange_is_bounded_by_the_call_and_shared_by_the_next() {
+    let rig = Rig::new().await;
+    let client = rig.client(GoogleCredentials::Json(rig.wif_json(false))).await;
+    rig.emu.push_backend_fault("google-auth", json!({"type": "delay", "ms": 2000}));
+    let started = Instant::now();
+    let e = client.invoke(Backend::VertexVto, b"{}".to_vec(), Duration::from_secs(1)).await.expect_err("slow STS");
+    assert_eq!(e.kind, ModelFailureKind::Timeout, "{}", e.message);
+    assert!(
+        e.message.starts_with("Google credentials from GOOGLE_CREDENTIALS_JSON: no access token within 1"),
+        "{}",
+        e.message
+    );
+    assert!(started.elapsed() < Duration::from_millis(1800), "{:?}", started.elapsed());
+    // The exchange in flight is not abandoned: the next call gets its token.
+    vto(&client).await.expect("next call");
+    assert_eq!(rig.auth_calls("sts").len(), 1);
+}
+
+#[tokio::test]
 async fn a_short_lived_token_is_refreshed_before_it_is_sent() {
     let rig = Rig::new().await;
     let client = rig.client(GoogleCredentials::Json(rig.wif_json(false))).await;

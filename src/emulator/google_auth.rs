@@ -13,7 +13,7 @@
 //! Faults, queued with `POST /_emulator/faults/google-auth`, one per call to either endpoint:
 //! `{"type":"refuse"}` (STS: 400 `invalid_grant`; impersonation: 403 PERMISSION_DENIED),
 //! `{"type":"unavailable"}` (503), `{"type":"shortLived","seconds":N}` (the token issued
-//! lives N seconds). Each call is logged in `GET /_emulator/calls` as
+//! lives N seconds), `{"type":"delay","ms":N}` (answers after N ms). Each call is logged in `GET /_emulator/calls` as
 //! `{"backend":"google-auth","endpoint":"sts"|"generateAccessToken",…}`, without tokens.
 
 use std::collections::HashMap;
@@ -141,6 +141,8 @@ enum AuthFault {
     Refuse,
     Unavailable,
     ShortLived(Duration),
+    /// Answer (normally) after this long.
+    Delay(Duration),
     Unknown(String),
 }
 
@@ -153,6 +155,10 @@ fn next_fault(emu: &Emulator) -> Option<AuthFault> {
             Some(s) => AuthFault::ShortLived(Duration::from_secs(s)),
             None => AuthFault::Unknown(f.to_string()),
         },
+        Some("delay") => match f["ms"].as_u64() {
+            Some(ms) => AuthFault::Delay(Duration::from_millis(ms)),
+            None => AuthFault::Unknown(f.to_string()),
+        },
         _ => AuthFault::Unknown(f.to_string()),
     })
 }
@@ -163,6 +169,7 @@ fn fault_name(f: Option<&AuthFault>) -> Value {
         Some(AuthFault::Refuse) => "refuse".into(),
         Some(AuthFault::Unavailable) => "unavailable".into(),
         Some(AuthFault::ShortLived(d)) => format!("shortLived:{}", d.as_secs()).into(),
+        Some(AuthFault::Delay(d)) => format!("delay:{}", d.as_millis()).into(),
         Some(AuthFault::Unknown(_)) => "unknown".into(),
     }
 }
@@ -182,6 +189,9 @@ impl StsError {
 
 async fn sts_token(State(emu): State<Emulator>, headers: HeaderMap, body: Bytes) -> Response {
     let fault = next_fault(&emu);
+    if let Some(AuthFault::Delay(d)) = &fault {
+        tokio::time::sleep(*d).await;
+    }
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let field = |n: &str| form.get(n).map(String::as_str).unwrap_or_default();
     let result = exchange(&headers, &form, fault.as_ref());
@@ -416,6 +426,9 @@ async fn generate_access_token(
     body: Bytes,
 ) -> Response {
     let fault = next_fault(&emu);
+    if let Some(AuthFault::Delay(d)) = &fault {
+        tokio::time::sleep(*d).await;
+    }
     let email = name.strip_suffix(":generateAccessToken").unwrap_or_default().to_owned();
     let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
     let result = impersonate(&emu, &email, authorization, &body, fault.as_ref());

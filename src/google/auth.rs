@@ -32,6 +32,10 @@ use crate::ports::{ModelCallError, ModelFailureKind};
 /// The scope Vertex AI needs (reference §2).
 pub(crate) const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
 
+/// A token fetch still running after this long is taken as hung (one takes well under a
+/// second), and dropped.
+const HUNG_FETCH: Duration = Duration::from_secs(10);
+
 /// Credentials documents this client accepts, by `type`.
 const SUPPORTED: [&str; 4] = ["external_account", "service_account", "authorized_user", "impersonated_service_account"];
 
@@ -98,11 +102,21 @@ impl TokenSource {
         self.source
     }
 
-    /// The request headers: `authorization`, and `x-goog-user-project` with a quota project.
-    /// A token error drops the credentials, so the next call starts afresh.
-    pub(crate) async fn headers(&self) -> Result<AuthHeaders, ModelCallError> {
+    /// The request headers: `authorization`, and `x-goog-user-project` with a quota project,
+    /// within `time`. A token error drops the credentials, so the next call starts afresh;
+    /// so does a fetch that hangs (the crate's token requests have no timeout of their own).
+    pub(crate) async fn headers(&self, time: Duration) -> Result<AuthHeaders, ModelCallError> {
         let (credentials, generation) = self.current()?;
-        match credentials.headers(http::Extensions::new()).await {
+        let fetched = tokio::time::timeout(time, credentials.headers(http::Extensions::new())).await;
+        let Ok(fetched) = fetched else {
+            if time >= HUNG_FETCH {
+                self.invalidate(generation);
+            }
+            return Err(
+                self.failure(ModelFailureKind::Timeout, format!("no access token within {:.1} s", time.as_secs_f32()))
+            );
+        };
+        match fetched {
             Ok(CacheableResource::New { data, .. }) => Ok(AuthHeaders { headers: data, generation }),
             Ok(CacheableResource::NotModified) => {
                 self.invalidate(generation);
@@ -300,13 +314,13 @@ mod tests {
     async fn missing_credentials_fail_calls_not_the_start() {
         let sdk = aws_config::SdkConfig::builder().build();
         let ts = TokenSource::load(&GoogleCredentials::File("/nonexistent/key.json".into()), &sdk).await;
-        let e = ts.headers().await.err().map(|e| (e.kind, e.message));
+        let e = ts.headers(Duration::from_secs(5)).await.err().map(|e| (e.kind, e.message));
         let (kind, message) = e.unwrap_or((ModelFailureKind::Validation, String::new()));
         assert_eq!(kind, ModelFailureKind::Unauthenticated);
         assert!(message.starts_with("Google credentials from GOOGLE_APPLICATION_CREDENTIALS: GOOGLE_APPLICATION_CREDENTIALS=/nonexistent/key.json could not be read"), "{message}");
 
         let ts = TokenSource::load(&GoogleCredentials::None, &sdk).await;
-        let message = ts.headers().await.err().map(|e| e.message).unwrap_or_default();
+        let message = ts.headers(Duration::from_secs(5)).await.err().map(|e| e.message).unwrap_or_default();
         assert!(message.contains("set GOOGLE_CREDENTIALS_JSON"), "{message}");
     }
 
@@ -316,7 +330,7 @@ mod tests {
         let key = json!({"type":"service_account","client_email":"a@b.iam.gserviceaccount.com","private_key_id":"k",
                          "private_key":"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"});
         let ts = TokenSource::load(&GoogleCredentials::Json(key.to_string()), &sdk).await;
-        let e = ts.headers().await.err();
+        let e = ts.headers(Duration::from_secs(5)).await.err();
         let (kind, message) = e.map(|e| (e.kind, e.message)).unwrap_or((ModelFailureKind::Validation, String::new()));
         assert_eq!(kind, ModelFailureKind::Unauthenticated);
         assert!(message.starts_with("Google credentials from GOOGLE_CREDENTIALS_JSON:"), "{message}");

@@ -92,10 +92,7 @@ impl VertexClient {
         let mut backoff = FIRST_BACKOFF;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let auth = match tokio::time::timeout(left, inner.auth.headers()).await {
-                Ok(a) => a?,
-                Err(_) => return Err(out_of_time(timeout, "waiting for a Google access token")),
-            };
+            let auth = inner.auth.headers(left).await?;
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(out_of_time(timeout, "before the request was sent"));
