@@ -127,7 +127,7 @@ impl TokenSource {
                 // Transient (STS or the network unavailable): worth a retry of the job.
                 let kind =
                     if e.is_transient() { ModelFailureKind::Unavailable } else { ModelFailureKind::Unauthenticated };
-                Err(self.failure(kind, format!("no access token: {}; {}", chain(&e), self.fix())))
+                Err(self.failure(kind, format!("no access token: {}; {}", token_error(&e), self.fix())))
             }
         }
     }
@@ -178,6 +178,31 @@ impl TokenSource {
             Ok("authorized_user") => "run `gcloud auth application-default login` again",
             _ => "check the credentials document",
         }
+    }
+}
+
+/// The crate's error without its boilerplate: the outer "Subsequent calls with this
+/// credential will also fail" is untrue here (the credentials are rebuilt), and each level
+/// repeats whether it is transient. What remains is the endpoint's answer and the cause.
+fn token_error(e: &google_cloud_auth::errors::CredentialsError) -> String {
+    let noise = [" and future attempts will not succeed", " but future attempts may succeed"];
+    let mut parts = Vec::new();
+    let mut next = std::error::Error::source(e);
+    while let Some(s) = next {
+        let mut text = s.to_string();
+        for n in noise {
+            text = text.replace(n, "");
+        }
+        let text = text.trim_start_matches("cannot create the authentication headers").trim().to_owned();
+        if !text.is_empty() && !parts.iter().any(|p: &String| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = s.source();
+    }
+    if parts.is_empty() {
+        chain(e)
+    } else {
+        parts.join(": ")
     }
 }
 
