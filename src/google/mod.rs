@@ -1,36 +1,16 @@
-//! SKELETON: being written.
+//! Vertex AI for the Google backends (`vertex-vto` `:predict`, `gemini-image`
+//! `:generateContent`): the transport and the Google credentials it carries.
+//!
+//! - `auth`: the credentials document from its source, turned into (cached) token headers
+//!   by `google-cloud-auth`;
+//! - `client`: [`VertexClient`], URLs, time bounds, retries, the 401 refresh -> `auth`, `errors`;
+//! - `errors`: Google's error bodies and statuses on the model port;
+//! - `emulator_key` (tools only): the emulator's service-account key.
 
-use std::time::Duration;
+mod auth;
+mod client;
+#[cfg(feature = "tools")]
+pub mod emulator_key;
+mod errors;
 
-use crate::catalog::Backend;
-use crate::config::GoogleConfig;
-use crate::ports::{ModelCallError, ModelFailureKind, ModelResponse};
-
-#[derive(Clone)]
-pub struct VertexClient {
-    config: GoogleConfig,
-}
-
-impl VertexClient {
-    pub async fn from_config(config: &GoogleConfig, _sdk: &aws_config::SdkConfig) -> Self {
-        VertexClient { config: config.clone() }
-    }
-
-    #[cfg(feature = "tools")]
-    pub fn for_emulator(_endpoint: &str, config: &GoogleConfig) -> Self {
-        VertexClient { config: config.clone() }
-    }
-
-    pub async fn invoke(
-        &self,
-        backend: Backend,
-        _body: Vec<u8>,
-        _timeout: Duration,
-    ) -> Result<ModelResponse, ModelCallError> {
-        Err(ModelCallError {
-            kind: ModelFailureKind::Unavailable,
-            message: format!("{backend} {:?} not yet", self.config.project),
-            request_id: None,
-        })
-    }
-}
+pub use client::VertexClient;
