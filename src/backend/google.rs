@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use super::decode_base64;
 use crate::catalog::Backend;
 use crate::error::{ErrorCode, JobError};
+use crate::ports::{ModelCallError, ModelFailureKind};
 
 /// The request body's cap: two inline images of at most 7 MB each (reference §4: "7 MB per
 /// file for inline data", the stricter of the two sizes Google states), base64-encoded,
@@ -119,4 +120,60 @@ pub(super) fn not_json(title: &str, e: &serde_json::Error) -> String {
         }
     }
     format!("the {title} reply is not the expected JSON ({out})")
+}
+
+/// What a Google backend's failures tell the user to do; the rest of the mapping is shared.
+pub(super) struct Hints {
+    /// The model family, for messages ("Gemini").
+    pub(super) title: &'static str,
+    /// Who refuses to run a model that needs allowlisting ("Vertex AI").
+    pub(super) refused: &'static str,
+    /// The name of the filters that block inputs.
+    pub(super) filters: &'static str,
+    /// What to do when they did.
+    pub(super) filtered: &'static str,
+    /// What to check when the request was refused.
+    pub(super) rejected: &'static str,
+    /// Which variables name the model and where it is offered.
+    pub(super) not_found: &'static str,
+    /// What a 429 means for this model.
+    pub(super) throttled: &'static str,
+}
+
+/// Maps a failed Vertex AI call onto the job error users see. The transport's message starts
+/// with Google's status name (`"INVALID_ARGUMENT (HTTP 400): …"`).
+pub(super) fn classify(e: &ModelCallError, model: &str, h: &Hints) -> JobError {
+    let msg = e.message.trim();
+    let title = h.title;
+    let (code, text) = match e.kind {
+        ModelFailureKind::Validation if google_status(msg) == Some("FAILED_PRECONDITION") => (
+            ErrorCode::ModelRejected,
+            format!("{} refused to run {model} (\"{msg}\"); the model may need allowlisting for project VERTEX_PROJECT, or an organisation policy blocks it", h.refused),
+        ),
+        ModelFailureKind::Validation if moderated(msg) => {
+            (ErrorCode::ContentFiltered, format!("{title}'s {} blocked the input (\"{msg}\"); {}", h.filters, h.filtered))
+        }
+        ModelFailureKind::Validation => {
+            (ErrorCode::ModelRejected, format!("{title} rejected the request (\"{msg}\"); {}", h.rejected))
+        }
+        ModelFailureKind::NotFound => {
+            (ErrorCode::ModelUnavailable, format!("model {model} was not found (\"{msg}\"); {}", h.not_found))
+        }
+        ModelFailureKind::AccessDenied => (
+            ErrorCode::ModelUnavailable,
+            format!("access to {model} was denied (\"{msg}\"); grant the function's Google identity roles/aiplatform.user and enable the Vertex AI API (aiplatform.googleapis.com) in VERTEX_PROJECT"),
+        ),
+        ModelFailureKind::Unauthenticated => (
+            ErrorCode::AuthFailed,
+            format!("Google refused or could not issue the function's credentials (\"{msg}\"); check the Google credentials setting and the Workload Identity Federation provider"),
+        ),
+        ModelFailureKind::Throttled => {
+            (ErrorCode::Throttled, format!("{title} throttled the call after retries (\"{msg}\"); {}", h.throttled))
+        }
+        ModelFailureKind::Timeout => (ErrorCode::ModelTimeout, format!("{model} did not answer in time ({msg})")),
+        ModelFailureKind::ModelError | ModelFailureKind::Unavailable => {
+            (ErrorCode::ModelError, format!("{title} failed on Google's side (\"{msg}\"); the job will be retried"))
+        }
+    };
+    JobError::new(code, text)
 }

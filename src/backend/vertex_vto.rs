@@ -6,13 +6,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::google::{checked_block, google_status, max_body_bytes, moderated, not_json, reply_image, typed_block};
+use super::google::{self, checked_block, max_body_bytes, not_json, reply_image, typed_block};
 use super::{body_with_images, image_placeholder, Reply, Request, RequestImages, TryOn};
 use crate::catalog::Backend;
 use crate::config::Prices;
 use crate::error::{ErrorCode, JobError};
 use crate::manifest::JobSpec;
-use crate::ports::{ModelCallError, ModelFailureKind};
+use crate::ports::ModelCallError;
 
 const TITLE: &str = "Vertex AI Virtual Try-On";
 const BLOCK: &str = "vertexTryOnParams";
@@ -289,48 +289,27 @@ fn quoted_reasons(reasons: &[String]) -> String {
 
 /// Maps a failed `:predict` call to the job error users see.
 pub fn classify(e: &ModelCallError, model: &str) -> JobError {
-    let msg = e.message.trim();
-    let (code, text) = match e.kind {
-        ModelFailureKind::Validation if google_status(msg) == Some("FAILED_PRECONDITION") => (
-            ErrorCode::ModelRejected,
-            format!("{TITLE} refused to run {model} (\"{msg}\"); the model may need allowlisting for project VERTEX_PROJECT, or an organisation policy blocks it"),
-        ),
-        ModelFailureKind::Validation if moderated(msg) => (
-            ErrorCode::ContentFiltered,
-            format!("{TITLE}'s responsible-AI filters blocked the input (\"{msg}\"); use other photos, or a personGeneration or safetySetting that allows them"),
-        ),
-        ModelFailureKind::Validation => (
-            ErrorCode::ModelRejected,
-            format!("{TITLE} rejected the request (\"{msg}\"); check vertexTryOnParams and the images"),
-        ),
-        ModelFailureKind::NotFound => (
-            ErrorCode::ModelUnavailable,
-            format!("model {model} was not found (\"{msg}\"); set VERTEX_MODEL (virtual-try-on-001) and VERTEX_LOCATION to a region that offers it (e.g. us-central1)"),
-        ),
-        ModelFailureKind::AccessDenied => (
-            ErrorCode::ModelUnavailable,
-            format!("access to {model} was denied (\"{msg}\"); grant the function's Google identity roles/aiplatform.user and enable the Vertex AI API (aiplatform.googleapis.com) in VERTEX_PROJECT"),
-        ),
-        ModelFailureKind::Unauthenticated => (
-            ErrorCode::AuthFailed,
-            format!("Google refused or could not issue the function's credentials (\"{msg}\"); check the Google credentials setting and the Workload Identity Federation provider"),
-        ),
-        ModelFailureKind::Throttled => (
-            ErrorCode::Throttled,
-            format!("{TITLE} throttled the call after retries (\"{msg}\"); it allows 50 requests per minute per region and model; the job will be retried"),
-        ),
-        ModelFailureKind::Timeout => (ErrorCode::ModelTimeout, format!("{model} did not answer in time ({msg})")),
-        ModelFailureKind::ModelError | ModelFailureKind::Unavailable => {
-            (ErrorCode::ModelError, format!("{TITLE} failed on Google's side (\"{msg}\"); the job will be retried"))
-        }
-    };
-    JobError::new(code, text)
+    google::classify(e, model, &HINTS)
 }
+
+/// What Virtual Try-On's failures tell the user to do.
+const HINTS: google::Hints = google::Hints {
+    title: TITLE,
+    refused: TITLE,
+    filters: "responsible-AI filters",
+    filtered: "use other photos, or a personGeneration or safetySetting that allows them",
+    rejected: "check vertexTryOnParams and the images",
+    not_found:
+        "set VERTEX_MODEL (virtual-try-on-001) and VERTEX_LOCATION to a region that offers it (e.g. us-central1)",
+    throttled: "it allows 50 requests per minute per region and model; the job will be retried",
+};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::google::google_status;
     use crate::backend::EncodedImage;
+    use crate::ports::ModelFailureKind;
     use crate::manifest;
     use serde_json::json;
 

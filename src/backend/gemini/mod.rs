@@ -11,13 +11,13 @@ mod request;
 pub use reply::parse_reply;
 pub use request::request_body;
 
-use super::google::{google_status, moderated, typed_block};
+use super::google::{self, typed_block};
 use super::{instruction, Reply, Request, RequestImages, TryOn};
 use crate::catalog::Backend;
 use crate::config::Prices;
-use crate::error::{ErrorCode, JobError};
+use crate::error::JobError;
 use crate::manifest::JobSpec;
-use crate::ports::{ModelCallError, ModelFailureKind};
+use crate::ports::ModelCallError;
 use options::{Options, BLOCK};
 
 const TITLE: &str = "Gemini";
@@ -76,47 +76,25 @@ impl TryOn for GeminiImage {
 
 /// Maps a failed `:generateContent` call to the job error users see.
 pub fn classify(e: &ModelCallError, model: &str) -> JobError {
-    let msg = e.message.trim();
-    let (code, text) = match e.kind {
-        ModelFailureKind::Validation if google_status(msg) == Some("FAILED_PRECONDITION") => (
-            ErrorCode::ModelRejected,
-            format!("Vertex AI refused to run {model} (\"{msg}\"); the model may need allowlisting for project VERTEX_PROJECT, or an organisation policy blocks it"),
-        ),
-        ModelFailureKind::Validation if moderated(msg) => (
-            ErrorCode::ContentFiltered,
-            format!("{TITLE}'s safety filters blocked the input (\"{msg}\"); use other photos or another instruction, or a geminiParams.safetyThreshold or personGeneration that allows them"),
-        ),
-        ModelFailureKind::Validation => (
-            ErrorCode::ModelRejected,
-            format!("{model} rejected the request (\"{msg}\"); check geminiParams against GEMINI_MODEL: imageSize 512 is gemini-3.1-flash-image's alone, gemini-3-pro-image lacks the ratios 1:4, 4:1, 1:8, 8:1 and 9:21, 4K is Preview"),
-        ),
-        ModelFailureKind::NotFound => (
-            ErrorCode::ModelUnavailable,
-            format!("model {model} was not found (\"{msg}\"); set GEMINI_MODEL (gemini-3.1-flash-image) and GEMINI_LOCATION to a location that offers it (global; 3.1 Flash Image is offered only there)"),
-        ),
-        ModelFailureKind::AccessDenied => (
-            ErrorCode::ModelUnavailable,
-            format!("access to {model} was denied (\"{msg}\"); grant the function's Google identity roles/aiplatform.user and enable the Vertex AI API (aiplatform.googleapis.com) in VERTEX_PROJECT"),
-        ),
-        ModelFailureKind::Unauthenticated => (
-            ErrorCode::AuthFailed,
-            format!("Google refused or could not issue the function's credentials (\"{msg}\"); check the Google credentials setting and the Workload Identity Federation provider"),
-        ),
-        ModelFailureKind::Throttled => (
-            ErrorCode::Throttled,
-            format!("{model} was busy after retries (\"{msg}\"); Gemini on Vertex uses Dynamic Shared Quota, so a 429 means the shared capacity was busy, not that a quota of yours ran out; the job will be retried; GEMINI_LOCATION global has the most capacity, Provisioned Throughput reserves it"),
-        ),
-        ModelFailureKind::Timeout => (ErrorCode::ModelTimeout, format!("{model} did not answer in time ({msg})")),
-        ModelFailureKind::ModelError | ModelFailureKind::Unavailable => {
-            (ErrorCode::ModelError, format!("{model} failed on Google's side (\"{msg}\"); the job will be retried"))
-        }
-    };
-    JobError::new(code, text)
+    google::classify(e, model, &HINTS)
 }
+
+/// What Gemini's failures tell the user to do.
+const HINTS: google::Hints = google::Hints {
+    title: TITLE,
+    refused: "Vertex AI",
+    filters: "safety filters",
+    filtered: "use other photos or another instruction, or a geminiParams.safetyThreshold or personGeneration that allows them",
+    rejected: "check geminiParams against GEMINI_MODEL: imageSize 512 is gemini-3.1-flash-image's alone, gemini-3-pro-image lacks the ratios 1:4, 4:1, 1:8, 8:1 and 9:21, 4K is Preview",
+    not_found: "set GEMINI_MODEL (gemini-3.1-flash-image) and GEMINI_LOCATION to a location that offers it (global; 3.1 Flash Image is offered only there)",
+    throttled: "Gemini on Vertex uses Dynamic Shared Quota, so a 429 means the shared capacity was busy, not that a quota of yours ran out; the job will be retried; GEMINI_LOCATION global has the most capacity, Provisioned Throughput reserves it",
+};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
+    use crate::ports::ModelFailureKind;
     use serde_json::json;
 
     pub(super) fn spec(v: serde_json::Value) -> JobSpec {
