@@ -187,21 +187,7 @@ pub fn pipeline(job: &Job, choice: RequestEncoding, parallel: bool, out: &Path) 
     ];
     stages.push(("sheet_tiles", ms(t)));
     let t = Instant::now();
-    let images = RequestImages {
-        source: EncodedImage {
-            bytes: &src_enc,
-            mime: "image/jpeg",
-            width: src.canvas.width(),
-            height: src.canvas.height(),
-        },
-        reference: EncodedImage {
-            bytes: &gar_enc,
-            mime: "image/png",
-            width: gar.canvas.width(),
-            height: gar.canvas.height(),
-        },
-        mask: None,
-    };
+    let images = RequestImages { source: encoded(&src_enc, &src), reference: encoded(&gar_enc, &gar), mask: None };
     let body = nova::request_body(&spec(), images);
     stages.push(("body_b64_json", ms(t)));
     let body_len = body.len();
@@ -233,6 +219,15 @@ pub fn pipeline(job: &Job, choice: RequestEncoding, parallel: bool, out: &Path) 
     stages.push(("r_write", ms(t)));
     stages.push(("total", ms(start)));
     Ok((stages, body_len))
+}
+
+/// A prepared image's encoded bytes as a request image.
+fn encoded<'a>(bytes: &'a [u8], p: &Prepared) -> EncodedImage<'a> {
+    let mime = crate::image::format::sniff(bytes).map_or("image/png", |f| match f {
+        crate::image::InputFormat::Jpeg => "image/jpeg",
+        _ => "image/png",
+    });
+    EncodedImage { bytes, mime, width: p.canvas.width(), height: p.canvas.height() }
 }
 
 /// The single primitives of the job, each timed alone: their sum is the floor.

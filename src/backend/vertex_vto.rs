@@ -309,8 +309,8 @@ mod tests {
     use super::*;
     use crate::backend::google::google_status;
     use crate::backend::EncodedImage;
-    use crate::ports::ModelFailureKind;
     use crate::manifest;
+    use crate::ports::ModelFailureKind;
     use serde_json::json;
 
     fn spec(v: serde_json::Value) -> JobSpec {

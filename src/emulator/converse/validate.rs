@@ -74,23 +74,13 @@ pub(super) fn validate(body: &[u8]) -> Result<Valid, String> {
     })?;
     let top = object(&v, "body")?;
     only(top, "", &["messages", "system", "inferenceConfig", "additionalModelRequestFields"])?;
-    let mut text_chars = 0;
+    let mut valid = Valid { person: None, garment: None, image_sizes: vec![], text_chars: 0, max_tokens: None };
     if let Some(system) = top.get("system") {
-        for (i, block) in array(system, "system")?.iter().enumerate() {
-            let path = format!("system.{}.member", i + 1);
-            let b = object(block, &path)?;
-            only(b, &path, &["text"])?;
-            let t = string(b.get("text").unwrap_or(&Value::Null), &format!("{path}.text"))?;
-            if t.is_empty() {
-                return Err(constraint(&format!("{path}.text"), "Member must have length greater than or equal to 1"));
-            }
-            text_chars += t.chars().count();
-        }
+        valid.text_chars += system_chars(system)?;
     }
-    let max_tokens = match top.get("inferenceConfig") {
-        Some(c) => inference_config(c)?,
-        None => None,
-    };
+    if let Some(c) = top.get("inferenceConfig") {
+        valid.max_tokens = inference_config(c)?;
+    }
     if let Some(a) = top.get("additionalModelRequestFields") {
         additional_fields(a)?;
     }
@@ -98,81 +88,9 @@ pub(super) fn validate(body: &[u8]) -> Result<Valid, String> {
     if messages.is_empty() {
         return Err(constraint("messages", "Member must have length greater than or equal to 1"));
     }
-    let mut image_sizes = Vec::new();
-    let (mut person, mut garment) = (None, None);
     let mut last_role = "";
     for (m, message) in messages.iter().enumerate() {
-        let path = format!("messages.{}.member", m + 1);
-        let msg = object(message, &path)?;
-        only(msg, &path, &["role", "content"])?;
-        let role = string(msg.get("role").unwrap_or(&Value::Null), &format!("{path}.role"))?;
-        if !matches!(role, "user" | "assistant") {
-            return Err(constraint(&format!("{path}.role"), "Member must satisfy enum value set: [user, assistant]"));
-        }
-        if m == 0 && role != "user" {
-            return Err(
-                "A conversation must start with a user message. Try again with a conversation that starts with a user message."
-                    .into(),
-            );
-        }
-        if role == last_role {
-            return Err("A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.".into());
-        }
-        last_role = role;
-        let content = array(msg.get("content").unwrap_or(&Value::Null), &format!("{path}.content"))?;
-        if content.is_empty() {
-            return Err(constraint(&format!("{path}.content"), "Member must have length greater than or equal to 1"));
-        }
-        let last_turn = m == messages.len() - 1;
-        let (mut images, mut texts) = (0, 0);
-        for (c, block) in content.iter().enumerate() {
-            let path = format!("{path}.content.{}.member", c + 1);
-            let b = object(block, &path)?;
-            let [(kind, value)] = b.iter().collect::<Vec<_>>()[..] else {
-                return Err(constraint(&path, "Member must have exactly one of text, image set"));
-            };
-            match kind.as_str() {
-                "text" => {
-                    let t = string(value, &format!("{path}.text"))?;
-                    if !t.trim().is_empty() {
-                        texts += 1;
-                    }
-                    text_chars += t.chars().count();
-                }
-                "image" if role != "user" => {
-                    return Err(format!("{path}.image: images are only allowed in user turns, not in {role} turns."))
-                }
-                "image" => {
-                    images += 1;
-                    if images > MAX_IMAGES_PER_MESSAGE {
-                        return Err(constraint(
-                            &format!("{path}.image"),
-                            &format!("a message can include at most {MAX_IMAGES_PER_MESSAGE} images"),
-                        ));
-                    }
-                    let decoded = image(value, &format!("{path}.image"))?;
-                    image_sizes.push((decoded.width(), decoded.height()));
-                    match images {
-                        1 if last_turn => person = Some(decoded),
-                        2 if last_turn => garment = Some(decoded),
-                        _ => {}
-                    }
-                }
-                "document" | "video" | "audio" | "toolUse" | "toolResult" | "guardContent" | "reasoningContent"
-                | "cachePoint" => {
-                    return Err(format!(
-                        "This model doesn't support the {kind} content block that you provided at {path}. Try again with text and image blocks."
-                    ))
-                }
-                other => return Err(unknown(&path, other)),
-            }
-        }
-        if last_turn && texts == 0 {
-            return Err(constraint(
-                &format!("{path}.content"),
-                "the last user message must include a non-empty text block",
-            ));
-        }
+        last_role = turn(message, m, last_role, m == messages.len() - 1, &mut valid)?;
     }
     if last_role != "user" {
         return Err(
@@ -180,7 +98,110 @@ pub(super) fn validate(body: &[u8]) -> Result<Valid, String> {
                 .into(),
         );
     }
-    Ok(Valid { person, garment, image_sizes, text_chars, max_tokens })
+    Ok(valid)
+}
+
+/// The characters of the `system` blocks, each a non-empty text.
+fn system_chars(system: &Value) -> Result<usize, String> {
+    let mut chars = 0;
+    for (i, block) in array(system, "system")?.iter().enumerate() {
+        let path = format!("system.{}.member", i + 1);
+        let b = object(block, &path)?;
+        only(b, &path, &["text"])?;
+        let t = string(b.get("text").unwrap_or(&Value::Null), &format!("{path}.text"))?;
+        if t.is_empty() {
+            return Err(constraint(&format!("{path}.text"), "Member must have length greater than or equal to 1"));
+        }
+        chars += t.chars().count();
+    }
+    Ok(chars)
+}
+
+/// Checks message `m` (roles start with the user and alternate) and its content; returns its
+/// role.
+fn turn<'a>(
+    message: &'a Value,
+    m: usize,
+    last_role: &str,
+    last_turn: bool,
+    valid: &mut Valid,
+) -> Result<&'a str, String> {
+    let path = format!("messages.{}.member", m + 1);
+    let msg = object(message, &path)?;
+    only(msg, &path, &["role", "content"])?;
+    let role = string(msg.get("role").unwrap_or(&Value::Null), &format!("{path}.role"))?;
+    if !matches!(role, "user" | "assistant") {
+        return Err(constraint(&format!("{path}.role"), "Member must satisfy enum value set: [user, assistant]"));
+    }
+    if m == 0 && role != "user" {
+        return Err(
+            "A conversation must start with a user message. Try again with a conversation that starts with a user message."
+                .into(),
+        );
+    }
+    if role == last_role {
+        return Err("A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.".into());
+    }
+    let content = array(msg.get("content").unwrap_or(&Value::Null), &format!("{path}.content"))?;
+    if content.is_empty() {
+        return Err(constraint(&format!("{path}.content"), "Member must have length greater than or equal to 1"));
+    }
+    let (mut images, mut texts) = (0, 0);
+    for (c, block) in content.iter().enumerate() {
+        let path = format!("{path}.content.{}.member", c + 1);
+        match block_kind(block, &path, role)? {
+            Block::Text(t) => {
+                texts += usize::from(!t.trim().is_empty());
+                valid.text_chars += t.chars().count();
+            }
+            Block::Image(value) => {
+                images += 1;
+                if images > MAX_IMAGES_PER_MESSAGE {
+                    let most = format!("a message can include at most {MAX_IMAGES_PER_MESSAGE} images");
+                    return Err(constraint(&format!("{path}.image"), &most));
+                }
+                let decoded = image(value, &format!("{path}.image"))?;
+                valid.image_sizes.push((decoded.width(), decoded.height()));
+                match images {
+                    1 if last_turn => valid.person = Some(decoded),
+                    2 if last_turn => valid.garment = Some(decoded),
+                    _ => {}
+                }
+            }
+        }
+    }
+    if last_turn && texts == 0 {
+        return Err(constraint(
+            &format!("{path}.content"),
+            "the last user message must include a non-empty text block",
+        ));
+    }
+    Ok(role)
+}
+
+/// A content block the emulator reads.
+enum Block<'a> {
+    Text(&'a str),
+    Image(&'a Value),
+}
+
+/// What one content block is: text, or an image in a user turn; anything else is refused
+/// as Bedrock refuses it.
+fn block_kind<'a>(block: &'a Value, path: &str, role: &str) -> Result<Block<'a>, String> {
+    let b = object(block, path)?;
+    let [(kind, value)] = b.iter().collect::<Vec<_>>()[..] else {
+        return Err(constraint(path, "Member must have exactly one of text, image set"));
+    };
+    match kind.as_str() {
+        "text" => Ok(Block::Text(string(value, &format!("{path}.text"))?)),
+        "image" if role != "user" => Err(format!("{path}.image: images are only allowed in user turns, not in {role} turns.")),
+        "image" => Ok(Block::Image(value)),
+        "document" | "video" | "audio" | "toolUse" | "toolResult" | "guardContent" | "reasoningContent"
+        | "cachePoint" => Err(format!(
+            "This model doesn't support the {kind} content block that you provided at {path}. Try again with text and image blocks."
+        )),
+        other => Err(unknown(path, other)),
+    }
 }
 
 fn inference_config(c: &Value) -> Result<Option<u64>, String> {
