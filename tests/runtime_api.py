@@ -241,6 +241,11 @@ def backends(s3, invoke_events_file, emu_port):
         ("vertex-vto", {"type": "filtered", "keep": 0}, "content_filtered"),
         ("vertex-vto", {"type": "invalidArgument", "message": "bad field"}, "model_rejected"),
         ("vertex-vto", {"type": "badBase64"}, "internal"),
+        ("vertex-vto", {"type": "wrongMime"}, "internal"),
+        ("vertex-vto", {"type": "emptyPredictions"}, "content_filtered"),
+        ("vertex-vto", {"type": "oversizedImage"}, "internal"),
+        ("gemini-image", {"type": "noImage"}, "no_image"),
+        ("gemini-image", {"type": "promptBlocked"}, "content_filtered"),
         ("gemini-image", {"type": "textOnly", "text": "I can't help with that."}, "no_image"),
         ("gemini-image", {"type": "imageSafety"}, "content_filtered"),
         ("gemini-image", {"type": "thoughtImage"}, None),
@@ -255,6 +260,15 @@ def backends(s3, invoke_events_file, emu_port):
         else:
             ok = status["state"] == "failed" and code(status) == want and "result.png" not in keys and out.returncode == 0
             check(f"{backend} {fault['type']}: failed {want}, nothing half-written", ok, json.dumps(status)[:300] + str(keys))
+
+    # A transient failure: the client's retries run out (three 429s), the status says so as
+    # retryable and the invocation fails so Lambda retries; the retry makes the call.
+    control("/_emulator/faults/vertex-vto", [{"type": "resourceExhausted"}] * 3)
+    out, status, keys = job({**base, "backend": "vertex-vto"})
+    err = status.get("error") or {}
+    check("vertex-vto throttled: retryable, the invocation fails for Lambda to retry",
+          out.returncode != 0 and err.get("code") == "throttled" and err.get("retryable") is True and "result.png" not in keys,
+          out.stdout[:200] + json.dumps(status)[:300])
 
     control("/_emulator/faults", {"type": "endOfLife"})
     out, status, _ = job({**base, "backend": "nova-canvas"})
