@@ -209,7 +209,7 @@ def backends(s3, invoke_events_file, emu_port):
 
     def sts_exchanges():
         calls = json.loads(control("/_emulator/calls"))
-        return sum(1 for c in calls if c.get("backend") == "google-auth" and "token" in c.get("path", "") and c.get("status") == 200)
+        return sum(1 for c in calls if c.get("backend") == "google-auth" and c.get("endpoint") == "sts" and c.get("status") == 200)
 
     base = {"source": "person.jpg", "garment": "hoodie.png"}
     for backend in ["vertex-vto", "gemini-image", "bedrock-converse"]:
