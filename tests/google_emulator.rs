@@ -381,15 +381,15 @@ async fn a_missing_invalid_or_expired_token_is_unauthenticated() {
     let g = Google::start().await;
     let body = vto_body().to_string();
     let missing = g.raw(VTO, None, "application/json", body.as_bytes()).await;
-    assert_error("missing", &missing, 401, "UNAUTHENTICATED", "credentials");
+    assert_error("missing", &missing, 401, "UNAUTHENTICATED", "authentication credential");
     let unknown_model = VTO.replace("virtual-try-on-001", "virtual-try-on-999");
     let before_404 = g.raw(&unknown_model, None, "application/json", body.as_bytes()).await;
-    assert_error("missing, unknown model", &before_404, 401, "UNAUTHENTICATED", "credentials");
+    assert_error("missing, unknown model", &before_404, 401, "UNAUTHENTICATED", "authentication credential");
     let wrong = g.raw(VTO, Some("Bearer ya29.forged"), "application/json", body.as_bytes()).await;
-    assert_error("forged", &wrong, 401, "UNAUTHENTICATED", "credentials");
+    assert_error("forged", &wrong, 401, "UNAUTHENTICATED", "authentication credential");
     g.emu.expire_tokens();
     let expired = g.post(&gemini_path("gemini-3.1-flash-image"), &gemini_body()).await;
-    assert_error("expired", &expired, 401, "UNAUTHENTICATED", "credentials");
+    assert_error("expired", &expired, 401, "UNAUTHENTICATED", "authentication credential");
 }
 
 #[tokio::test]
