@@ -91,9 +91,12 @@ def main():
         "VERTEX_PROJECT": google["VERTEX_PROJECT"], "VERTEX_ENDPOINT_URL": google["VERTEX_ENDPOINT_URL"],
         "GOOGLE_APPLICATION_CREDENTIALS": str(wif),
     }
-    watch_cmd = ["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P", str(rt_port), "--bin", "tryon-lambda"]
-    for k, v in env.items():
-        watch_cmd += ["--env-var", f"{k}={v}"]
+    # An env file, not --env-var: cargo-lambda splits --env-var values on commas, and
+    # ENABLED_BACKENDS is a comma-separated list.
+    env_file = ROOT / "target" / "runtime-api.env"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    watch_cmd = ["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P", str(rt_port), "--bin", "tryon-lambda",
+                 "--env-file", str(env_file)]
     watch_log = open(ROOT / "target" / "runtime-api-watch.log", "w+")
     watch = subprocess.Popen(watch_cmd, cwd=ROOT, env={**os.environ, "CARGO_TERM_COLOR": "never"}, stdout=watch_log, stderr=subprocess.STDOUT)
     try:
