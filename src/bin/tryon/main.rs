@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_invocation;
+mod capacity;
 mod common;
 mod emulator;
 mod event;
@@ -151,6 +152,10 @@ enum Command {
     /// trousers.png and boots.png with alpha, mask.png) into a folder.
     #[command(hide = true)]
     Samples { folder: PathBuf },
+    /// Simulate a burst of jobs through the deployed system in virtual time: succeeded,
+    /// failed, dead-lettered, paid and throttled calls, drain time, latency, cost
+    /// (docs/capacity.md). Every option defaults to the deployed setting.
+    Capacity(capacity::CapacityArgs),
 }
 
 fn main() -> ExitCode {
@@ -195,6 +200,7 @@ async fn dispatch(command: Command) -> ExitCode {
         Command::BenchInvocation { data, emulator, backend } => {
             bench_invocation::bench_invocation(&data, &emulator, backend).await
         }
+        Command::Capacity(args) => capacity::capacity(&args),
     }
 }
 
