@@ -48,6 +48,10 @@ pub struct CapacityArgs {
     /// Async: `MaximumEventAgeInSeconds` [21600].
     #[arg(long)]
     async_max_event_age: Option<f64>,
+    /// Async: waits before the first and second retry of a function error, seconds
+    /// (documented: 60,120) [60,120].
+    #[arg(long, value_delimiter = ',')]
+    async_retry_delays: Option<Vec<f64>>,
     /// Async: the cap of the throttle backoff, seconds (documented: 300) [300].
     #[arg(long)]
     async_throttle_backoff_max: Option<f64>,
@@ -143,6 +147,9 @@ impl CapacityArgs {
             throttle_reply => throttle_reply_seconds, price_per_call => price_per_call,
             price_per_gb_second => price_per_gb_second,
         );
+        if let Some([first, second]) = self.async_retry_delays.as_deref() {
+            p.async_retry_delays = [*first, *second];
+        }
         if let Some(rpm) = self.requests_per_minute {
             p.quota_per_minute = rpm;
             p.quota_burst = rpm;
@@ -160,6 +167,9 @@ pub fn capacity(args: &CapacityArgs) -> ExitCode {
         Triggers::Sqs => &[Trigger::Sqs],
         Triggers::Both => &[Trigger::Async, Trigger::Sqs],
     };
+    if args.async_retry_delays.as_ref().is_some_and(|d| d.len() != 2) {
+        return fail("--async-retry-delays takes two values: FIRST,SECOND");
+    }
     let mut runs = Vec::new();
     let started = Instant::now();
     for &t in triggers {
@@ -187,8 +197,12 @@ pub fn capacity(args: &CapacityArgs) -> ExitCode {
     );
     if triggers.contains(&Trigger::Async) {
         println!(
-            "async: {} retries, max event age {} s",
-            p.async_retry_attempts, p.async_max_event_age
+            "async: {} retries after {} s and {} s, max event age {} s, throttle backoff 1 s doubling to {} s",
+            p.async_retry_attempts,
+            p.async_retry_delays[0],
+            p.async_retry_delays[1],
+            p.async_max_event_age,
+            p.async_throttle_backoff_max
         );
     }
     if triggers.contains(&Trigger::Sqs) {
