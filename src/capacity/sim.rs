@@ -55,30 +55,31 @@ struct Invocation {
     from_sqs: bool,
 }
 
+/// What happens to a job (`id` a job) or an invocation (`id` an invocation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Event {
-    Upload(usize),
+    Upload,
     /// Lambda's async queue hands the event to the function (first time or a retry).
-    AsyncDeliver(usize),
+    AsyncDeliver,
     /// The message becomes visible in the queue again.
-    SqsVisible(usize),
+    SqsVisible,
     /// The model call's next SDK attempt (the first one comes after preparation).
-    ModelAttempt(usize),
-    /// The invocation ends; `Ok` or a transient failure.
-    End { inv: usize, ok: bool },
+    ModelAttempt,
+    /// The invocation ends: `Ok`, or a transient failure.
+    EndOk,
+    EndFailed,
 }
 
+/// 16 bytes, compared as integers: the heap's speed is the model's speed.
+#[derive(PartialEq, Eq)]
 struct Scheduled {
-    at: f64,
-    seq: u64,
+    /// The time's bits: times are never negative, so their bits order as the times do.
+    at: u64,
+    /// Ties go to the lower job or invocation, so a seed always gives the same run.
+    id: u32,
     event: Event,
 }
 
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Scheduled {}
 impl PartialOrd for Scheduled {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
@@ -87,14 +88,13 @@ impl PartialOrd for Scheduled {
 impl Ord for Scheduled {
     /// Reversed: the heap pops the earliest first.
     fn cmp(&self, other: &Self) -> Ordering {
-        other.at.total_cmp(&self.at).then(other.seq.cmp(&self.seq))
+        (other.at, other.id, other.event).cmp(&(self.at, self.id, self.event))
     }
 }
 
 struct Sim<'p> {
     p: &'p Params,
     now: f64,
-    seq: u64,
     heap: BinaryHeap<Scheduled>,
     rng: Rng,
     quota: TokenBucket,
@@ -114,7 +114,6 @@ pub fn simulate(p: &Params) -> Figures {
     let mut sim = Sim {
         p,
         now: 0.0,
-        seq: 0,
         heap: BinaryHeap::new(),
         rng: Rng::new(p.seed),
         quota: TokenBucket::new(p.quota_per_minute, p.quota_burst),
@@ -138,31 +137,32 @@ pub fn simulate(p: &Params) -> Figures {
             receives: 0,
             left: false,
         });
-        sim.at(at, Event::Upload(i));
+        sim.at(at, i, Event::Upload);
     }
     while let Some(s) = sim.heap.pop() {
-        sim.now = s.at;
-        sim.handle(s.event);
+        sim.now = f64::from_bits(s.at);
+        sim.handle(s.id as usize, s.event);
     }
     sim.finish()
 }
 
 impl Sim<'_> {
-    fn at(&mut self, at: f64, event: Event) {
-        self.seq += 1;
-        self.heap.push(Scheduled { at, seq: self.seq, event });
+    fn at(&mut self, at: f64, id: usize, event: Event) {
+        let id = u32::try_from(id).expect("fewer than 2³² jobs and invocations");
+        self.heap.push(Scheduled { at: at.max(0.0).to_bits(), id, event });
     }
 
-    fn handle(&mut self, event: Event) {
+    fn handle(&mut self, id: usize, event: Event) {
         match event {
-            Event::Upload(job) => match self.p.trigger {
-                Trigger::Async => self.async_deliver(job),
-                Trigger::Sqs => self.sqs_visible(job),
+            Event::Upload => match self.p.trigger {
+                Trigger::Async => self.async_deliver(id),
+                Trigger::Sqs => self.sqs_visible(id),
             },
-            Event::AsyncDeliver(job) => self.async_deliver(job),
-            Event::SqsVisible(job) => self.sqs_visible(job),
-            Event::ModelAttempt(inv) => self.model_attempt(inv),
-            Event::End { inv, ok } => self.end(inv, ok),
+            Event::AsyncDeliver => self.async_deliver(id),
+            Event::SqsVisible => self.sqs_visible(id),
+            Event::ModelAttempt => self.model_attempt(id),
+            Event::EndOk => self.end(id, true),
+            Event::EndFailed => self.end(id, false),
         }
     }
 
@@ -183,7 +183,7 @@ impl Sim<'_> {
             j.throttles += 1;
             let nominal = 2f64.powi(j.throttles as i32 - 1).min(self.p.async_throttle_backoff_max);
             let wait = nominal * (1.0 - self.p.async_throttle_jitter * self.rng.uniform());
-            self.at(self.now + wait, Event::AsyncDeliver(job));
+            self.at(self.now + wait, job, Event::AsyncDeliver);
             return;
         }
         self.invoke(job, false);
@@ -217,7 +217,7 @@ impl Sim<'_> {
                 // The function refused the invocation: the message stays invisible until
                 // its visibility timeout ends, and the receive counted.
                 self.f.function_throttles += 1;
-                self.at(self.now + self.p.sqs_visibility_timeout, Event::SqsVisible(job));
+                self.at(self.now + self.p.sqs_visibility_timeout, job, Event::SqsVisible);
                 continue;
             }
             self.invoke(job, true);
@@ -246,13 +246,13 @@ impl Sim<'_> {
         let ended = matches!(j.recorded, Recorded::Succeeded | Recorded::Failed);
         if ended || j.running > 0 {
             // The claim finds the job ended, or leased by a running invocation.
-            self.at(self.now + DUPLICATE_SECONDS, Event::End { inv, ok: true });
+            self.at(self.now + DUPLICATE_SECONDS, inv, Event::EndOk);
             return;
         }
         j.running += 1;
         j.attempts += 1;
         j.recorded = Recorded::Processing;
-        self.at(self.now + self.p.prepare_seconds, Event::ModelAttempt(inv));
+        self.at(self.now + self.p.prepare_seconds, inv, Event::ModelAttempt);
     }
 
     /// One SDK attempt: admitted by the quota (paid; the reply comes after the model's
@@ -271,26 +271,26 @@ impl Sim<'_> {
             self.f.paid_calls += 1;
             let latency = self.rng.log_normal(p.latency_median, p.latency_p99);
             if now + latency <= call_deadline {
-                self.at(now + latency + p.record_seconds, Event::End { inv, ok: true });
+                self.at(now + latency + p.record_seconds, inv, Event::EndOk);
             } else {
                 self.f.model_timeouts += 1;
-                self.at(call_deadline + p.record_seconds, Event::End { inv, ok: false });
+                self.at(call_deadline + p.record_seconds, inv, Event::EndFailed);
             }
             return;
         }
         self.f.throttled_calls += 1;
         let replied = now + p.throttle_reply_seconds;
         if attempt >= p.sdk_attempts {
-            self.at(replied + p.record_seconds, Event::End { inv, ok: false });
+            self.at(replied + p.record_seconds, inv, Event::EndFailed);
             return;
         }
         let cap = (p.sdk_initial_backoff * 2f64.powi(attempt as i32 - 1)).min(p.sdk_max_backoff);
         let next = replied + cap * self.rng.uniform();
         if next >= call_deadline {
             self.f.model_timeouts += 1;
-            self.at(call_deadline.max(replied) + p.record_seconds, Event::End { inv, ok: false });
+            self.at(call_deadline.max(replied) + p.record_seconds, inv, Event::EndFailed);
         } else {
-            self.at(next, Event::ModelAttempt(inv));
+            self.at(next, inv, Event::ModelAttempt);
         }
     }
 
@@ -328,7 +328,7 @@ impl Sim<'_> {
                 } else if self.jobs[job].retries < self.p.async_retry_attempts {
                     let delay = self.p.async_retry_delays[self.jobs[job].retries as usize];
                     self.jobs[job].retries += 1;
-                    self.at(self.now + delay, Event::AsyncDeliver(job));
+                    self.at(self.now + delay, job, Event::AsyncDeliver);
                 } else {
                     self.f.dead_lettered += 1;
                     self.leave(job);
@@ -340,7 +340,7 @@ impl Sim<'_> {
                 } else {
                     let i = &self.invocations[inv];
                     let visible_at = (i.start + self.p.sqs_visibility_timeout).max(self.now);
-                    self.at(visible_at, Event::SqsVisible(job));
+                    self.at(visible_at, job, Event::SqsVisible);
                 }
                 self.sqs_poll();
             }
