@@ -122,7 +122,6 @@ class Trigger:
             return slot[0]
 
     def dispatch_forever(self):
-        a = self.args
         while True:
             with self.lock:
                 now = self.now()
@@ -368,26 +367,25 @@ def main():
     try:
         tmp = tempfile.mkdtemp(prefix="burst-")
         print(f"function logs in {tmp}")
-        if True:
-            for mode in modes:
-                t = time.monotonic()
-                measured = measure(mode, args, args.target, moto_url, tmp)
-                # What the function spends besides the model call, split 3:1 before and after it.
-                overhead = max(0.0, measured.pop("_median_invocation") - args.latency)
-                simulated, command = simulate(mode, args, args.target, overhead * 0.75, overhead * 0.25)
-                print(f"\n### {mode}: {args.jobs} jobs, {args.concurrency} processes, "
-                      f"{args.requests_per_minute}/min, {args.latency} s per call "
-                      f"(measured in {time.monotonic() - t:.0f} s)\n")
-                print(f"`{command}`\n")
-                print("| | measured | simulated |\n|---|---:|---:|")
-                for name, value in measured.items():
-                    sim = simulated.get(name, "")
-                    if isinstance(value, float):
-                        value = f"{value:.1f} s" if name != "GB-seconds" else f"{value:.0f}"
-                        if sim and name != "GB-seconds":
-                            sim = f"{seconds(sim):.1f} s"
-                    print(f"| {name} | {value} | {sim} |")
-                sys.stdout.flush()
+        for mode in modes:
+            t = time.monotonic()
+            measured = measure(mode, args, args.target, moto_url, tmp)
+            # What the function spends besides the model call, split 3:1 before and after it.
+            overhead = max(0.0, measured.pop("_median_invocation") - args.latency)
+            simulated, command = simulate(mode, args, args.target, overhead * 0.75, overhead * 0.25)
+            print(f"\n### {mode}: {args.jobs} jobs, {args.concurrency} processes, "
+                  f"{args.requests_per_minute}/min, {args.latency} s per call "
+                  f"(measured in {time.monotonic() - t:.0f} s)\n")
+            print(f"`{command}`\n")
+            print("| | measured | simulated |\n|---|---:|---:|")
+            for name, value in measured.items():
+                sim = simulated.get(name, "")
+                if isinstance(value, float):
+                    value = f"{value:.1f} s" if name != "GB-seconds" else f"{value:.0f}"
+                    if sim and name != "GB-seconds":
+                        sim = f"{seconds(sim):.1f} s"
+                print(f"| {name} | {value} | {sim} |")
+            sys.stdout.flush()
     finally:
         if moto_proc:
             moto_proc.kill()

@@ -16,7 +16,7 @@ pub async fn emulator(
     backend: Option<Backend>,
     requests_per_minute: Option<f64>,
 ) -> ExitCode {
-    if let Some(rpm) = requests_per_minute.filter(|r| !(*r > 0.0)) {
+    if let Some(rpm) = requests_per_minute.filter(|r| r.is_nan() || *r <= 0.0) {
         return fail(&format!("--requests-per-minute must be positive, not {rpm}"));
     }
     set_requests_per_minute(requests_per_minute);

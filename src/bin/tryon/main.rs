@@ -159,7 +159,7 @@ enum Command {
     /// Simulate a burst of jobs through the deployed system in virtual time: succeeded,
     /// failed, dead-lettered, paid and throttled calls, drain time, latency, cost
     /// (docs/capacity.md). Every option defaults to the deployed setting.
-    Capacity(capacity::CapacityArgs),
+    Capacity(Box<capacity::CapacityArgs>),
 }
 
 fn main() -> ExitCode {
