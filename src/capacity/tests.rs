@@ -146,3 +146,36 @@ fn async_events_past_their_maximum_age_are_discarded() {
     assert!(f.expired > 1500, "{f:?}");
     assert_eq!(f.dead_lettered, f.expired + f.failed, "{f:?}");
 }
+
+/// The defaults are the deployed settings: read from template.yaml, so they cannot drift.
+#[test]
+fn the_defaults_are_the_templates_settings() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("template.yaml");
+    let t: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let number = |v: &serde_yaml::Value| -> f64 {
+        v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())).unwrap_or_else(|| panic!("not a number: {v:?}"))
+    };
+    let function = &t["Resources"]["TryOnFunction"]["Properties"];
+    let env = &function["Environment"]["Variables"];
+    let queue = &t["Resources"]["JobQueue"]["Properties"];
+    for trigger in [Trigger::Async, Trigger::Sqs] {
+        let p = Params::deployed(trigger, 1);
+        assert_eq!(p.function_timeout, number(&t["Globals"]["Function"]["Timeout"]));
+        assert_eq!(p.memory_mb, number(&t["Globals"]["Function"]["MemorySize"]));
+        assert_eq!(p.async_retry_attempts as f64, number(&function["EventInvokeConfig"]["MaximumRetryAttempts"]));
+        assert_eq!(p.async_max_event_age, number(&function["EventInvokeConfig"]["MaximumEventAgeInSeconds"]));
+        assert_eq!(p.max_attempts as f64, number(&env["MAX_ATTEMPTS"]));
+        assert_eq!(p.model_timeout, number(&env["MODEL_TIMEOUT_SECONDS"]));
+        assert_eq!(p.deadline_reserve, number(&env["DEADLINE_RESERVE_SECONDS"]));
+        assert_eq!(p.sqs_visibility_timeout, number(&queue["VisibilityTimeout"]));
+        assert_eq!(p.sqs_max_receive_count as f64, number(&queue["RedrivePolicy"]["maxReceiveCount"]));
+        assert_eq!(p.sqs_retention, number(&queue["MessageRetentionPeriod"]));
+        assert_eq!(p.sqs_max_concurrency as f64, number(&t["Parameters"]["MaxConcurrency"]["Default"]));
+        assert_eq!(
+            t["Resources"]["JobQueueMapping"]["Properties"]["BatchSize"].as_u64(),
+            Some(1),
+            "the model runs one job per invocation"
+        );
+        assert!(function.get("ReservedConcurrentExecutions").is_none(), "the model assumes the account's limit");
+    }
+}
