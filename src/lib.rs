@@ -11,6 +11,8 @@ pub mod backend;
 #[cfg(feature = "tools")]
 pub mod bench;
 pub mod budget;
+#[cfg(feature = "tools")]
+pub mod capacity;
 pub mod catalog;
 pub mod config;
 pub mod converse_client;

@@ -23,6 +23,7 @@ mod faults;
 mod google;
 mod google_auth;
 mod log;
+mod quota;
 mod render;
 mod server;
 mod state;
@@ -31,5 +32,6 @@ mod wif;
 
 pub use faults::Fault;
 pub use log::RecordedRequest;
+pub use quota::set_requests_per_minute;
 pub use state::Emulator;
 pub use wif::{external_account_json, local_environment};

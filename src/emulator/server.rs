@@ -204,6 +204,10 @@ async fn invoke(
 ) -> Response {
     let started = Instant::now();
     let call = Call::begin(emu.clone(), &model_id, &headers, body.len());
+    // Over the quota (`tryon emulator --requests-per-minute`): Bedrock's throttling answer.
+    if let (false, Some((status, kind, message))) = (super::quota::admit(), Fault::Throttling.canned()) {
+        return call.reject(Rejection::new(status, kind, message), Value::Null, true);
+    }
     if let Some(Fault::Delay { ms }) = &call.fault {
         tokio::time::sleep(Duration::from_millis(*ms)).await;
     }

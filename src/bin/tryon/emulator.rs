@@ -6,15 +6,27 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use tryon::catalog::Backend;
-use tryon::emulator::{local_environment, Emulator};
+use tryon::emulator::{local_environment, set_requests_per_minute, Emulator};
 
 use crate::common::fail;
 
-pub async fn emulator(addr: SocketAddr, model_ids: Vec<String>, backend: Option<Backend>) -> ExitCode {
+pub async fn emulator(
+    addr: SocketAddr,
+    model_ids: Vec<String>,
+    backend: Option<Backend>,
+    requests_per_minute: Option<f64>,
+) -> ExitCode {
+    if let Some(rpm) = requests_per_minute.filter(|r| r.is_nan() || *r <= 0.0) {
+        return fail(&format!("--requests-per-minute must be positive, not {rpm}"));
+    }
+    set_requests_per_minute(requests_per_minute);
     match Emulator::new(model_ids).spawn(addr).await {
         Ok((local, task)) => {
             let base = format!("http://{local}");
             eprintln!("emulators of every backend listening on {base}");
+            if let Some(rpm) = requests_per_minute {
+                eprintln!("InvokeModel quota: {rpm} requests a minute (429 ThrottlingException beyond)");
+            }
             if let Some(b) = backend {
                 eprintln!("to run the function against {b} here, set (with the S3 variables of your local S3):");
                 for (name, value) in local_environment(b, &base) {

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_invocation;
+mod capacity;
 mod common;
 mod emulator;
 mod event;
@@ -99,6 +100,10 @@ enum Command {
         /// Print the variables that point the function at this emulator for this backend.
         #[arg(long, value_parser = parse_backend)]
         backend: Option<tryon::catalog::Backend>,
+        /// Refuse InvokeModel calls over this many a minute with 429 ThrottlingException, as
+        /// Bedrock's quota does (a minute's worth at once, then the rate).
+        #[arg(long)]
+        requests_per_minute: Option<f64>,
     },
     /// Check a job manifest offline with the Lambda's own validator; prints every problem.
     Validate {
@@ -151,6 +156,10 @@ enum Command {
     /// trousers.png and boots.png with alpha, mask.png) into a folder.
     #[command(hide = true)]
     Samples { folder: PathBuf },
+    /// Simulate a burst of jobs through the deployed system in virtual time: succeeded,
+    /// failed, dead-lettered, paid and throttled calls, drain time, latency, cost
+    /// (docs/capacity.md). Every option defaults to the deployed setting.
+    Capacity(Box<capacity::CapacityArgs>),
 }
 
 fn main() -> ExitCode {
@@ -185,8 +194,8 @@ async fn dispatch(command: Command) -> ExitCode {
         Command::Submit { folder, bucket, job_id, wait, out, timeout } => {
             submit::submit(&folder, &bucket, job_id, wait, &out, Duration::from_secs(timeout)).await
         }
-        Command::Emulator { port, host, model_ids, backend } => {
-            emulator::emulator(SocketAddr::new(host, port), model_ids, backend).await
+        Command::Emulator { port, host, model_ids, backend, requests_per_minute } => {
+            emulator::emulator(SocketAddr::new(host, port), model_ids, backend, requests_per_minute).await
         }
         Command::Validate { manifest } => validate::validate(&manifest),
         Command::Event { bucket, key, source, etag, region } => event::event(&bucket, &key, &source, &etag, &region),
@@ -195,6 +204,7 @@ async fn dispatch(command: Command) -> ExitCode {
         Command::BenchInvocation { data, emulator, backend } => {
             bench_invocation::bench_invocation(&data, &emulator, backend).await
         }
+        Command::Capacity(args) => capacity::capacity(&args),
     }
 }
 
