@@ -146,7 +146,18 @@ fn template_grants_least_privilege() {
                 "s3:ListBucket" => {
                     assert!(text(&s["Condition"]).contains("s3:prefix"), "ListBucket must be limited by prefix")
                 }
-                "bedrock:InvokeModel" => assert!(resources.contains("foundation-model/${ModelId}"), "{resources}"),
+                // Nova Canvas on its one model; Converse on its one inference profile, and on
+                // its one foundation model only through that profile.
+                "bedrock:InvokeModel" => assert!(
+                    resources.contains("foundation-model/${ModelId}")
+                        || resources.contains("inference-profile/${ConverseModelId}")
+                        || (resources.contains("foundation-model/${ConverseFoundationModelId}")
+                            && text(&s["Condition"]).contains("bedrock:InferenceProfileArn")),
+                    "{resources}"
+                ),
+                "secretsmanager:GetSecretValue" => {
+                    assert!(resources.ends_with("Ref GoogleCredentialsSecretArn"), "the one secret only: {resources}")
+                }
                 a if a.starts_with("sqs:") => assert!(resources.contains("JobQueue"), "{a} on {resources}"),
                 other => panic!("undocumented permission {other}"),
             }

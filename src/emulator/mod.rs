@@ -32,6 +32,5 @@ mod wif;
 
 pub use faults::Fault;
 pub use log::RecordedRequest;
-pub use quota::set_requests_per_minute;
 pub use state::Emulator;
 pub use wif::{external_account_json, local_environment};

@@ -4,28 +4,38 @@
 //! (a minute's worth at once, refilled at the rate), so a measured burst and a simulated one
 //! meet the same quota.
 //!
-//! Process-wide: set once by `tryon emulator --requests-per-minute`; unset, every call is
-//! admitted, so tests that run emulators in one process never meet it.
+//! Per emulator: set by `tryon emulator --requests-per-minute`; unset, every call is admitted.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
+use super::state::Emulator;
 use crate::capacity::TokenBucket;
 
-static QUOTA: Mutex<Option<(Instant, TokenBucket)>> = Mutex::new(None);
-
-/// Limits every emulator of this process to `per_minute` model calls a minute (`None`: no limit).
-pub fn set_requests_per_minute(per_minute: Option<f64>) {
-    let quota = per_minute.map(|rpm| (Instant::now(), TokenBucket::new(rpm, rpm)));
-    *QUOTA.lock().unwrap_or_else(|p| p.into_inner()) = quota;
+/// The bucket and when it started filling.
+pub(crate) struct Quota {
+    start: Instant,
+    bucket: TokenBucket,
 }
 
-/// Whether a call arriving now is within the quota (it then counts against it).
-pub(super) fn admit() -> bool {
-    match QUOTA.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-        Some((start, bucket)) => bucket.try_take(start.elapsed().as_secs_f64()),
-        None => true,
+impl Emulator {
+    /// Limits this emulator to `per_minute` model calls a minute (`None`: no limit).
+    pub fn set_requests_per_minute(&self, per_minute: Option<f64>) {
+        let quota = per_minute.map(|rpm| Quota { start: Instant::now(), bucket: TokenBucket::new(rpm, rpm) });
+        *lock(&self.quota) = quota;
     }
+
+    /// Whether a call arriving now is within the quota (it then counts against it).
+    pub(super) fn admit(&self) -> bool {
+        match lock(&self.quota).as_mut() {
+            Some(q) => q.bucket.try_take(q.start.elapsed().as_secs_f64()),
+            None => true,
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -33,7 +43,6 @@ mod tests {
     use std::io::{Read, Write};
     use std::net::{SocketAddr, TcpStream};
 
-    use super::*;
     use crate::emulator::Emulator;
 
     /// One raw `InvokeModel` call: the status line and the error type header.
@@ -52,14 +61,14 @@ mod tests {
         (status, kind)
     }
 
-    /// Over the quota the call is refused as Bedrock refuses it. No other test of this
-    /// binary calls `InvokeModel`, so the process-wide quota touches nothing else.
+    /// Over the quota the call is refused as Bedrock refuses it.
     #[tokio::test(flavor = "multi_thread")]
     async fn a_call_over_the_quota_is_a_429_throttling_exception() {
-        let (addr, _server) = Emulator::default().spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        set_requests_per_minute(Some(1.0));
+        let emu = Emulator::default();
+        let (addr, _server) = emu.clone().spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        emu.set_requests_per_minute(Some(1.0));
         let (first, second) = tokio::task::spawn_blocking(move || (invoke(addr), invoke(addr))).await.unwrap();
-        set_requests_per_minute(None);
+        emu.set_requests_per_minute(None);
         // Admitted (then refused for its empty body); the next one meets the quota.
         assert!(first.0.contains(" 400 "), "{first:?}");
         assert!(second.0.contains(" 429 "), "{second:?}");

@@ -205,7 +205,7 @@ async fn invoke(
     let started = Instant::now();
     let call = Call::begin(emu.clone(), &model_id, &headers, body.len());
     // Over the quota (`tryon emulator --requests-per-minute`): Bedrock's throttling answer.
-    if let (false, Some((status, kind, message))) = (super::quota::admit(), Fault::Throttling.canned()) {
+    if let (false, Some((status, kind, message))) = (emu.admit(), Fault::Throttling.canned()) {
         return call.reject(Rejection::new(status, kind, message), Value::Null, true);
     }
     if let Some(Fault::Delay { ms }) = &call.fault {

@@ -28,6 +28,8 @@ pub(super) struct Shared {
 pub struct Emulator {
     shared: Arc<Mutex<Shared>>,
     model_ids: Arc<Vec<String>>,
+    /// The `InvokeModel` quota, when one is set ([`super::quota`]).
+    pub(super) quota: Arc<Mutex<Option<super::quota::Quota>>>,
 }
 
 impl Default for Emulator {
@@ -38,7 +40,7 @@ impl Default for Emulator {
 
 impl Emulator {
     pub fn new(model_ids: Vec<String>) -> Self {
-        Emulator { shared: Arc::default(), model_ids: Arc::new(model_ids) }
+        Emulator { shared: Arc::default(), model_ids: Arc::new(model_ids), quota: Arc::default() }
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, Shared> {

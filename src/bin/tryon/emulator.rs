@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use tryon::catalog::Backend;
-use tryon::emulator::{local_environment, set_requests_per_minute, Emulator};
+use tryon::emulator::{local_environment, Emulator};
 
 use crate::common::fail;
 
@@ -19,8 +19,9 @@ pub async fn emulator(
     if let Some(rpm) = requests_per_minute.filter(|r| r.is_nan() || *r <= 0.0) {
         return fail(&format!("--requests-per-minute must be positive, not {rpm}"));
     }
-    set_requests_per_minute(requests_per_minute);
-    match Emulator::new(model_ids).spawn(addr).await {
+    let emulator = Emulator::new(model_ids);
+    emulator.set_requests_per_minute(requests_per_minute);
+    match emulator.spawn(addr).await {
         Ok((local, task)) => {
             let base = format!("http://{local}");
             eprintln!("emulators of every backend listening on {base}");
