@@ -354,3 +354,53 @@ async fn moto_a_versioned_task_runs_only_the_current_version() {
     assert_eq!(w.deliver_as(key, "req-3", Duration::from_secs(300)).await.unwrap().records[0].outcome, "duplicate");
     assert_eq!(w.calls().len(), 1);
 }
+
+/// The plain text of a template value, CloudFormation tags included (`!Sub …`).
+fn yaml_text(v: &serde_yaml::Value) -> String {
+    use serde_yaml::Value as Y;
+    match v {
+        Y::String(s) => s.clone(),
+        Y::Tagged(t) => format!("{} {}", t.tag, yaml_text(&t.value)),
+        Y::Sequence(s) => s.iter().map(yaml_text).collect::<Vec<_>>().join(" "),
+        Y::Mapping(m) => {
+            m.iter().map(|(k, v)| format!("{}={}", yaml_text(k), yaml_text(v))).collect::<Vec<_>>().join(" ")
+        }
+        other => serde_yaml::to_string(other).unwrap_or_default().trim().to_owned(),
+    }
+}
+
+#[test]
+fn the_batch_operations_role_can_only_invoke_the_function_and_use_its_prefix() {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("template.yaml")).unwrap();
+    let t: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let role = &t["Resources"]["BatchOperationsRole"]["Properties"];
+    let trust = &role["AssumeRolePolicyDocument"]["Statement"];
+    assert_eq!(trust.as_sequence().map(Vec::len), Some(1));
+    assert_eq!(yaml_text(&trust[0]["Principal"]["Service"]), "batchoperations.s3.amazonaws.com");
+    assert!(yaml_text(&trust[0]["Condition"]).contains("aws:SourceAccount"), "confused-deputy protection");
+    let statements = role["Policies"][0]["PolicyDocument"]["Statement"].as_sequence().unwrap();
+    let mut actions = Vec::new();
+    for s in statements {
+        let resources = yaml_text(&s["Resource"]);
+        assert!(!resources.split_whitespace().any(|r| r == "*"), "{resources}");
+        for a in yaml_text(&s["Action"]).split_whitespace() {
+            match a {
+                "lambda:InvokeFunction" => assert!(resources.contains("TryOnFunction.Arn"), "{resources}"),
+                "s3:GetObject" | "s3:GetObjectVersion" | "s3:PutObject" => {
+                    assert!(resources.contains("/${BatchOperationsPrefix}*"), "{a} on {resources}")
+                }
+                "s3:GetBucketLocation" => assert!(!resources.contains('/'), "{resources}"),
+                other => panic!("unexpected permission {other}"),
+            }
+            actions.push(a.to_owned());
+        }
+    }
+    actions.sort();
+    assert_eq!(
+        actions,
+        ["lambda:InvokeFunction", "s3:GetBucketLocation", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"]
+    );
+    for output in ["BatchOperationsRoleArn", "BatchOperationsFunctionArn", "BatchOperationsLocation"] {
+        assert!(t["Outputs"][output]["Value"] != serde_yaml::Value::Null, "output {output}");
+    }
+}
