@@ -219,10 +219,7 @@ async fn a_notification_for_a_job_a_task_is_running_is_a_duplicate() {
 
 #[test]
 fn sample_events_decode_to_their_tasks() {
-    for (file, version, version_id) in [
-        ("events/s3-batch-v1.json", "1.0", Some("jQYn6rjp.4tzZ5W8dCa1iW3gCk2ZdjEI")),
-        ("events/s3-batch-v2.json", "2.0", None),
-    ] {
+    for (file, version) in [("events/s3-batch-v1.json", "1.0"), ("events/s3-batch-v2.json", "2.0")] {
         let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
         assert!(text.contains("uploads/summer+sale/caf%C3%A9+1/job.json"), "{file}: the key as S3 encodes it");
         let incoming = parse_event(serde_json::from_str(&text).unwrap()).unwrap();
@@ -231,7 +228,7 @@ fn sample_events_decode_to_their_tasks() {
         let Record::Created(o) = &incoming.messages[0].records[0] else { panic!("{file}") };
         assert_eq!(
             (o.bucket.as_str(), o.key.as_str(), o.version_id.as_deref()),
-            ("tryon-example-bucket", "uploads/summer sale/café 1/job.json", version_id),
+            ("tryon-example-bucket", "uploads/summer sale/café 1/job.json", None),
             "{file}"
         );
     }
