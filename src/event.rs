@@ -3,13 +3,18 @@
 //!
 //! Accepted payloads: S3 notifications (direct), SQS batches whose bodies are S3
 //! notifications (also wrapped in SNS, or EventBridge events; `s3:TestEvent` is skipped),
-//! and EventBridge "Object Created" events from S3.
+//! EventBridge "Object Created" events from S3, and S3 Batch Operations invocations
+//! ([`batch_operations`]).
 //!
 //! Each record is judged on its own: one malformed record never hides the valid ones
 //! delivered beside it.
 
 use aws_lambda_events::s3::S3EventRecord;
 use serde_json::Value;
+
+pub mod batch_operations;
+
+pub use batch_operations::BatchInvocation;
 
 /// One announced object that may start a job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +53,7 @@ pub enum Record {
 pub struct EventError(pub String);
 
 /// Where an invocation's event came from; it decides how failures are reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     /// Asynchronous: a failed invocation is retried by Lambda.
     S3,
@@ -56,12 +61,16 @@ pub enum Source {
     EventBridge,
     /// A batch: failed messages are reported in `batchItemFailures` and redelivered by SQS.
     Sqs,
+    /// Synchronous: the answer has one result per task, and S3 Batch Operations retries the
+    /// tasks answered `TemporaryFailure`.
+    BatchOperations(BatchInvocation),
 }
 
-/// A unit of delivery: the whole event for S3 and EventBridge, one message for SQS.
+/// A unit of delivery: the whole event for S3 and EventBridge, one message for SQS, one task
+/// for S3 Batch Operations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    /// The SQS `messageId`.
+    /// The SQS `messageId`, or the Batch Operations `taskId`.
     pub id: Option<String>,
     pub records: Vec<Record>,
 }
@@ -80,9 +89,13 @@ pub fn parse_event(mut payload: Value) -> Result<Incoming, EventError> {
             messages: vec![Message { id: None, records: vec![eventbridge(&payload)] }],
         });
     }
+    if batch_operations::is_batch_operations(&payload) {
+        return batch_operations::parse(&payload);
+    }
     let Some(Value::Array(records)) = payload.get_mut("Records").map(Value::take) else {
         return Err(EventError(
-            "expected an S3 notification, an SQS batch or an EventBridge Object Created event".into(),
+            "expected an S3 notification, an SQS batch, an EventBridge Object Created event or an S3 Batch Operations invocation"
+                .into(),
         ));
     };
     // Any record, not the first: a batch whose first record is broken is still a batch,

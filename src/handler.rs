@@ -3,6 +3,7 @@
 //! are skipped as duplicates); everything else returns a summary. A malformed record never
 //! fails an S3 or EventBridge invocation (a retry reads the same bytes); in an SQS batch its
 //! message is redelivered, so that it ends in the dead-letter queue where someone sees it.
+//! S3 Batch Operations invocations are answered task by task ([`batch_operations`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,6 +17,10 @@ use crate::error::{ErrorCode, JobError};
 use crate::event::{self, Incoming, ObjectCreated, Record, Source};
 use crate::job::{Outcome, Service};
 use crate::ports::{Model, Storage};
+
+mod batch_operations;
+
+pub use batch_operations::{BatchAnswer, ResultCode, TaskResult};
 
 /// What the runtime tells us about the invocation.
 #[derive(Debug, Clone)]
@@ -64,20 +69,33 @@ pub struct RecordResult {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
     pub records: Vec<RecordResult>,
-    /// For SQS batches: the messages to redeliver (transient failures, malformed messages).
+    /// What the invocation answers, by source.
     #[serde(skip)]
-    pub batch_item_failures: Option<Vec<String>>,
+    pub reply: Reply,
+}
+
+/// The shape of an invocation's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// S3 and EventBridge: the per-record summary.
+    Records,
+    /// SQS: the messages to redeliver (transient failures, malformed messages).
+    BatchItemFailures(Vec<String>),
+    /// S3 Batch Operations: one result per task.
+    BatchOperations(BatchAnswer),
 }
 
 impl Summary {
     /// The invocation's result: `{"batchItemFailures": [...]}` for SQS batches (so only the
-    /// failed messages are redelivered), the per-record summary otherwise.
+    /// failed messages are redelivered), the Batch Operations answer for its tasks, the
+    /// per-record summary otherwise.
     pub fn response(&self) -> Value {
-        match &self.batch_item_failures {
-            Some(ids) => serde_json::json!({
+        match &self.reply {
+            Reply::BatchItemFailures(ids) => serde_json::json!({
                 "batchItemFailures": ids.iter().map(|id| serde_json::json!({ "itemIdentifier": id })).collect::<Vec<_>>()
             }),
-            None => serde_json::json!({ "records": self.records }),
+            Reply::BatchOperations(answer) => serde_json::to_value(answer).unwrap_or_default(),
+            Reply::Records => serde_json::json!({ "records": self.records }),
         }
     }
 }
@@ -111,9 +129,13 @@ pub async fn handle<S: Storage, M: Model>(
             // Retrying an event we cannot read would fail the same way.
             warn!(error = %e, "event ignored");
             let skipped = settled(String::new(), "skipped", e.to_string());
-            return Ok(Summary { records: vec![skipped], batch_item_failures: None });
+            return Ok(Summary { records: vec![skipped], reply: Reply::Records });
         }
     };
+    if let Source::BatchOperations(invocation) = incoming.source {
+        // Answered, never failed: a failed invocation would fail every task it carries.
+        return Ok(batch_operations::answer(svc, invocation, incoming.messages, inv).await);
+    }
     run_batch(incoming, |obj| Box::pin(async move { svc.run_job(&obj, &inv.request_id, inv.deadline).await })).await
 }
 
@@ -133,7 +155,7 @@ async fn run_batch<'a>(
     for message in incoming.messages {
         let mut message_failed = false;
         for record in message.records {
-            let obj = match triage(record, incoming.source, message.id.as_deref()) {
+            let obj = match triage(record, &incoming.source, message.id.as_deref()) {
                 Triage::Run(obj) => obj,
                 Triage::Settled { result, redeliver } => {
                     message_failed |= redeliver;
@@ -171,7 +193,7 @@ const MAX_KEY_CHARS: usize = 1024;
 const MAX_REASON_CHARS: usize = 512;
 
 /// Decides the records that run no job, and logs them.
-fn triage(record: Record, source: Source, message_id: Option<&str>) -> Triage {
+fn triage(record: Record, source: &Source, message_id: Option<&str>) -> Triage {
     match record {
         Record::Created(obj) => Triage::Run(obj),
         Record::Ignored { what, reason } => {
@@ -182,7 +204,7 @@ fn triage(record: Record, source: Source, message_id: Option<&str>) -> Triage {
         Record::Malformed { what, reason } => {
             let (what, reason) = (clip(what, MAX_KEY_CHARS), clip(reason, MAX_REASON_CHARS));
             // Only SQS can hand a record back: elsewhere a retry would read the same bytes.
-            let redeliver = source == Source::Sqs;
+            let redeliver = *source == Source::Sqs;
             error!(key = %what, %reason, source = ?source, message_id, redeliver, "malformed record");
             Triage::Settled { result: settled(what, "malformed", reason), redeliver }
         }
@@ -228,7 +250,7 @@ fn finish(
         if !ids.is_empty() {
             warn!(failed = ids.len(), "reporting partial batch failures");
         }
-        return Ok(Summary { records, batch_item_failures: Some(ids) });
+        return Ok(Summary { records, reply: Reply::BatchItemFailures(ids) });
     }
     match transient.first() {
         Some(first) => Err(InvocationError {
@@ -243,7 +265,7 @@ fn finish(
                 failed_messages.len()
             ),
         }),
-        None => Ok(Summary { records, batch_item_failures: None }),
+        None => Ok(Summary { records, reply: Reply::Records }),
     }
 }
 
@@ -294,7 +316,7 @@ mod tests {
     #[test]
     fn malformed_records_are_reported_and_redelivered_only_from_sqs() {
         for source in [Source::S3, Source::EventBridge, Source::Sqs] {
-            let Triage::Settled { result, redeliver } = triage(bad("uploads/j/job.json"), source, Some("m1")) else {
+            let Triage::Settled { result, redeliver } = triage(bad("uploads/j/job.json"), &source, Some("m1")) else {
                 panic!("a malformed record runs no job")
             };
             assert_eq!(redeliver, source == Source::Sqs, "{source:?}");
@@ -308,16 +330,16 @@ mod tests {
                     detail: Some("s3.object.size: invalid type".into()),
                 }
             );
-            let Triage::Settled { result, redeliver } = triage(ignored("k"), source, Some("m1")) else { panic!() };
+            let Triage::Settled { result, redeliver } = triage(ignored("k"), &source, Some("m1")) else { panic!() };
             assert_eq!((result.outcome, redeliver), ("skipped", false), "not for us is never a failure");
-            assert!(matches!(triage(created("k"), source, None), Triage::Run(_)));
+            assert!(matches!(triage(created("k"), &source, None), Triage::Run(_)));
         }
     }
 
     #[test]
     fn reported_keys_and_reasons_are_clipped() {
         let huge = Record::Malformed { what: "k".repeat(5000), reason: "é".repeat(5000) };
-        let Triage::Settled { result, .. } = triage(huge, Source::S3, None) else { panic!() };
+        let Triage::Settled { result, .. } = triage(huge, &Source::S3, None) else { panic!() };
         assert_eq!(result.key.chars().count(), MAX_KEY_CHARS + 1);
         assert_eq!(result.detail.unwrap().chars().count(), MAX_REASON_CHARS + 1);
         assert_eq!(clip("short".into(), 10), "short");
@@ -330,7 +352,7 @@ mod tests {
                 .await
                 .expect("retrying cannot fix a malformed record");
         assert_eq!(outcomes(&summary), ["succeeded", "malformed", "skipped"]);
-        assert_eq!(summary.batch_item_failures, None);
+        assert_eq!(summary.reply, Reply::Records);
         assert_eq!(summary.response()["records"][1]["detail"], "s3.object.size: invalid type");
         assert!(summary.response()["records"][1].get("code").is_none());
         let e = run(Source::EventBridge, vec![(None, vec![bad("k"), created("uploads/throttle/job.json")])])

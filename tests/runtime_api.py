@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -167,6 +168,7 @@ def main():
         check("through SigV4 with content-type application/json",
               all(c["auth"] == "sigv4" and c["contentType"] == "application/json" for c in calls), str(calls)[:300])
         backends(s3, invoke, emu_port)
+        batch_operations(s3, invoke, emu_port)
     finally:
         watch.terminate()
         emulator.terminate()
@@ -287,6 +289,59 @@ def backends(s3, invoke_events_file, emu_port):
           status["state"] == "succeeded" and len(items) == 4 and all(i.get("costUsd", 0) > 0 for i in items)
           and [i.get("backend") for i in items] == ["nova-canvas", "vertex-vto", "gemini-image", "bedrock-converse"],
           json.dumps(status)[:500])
+
+
+def batch_operations(s3, invoke_events_file, emu_port):
+    """S3 Batch Operations invocations through the built function: the sample events (schema
+    1.0 and 2.0) for a job an S3 notification already ran answer from its status without a
+    model call; a task for a new job runs it; a task for an image fails permanently."""
+    def model_calls():
+        return len(json.loads(urllib.request.urlopen(f"http://127.0.0.1:{emu_port}/_emulator/requests").read()))
+
+    def answer(out):
+        try:
+            return json.loads(out.stdout or "{}")
+        except ValueError:
+            return {}
+
+    def task_event(key, task_id):
+        quoted = urllib.parse.quote(key, safe="/")
+        return {"invocationSchemaVersion": "2.0", "invocationId": f"inv-{task_id}",
+                "job": {"id": "runtime-api", "userArguments": {"reason": "runtime-api check"}},
+                "tasks": [{"taskId": task_id, "s3Key": quoted, "s3VersionId": None, "s3Bucket": BUCKET}]}
+
+    before = model_calls()
+    for event_file, version in [("s3-batch-v1.json", "1.0"), ("s3-batch-v2.json", "2.0")]:
+        out = invoke_events_file(event_file)
+        sent = json.loads((ROOT / "events" / event_file).read_text())
+        a = answer(out)
+        results = a.get("results") or [{}]
+        check(f"{event_file}: answers in the Batch Operations format",
+              out.returncode == 0 and a.get("invocationSchemaVersion") == version
+              and a.get("invocationId") == sent["invocationId"] and a.get("treatMissingKeysAs") == "PermanentFailure"
+              and len(results) == 1 and results[0].get("taskId") == sent["tasks"][0]["taskId"], out.stdout + out.stderr[-300:])
+        check(f"{event_file}: a job already finished answers Succeeded from its status",
+              results[0].get("resultCode") == "Succeeded" and results[0].get("resultString") == "succeeded", out.stdout)
+    check("the finished job's tasks made no model call", model_calls() == before, f"{before} -> {model_calls()}")
+
+    example = ROOT / "examples" / "hoodie"
+    job = "batch fresh/1"
+    for f in ["person.jpg", "hoodie.png"]:
+        s3.put_object(Bucket=BUCKET, Key=f"uploads/{job}/{f}", Body=(example / f).read_bytes())
+    s3.put_object(Bucket=BUCKET, Key=f"uploads/{job}/job.json", Body=(example / "job.json").read_bytes())
+    cases = [("runtime-api-batch-new.json", f"uploads/{job}/job.json", "Succeeded", "succeeded"),
+             ("runtime-api-batch-image.json", f"uploads/{job}/person.jpg", "PermanentFailure", "skipped: ")]
+    for name, key, want_code, want_text in cases:
+        path = ROOT / "target" / name
+        path.write_text(json.dumps(task_event(key, name)))
+        out = invoke_events_file(str(path))
+        result = (answer(out).get("results") or [{}])[0]
+        check(f"a task for {key}: {want_code} {want_text}",
+              out.returncode == 0 and result.get("resultCode") == want_code
+              and result.get("resultString", "").startswith(want_text), out.stdout + out.stderr[-300:])
+    status = json.loads(s3.get_object(Bucket=BUCKET, Key=f"outputs/{job}/status.json")["Body"].read())
+    check("the task's new job ran once", status["state"] == "succeeded" and model_calls() == before + 1,
+          f"{model_calls() - before} calls, {json.dumps(status)[:300]}")
 
 
 if __name__ == "__main__":
