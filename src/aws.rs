@@ -137,31 +137,44 @@ impl BedrockModel {
 
     /// A client from the shared SDK configuration, in `region` when given.
     pub fn from_sdk_config(sdk: &aws_config::SdkConfig, region: Option<&str>, model_id: &str) -> Self {
-        let mut b = aws_sdk_bedrockruntime::config::Builder::from(sdk);
-        if let Some(r) = region {
-            b = b.region(aws_sdk_bedrockruntime::config::Region::new(r.to_owned()));
-        }
-        BedrockModel::new(aws_sdk_bedrockruntime::Client::from_conf(b.build()), model_id)
+        BedrockModel::new(bedrock_client(sdk, region), model_id)
     }
 
     /// A client for a Nova Canvas emulator at `endpoint`, with placeholder credentials and
     /// nothing read from the environment.
     #[cfg(feature = "tools")]
     pub fn for_emulator(endpoint: &str, model_id: &str) -> Self {
-        let conf = aws_sdk_bedrockruntime::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(aws_sdk_bedrockruntime::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_bedrockruntime::config::Credentials::new(
-                "emulator",
-                "emulator",
-                None,
-                None,
-                "tryon-emulator",
-            ))
-            .endpoint_url(endpoint)
-            .build();
-        BedrockModel::new(aws_sdk_bedrockruntime::Client::from_conf(conf), model_id)
+        BedrockModel::new(bedrock_client_for_emulator(endpoint, "us-east-1"), model_id)
     }
+}
+
+/// A Bedrock Runtime client from the shared SDK configuration, in `region` when given (the
+/// `InvokeModel` and `Converse` transports share it).
+pub fn bedrock_client(sdk: &aws_config::SdkConfig, region: Option<&str>) -> aws_sdk_bedrockruntime::Client {
+    let mut b = aws_sdk_bedrockruntime::config::Builder::from(sdk);
+    if let Some(r) = region {
+        b = b.region(aws_sdk_bedrockruntime::config::Region::new(r.to_owned()));
+    }
+    aws_sdk_bedrockruntime::Client::from_conf(b.build())
+}
+
+/// A Bedrock Runtime client for an emulator at `endpoint`, with placeholder credentials and
+/// nothing read from the environment.
+#[cfg(feature = "tools")]
+pub fn bedrock_client_for_emulator(endpoint: &str, region: &str) -> aws_sdk_bedrockruntime::Client {
+    let conf = aws_sdk_bedrockruntime::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(aws_sdk_bedrockruntime::config::Region::new(region.to_owned()))
+        .credentials_provider(aws_sdk_bedrockruntime::config::Credentials::new(
+            "emulator",
+            "emulator",
+            None,
+            None,
+            "tryon-emulator",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_bedrockruntime::Client::from_conf(conf)
 }
 
 impl BedrockModel {

@@ -36,30 +36,14 @@ impl ConverseModel {
 
     /// A client from the shared SDK configuration, in `region` when given.
     pub fn from_sdk_config(sdk: &aws_config::SdkConfig, region: Option<&str>, model_id: &str) -> Self {
-        let mut b = aws_sdk_bedrockruntime::config::Builder::from(sdk);
-        if let Some(r) = region {
-            b = b.region(aws_sdk_bedrockruntime::config::Region::new(r.to_owned()));
-        }
-        ConverseModel::new(aws_sdk_bedrockruntime::Client::from_conf(b.build()), model_id)
+        ConverseModel::new(crate::aws::bedrock_client(sdk, region), model_id)
     }
 
     /// A client for the emulator at `endpoint`, with placeholder credentials and nothing
     /// read from the environment.
     #[cfg(feature = "tools")]
     pub fn for_emulator(endpoint: &str, model_id: &str) -> Self {
-        let conf = aws_sdk_bedrockruntime::Config::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_sdk_bedrockruntime::config::Region::new("us-west-2"))
-            .credentials_provider(aws_sdk_bedrockruntime::config::Credentials::new(
-                "emulator",
-                "emulator",
-                None,
-                None,
-                "tryon-emulator",
-            ))
-            .endpoint_url(endpoint)
-            .build();
-        ConverseModel::new(aws_sdk_bedrockruntime::Client::from_conf(conf), model_id)
+        ConverseModel::new(crate::aws::bedrock_client_for_emulator(endpoint, "us-west-2"), model_id)
     }
 
     pub fn model_id(&self) -> &str {
