@@ -451,33 +451,20 @@ mod tests {
         }
     }
 
-    fn golden_dir() -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/bedrock-converse")
-    }
-
     #[test]
     fn body_matches_golden_files() {
-        let mut n = 0;
-        for entry in std::fs::read_dir(golden_dir()).unwrap() {
-            let path = entry.unwrap().path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".manifest.json"))
-            else {
-                continue;
-            };
-            let s = spec(serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap());
+        let cases = crate::backend::golden_cases("bedrock-converse");
+        assert!(cases.len() >= 3, "expected golden cases, found {}", cases.len());
+        for (name, manifest, want) in cases {
+            let s = spec(manifest);
             assert_eq!(BedrockConverse.check_options(&s), Vec::<String>::new(), "golden {name}");
             let req = BedrockConverse.request(&s, images()).unwrap();
             let got: Value = serde_json::from_slice(&req.body).unwrap();
-            let want: Value =
-                serde_json::from_slice(&std::fs::read(golden_dir().join(format!("{name}.request.json"))).unwrap())
-                    .unwrap();
             assert_eq!(got, want, "golden {name}");
             assert_eq!(req.instruction.as_deref(), want["messages"][0]["content"][2]["text"].as_str(), "{name}");
             let text = String::from_utf8(req.body).unwrap();
             assert!(text.starts_with("{\"messages\":[{\"role\":\"user\",\"content\":[{\"image\":"), "{name}");
-            n += 1;
         }
-        assert!(n >= 3, "expected golden cases, found {n}");
     }
 
     #[test]

@@ -157,6 +157,27 @@ pub fn decode_base64(s: &str, what: &str, title: &str) -> Result<Vec<u8>, JobErr
     })
 }
 
+/// The golden cases of `tests/golden/<folder>` (`""`: Nova Canvas's), sorted by name: each
+/// case's name, manifest, and the request written by hand from the backend's reference.
+#[cfg(test)]
+pub(crate) fn golden_cases(folder: &str) -> Vec<(String, serde_json::Value, serde_json::Value)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(folder);
+    let read = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    };
+    let mut cases = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".manifest.json"))
+        else {
+            continue;
+        };
+        cases.push((name.to_owned(), read(&path), read(&dir.join(format!("{name}.request.json")))));
+    }
+    cases.sort_by(|a, b| a.0.cmp(&b.0));
+    cases
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -331,30 +331,21 @@ mod tests {
 
     #[test]
     fn body_matches_golden_files() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/vertex-vto");
-        let mut n = 0;
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".manifest.json"))
-            else {
-                continue;
-            };
-            let s = spec(serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap());
+        let cases = crate::backend::golden_cases("vertex-vto");
+        assert!(cases.len() >= 3, "expected golden cases, found {}", cases.len());
+        for (name, manifest, want) in cases {
+            let s = spec(manifest);
             assert_eq!(VertexVto.check_options(&s), Vec::<String>::new(), "golden {name}");
             let req = VertexVto.request(&s, images()).unwrap();
             assert_eq!(req.instruction, None);
             let got: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
-            let want: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.request.json"))).unwrap()).unwrap();
             assert_eq!(got, want, "golden {name}");
             let text = String::from_utf8(req.body).unwrap();
             assert!(
                 text.starts_with(r#"{"instances":[{"personImage":{"image":{"bytesBase64Encoded":"U09VUkNF""#),
                 "{name}"
             );
-            n += 1;
         }
-        assert!(n >= 3, "expected golden cases, found {n}");
     }
 
     #[test]

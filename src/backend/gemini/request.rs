@@ -159,29 +159,20 @@ mod tests {
 
     #[test]
     fn body_matches_golden_files() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/gemini-image");
-        let mut n = 0;
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".manifest.json"))
-            else {
-                continue;
-            };
-            let s = spec(serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap());
+        let cases = crate::backend::golden_cases("gemini-image");
+        assert!(cases.len() >= 3, "expected golden cases, found {}", cases.len());
+        for (name, manifest, want) in cases {
+            let s = spec(manifest);
             assert_eq!(GeminiImage.check_options(&s), Vec::<String>::new(), "golden {name}");
             let req = GeminiImage.request(&s, images(640, 480)).unwrap();
             let got: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
-            let want: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.request.json"))).unwrap()).unwrap();
             assert_eq!(got, want, "golden {name}");
             assert_eq!(req.instruction.as_deref(), want["contents"][0]["parts"][2]["text"].as_str(), "{name}");
             let text = String::from_utf8(req.body).unwrap();
             let start =
                 r#"{"contents":[{"role":"user","parts":[{"inlineData":{"mimeType":"image/jpeg","data":"U09VUkNF"}}"#;
             assert!(text.starts_with(start), "{name}");
-            n += 1;
         }
-        assert!(n >= 3, "expected golden cases, found {n}");
     }
 
     fn body(manifest: serde_json::Value, width: u32, height: u32) -> serde_json::Value {
