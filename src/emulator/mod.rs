@@ -1,23 +1,37 @@
-//! A faithful offline Nova Canvas: Bedrock Runtime `InvokeModel` for `VIRTUAL_TRY_ON` with
-//! the real wire protocol (percent-encoded model id in the path, `x-amzn-RequestId`,
-//! `x-amzn-ErrorType`, JSON error bodies, status codes), validation as strict as the
-//! reference, deterministic output, and a control API for tests:
+//! Faithful offline backends, one port for all: Nova Canvas (Bedrock Runtime `InvokeModel`
+//! for `VIRTUAL_TRY_ON`), Nova 2 Omni (Bedrock `Converse`), Vertex AI Virtual Try-On
+//! (`:predict`), Gemini image models (`:generateContent`) and Google's token endpoints (STS
+//! exchange, impersonation). Each speaks its service's real wire protocol (paths, headers,
+//! error bodies, status codes), validates as strictly as its reference, answers
+//! deterministic images, and takes faults. The control API for tests:
 //!
-//! - `POST /_emulator/faults` queues faults (one object or an array), each used by one call;
-//! - `GET /_emulator/requests` lists the calls received (images summarised, never base64);
-//! - `POST /_emulator/reset` clears both.
+//! - `POST /_emulator/faults` queues Nova Canvas faults, `POST /_emulator/faults/{backend}`
+//!   the others' (`bedrock-converse`, `vertex-vto`, `gemini-image`, `google-auth`), one
+//!   object or an array, each used by one call;
+//! - `GET /_emulator/requests` lists the Nova Canvas calls, `GET /_emulator/calls` the
+//!   others' (images summarised, never base64);
+//! - `POST /_emulator/tokens/expire` expires every token issued; `POST /_emulator/reset`
+//!   clears the queues and logs.
 //!
 //! Tooling only: the Lambda binary never uses it.
 //!
 //! The rooms, each with one job (arrows are the only imports between them, no circles):
 //!
-//! - `state`: the shared [`Emulator`] (fault queue, request log, model ids) -> `faults`, `log`;
-//! - `faults`: the [`Fault`] types and the canned Bedrock error each one answers;
+//! - `state`: the shared [`Emulator`] (fault queues, request logs, model ids, issued tokens,
+//!   the quota) -> `faults`, `log`;
+//! - `faults`: the Nova Canvas [`Fault`] types and the canned Bedrock error each one answers;
 //! - `log`: the [`RecordedRequest`] and the body summary that replaces images -> `faults`;
-//! - `server`: axum routes, the wire protocol and the control API -> all the others;
+//! - `bedrock`: Bedrock's error answer (`x-amzn-ErrorType`, `x-amzn-RequestId`);
+//! - `server`: axum routes, the `InvokeModel` wire protocol and the control API -> all the others;
 //! - `validate`: strict checks of the body against the Nova Canvas reference;
-//! - `render`: the deterministic output images and mask -> `validate`.
+//! - `render`: the deterministic output images and mask -> `validate`;
+//! - `quota`: a requests-per-minute quota on `InvokeModel` (`tryon emulator --requests-per-minute`);
+//! - `converse/`: Bedrock `Converse` (its own validation and rendering) -> `bedrock`, `state`;
+//! - `google/`: Vertex AI `:predict` and `:generateContent` -> `google_auth`, `state`;
+//! - `google_auth`: Google's token endpoints and the bearer check -> `state`;
+//! - `wif`: the variables and Workload Identity Federation file that point the function here.
 
+mod bedrock;
 mod converse;
 mod faults;
 mod google;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -14,6 +14,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
+use super::bedrock::{hv, Rejection};
 use super::faults::{Fault, INPUT_BLOCKED};
 use super::log::{auth_kind, summarise, RecordedRequest};
 use super::render::{render, Output};
@@ -102,39 +103,6 @@ async fn list_requests(State(emu): State<Emulator>) -> Json<Vec<RecordedRequest>
 async fn reset(State(emu): State<Emulator>) -> StatusCode {
     emu.reset();
     StatusCode::NO_CONTENT
-}
-
-const ERROR_TYPE_SUFFIX: &str = ":http://internal.amazon.com/coral/com.amazon.bedrock/";
-
-/// A Bedrock error answer: status, `x-amzn-ErrorType` and a JSON `message`.
-#[derive(Debug)]
-struct Rejection {
-    status: u16,
-    kind: &'static str,
-    message: String,
-}
-
-impl Rejection {
-    fn new(status: u16, kind: &'static str, message: impl Into<String>) -> Self {
-        Rejection { status, kind, message: message.into() }
-    }
-
-    fn validation(message: impl Into<String>) -> Self {
-        Rejection::new(400, "ValidationException", message)
-    }
-
-    fn response(&self, request_id: &str) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
-        let mut r = (status, Json(json!({ "message": self.message }))).into_response();
-        let h = r.headers_mut();
-        h.insert("x-amzn-RequestId", hv(request_id));
-        h.insert("x-amzn-ErrorType", hv(&format!("{}{ERROR_TYPE_SUFFIX}", self.kind)));
-        r
-    }
-}
-
-fn hv(s: &str) -> HeaderValue {
-    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 
 /// One `InvokeModel` call in flight: its slot in the request log and its fault.

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -27,12 +27,12 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::bedrock::{hv, Rejection};
 use super::log::auth_kind;
 use super::state::Emulator;
 
 /// The backend name faults and the call log use.
 const BACKEND: &str = "bedrock-converse";
-const ERROR_TYPE_SUFFIX: &str = ":http://internal.amazon.com/coral/com.amazon.bedrock/";
 /// What a missing preview access answers, as a README quotes it (reference §1, [C4]).
 pub(super) const ACCESS_DENIED: &str = "Access denied to model";
 /// Tokens billed per input image (Nova 2's flat rate, reference §6) and per 256 output pixels.
@@ -103,23 +103,6 @@ impl ConverseFault {
     }
 }
 
-/// A Bedrock error answer.
-struct Rejection {
-    status: u16,
-    kind: &'static str,
-    message: String,
-}
-
-impl Rejection {
-    fn new(status: u16, kind: &'static str, message: impl Into<String>) -> Self {
-        Rejection { status, kind, message: message.into() }
-    }
-}
-
-fn hv(s: &str) -> HeaderValue {
-    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
-}
-
 /// The answer of one call: a 200 reply or an error.
 type Outcome = Result<Value, Rejection>;
 
@@ -174,12 +157,7 @@ async fn converse(
             reply["metrics"] = json!({ "latencyMs": started.elapsed().as_millis() as u64 });
             (StatusCode::OK, Json(reply)).into_response()
         }
-        Err(r) => {
-            let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST);
-            let mut resp = (status, Json(json!({ "message": r.message }))).into_response();
-            resp.headers_mut().insert("x-amzn-ErrorType", hv(&format!("{}{ERROR_TYPE_SUFFIX}", r.kind)));
-            resp
-        }
+        Err(r) => return r.response(&request_id),
     };
     resp.headers_mut().insert("x-amzn-RequestId", hv(&request_id));
     resp
