@@ -148,6 +148,14 @@ impl BedrockModel {
     }
 }
 
+/// The time bounds of one Bedrock Runtime call: 5 s to connect, `timeout` for every SDK
+/// attempt together (the `InvokeModel` and `Converse` transports share them).
+pub(crate) fn call_timeouts(timeout: Duration) -> aws_sdk_bedrockruntime::config::Builder {
+    aws_sdk_bedrockruntime::config::Builder::default().timeout_config(
+        TimeoutConfig::builder().connect_timeout(Duration::from_secs(5)).operation_timeout(timeout).build(),
+    )
+}
+
 /// A Bedrock Runtime client from the shared SDK configuration, in `region` when given (the
 /// `InvokeModel` and `Converse` transports share it).
 pub fn bedrock_client(sdk: &aws_config::SdkConfig, region: Option<&str>) -> aws_sdk_bedrockruntime::Client {
@@ -192,9 +200,7 @@ impl BedrockModel {
             .accept("application/json")
             .body(Blob::new(body))
             .customize()
-            .config_override(aws_sdk_bedrockruntime::config::Builder::default().timeout_config(
-                TimeoutConfig::builder().connect_timeout(Duration::from_secs(5)).operation_timeout(timeout).build(),
-            ))
+            .config_override(call_timeouts(timeout))
             .send()
             .await;
         match result {

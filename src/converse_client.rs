@@ -15,7 +15,6 @@ use aws_sdk_bedrockruntime::types::{
     ContentBlock, ConversationRole, ImageBlock, ImageFormat, ImageSource, InferenceConfiguration, Message,
     SystemContentBlock,
 };
-use aws_smithy_types::timeout::TimeoutConfig;
 use aws_smithy_types::{Document, Number};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -64,9 +63,7 @@ impl ConverseModel {
             .set_inference_config(input.inference_config)
             .set_additional_model_request_fields(input.additional)
             .customize()
-            .config_override(aws_sdk_bedrockruntime::config::Builder::default().timeout_config(
-                TimeoutConfig::builder().connect_timeout(Duration::from_secs(5)).operation_timeout(timeout).build(),
-            ))
+            .config_override(crate::aws::call_timeouts(timeout))
             .send()
             .await;
         match result {
