@@ -13,6 +13,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::timeout::TimeoutConfig;
 
 use crate::config::Config;
+use crate::eventbridge::EventBridgeEvents;
 use crate::job::Service;
 use crate::ports::{
     ModelCallError, ModelFailureKind, ModelResponse, PutCondition, Storage, StorageError, StoredObject,
@@ -256,12 +257,17 @@ where
     ModelCallError { kind, message, request_id }
 }
 
+/// The Lambda's service: S3, the models, and completion events on `EVENT_BUS_NAME` (none
+/// when it is unset).
+pub type LambdaService = Service<S3Storage, crate::models::Models, Option<EventBridgeEvents>>;
+
 /// Builds the Lambda's service from the environment's SDK configuration.
-pub async fn service(config: Config) -> Service<S3Storage, crate::models::Models> {
+pub async fn service(config: Config) -> LambdaService {
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let storage = S3Storage::from_sdk_config(&sdk, config.s3_force_path_style);
     let model = crate::models::Models::from_config(&sdk, &config).await;
-    Service { storage, model, config }
+    let events = EventBridgeEvents::for_bus(&sdk, config.event_bus_name.as_deref());
+    Service { storage, model, events, config }
 }
 
 /// The SDK error mapping, pinned against canned HTTP replies run through the real SDK clients

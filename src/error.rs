@@ -47,13 +47,16 @@ pub enum ErrorCode {
     /// An earlier attempt died (out of memory, timeout, crash) where a retry would die again
     /// or pay twice.
     Crashed,
+    /// The job ended and its outcome is recorded, but the bus did not accept its completion
+    /// event: the retry publishes it without running the job again.
+    EventNotPublished,
     /// Anything the function did not expect (a malformed model reply, a bug).
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, for documentation tests.
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::InvalidManifest,
         ErrorCode::MissingObject,
         ErrorCode::InputTooLarge,
@@ -71,6 +74,7 @@ impl ErrorCode {
         ErrorCode::ModelError,
         ErrorCode::StorageError,
         ErrorCode::Crashed,
+        ErrorCode::EventNotPublished,
         ErrorCode::Internal,
     ];
 
@@ -94,6 +98,7 @@ impl ErrorCode {
             ErrorCode::ModelError => "model_error",
             ErrorCode::StorageError => "storage_error",
             ErrorCode::Crashed => "crashed",
+            ErrorCode::EventNotPublished => "event_not_published",
             ErrorCode::Internal => "internal",
         }
     }
@@ -101,7 +106,14 @@ impl ErrorCode {
     /// Whether a later attempt of the same job could succeed. `internal` is not retried:
     /// an unexpected state is as likely to repeat, and a retry may pay for another model call.
     pub fn retryable(self) -> bool {
-        matches!(self, ErrorCode::ModelTimeout | ErrorCode::Throttled | ErrorCode::ModelError | ErrorCode::StorageError)
+        matches!(
+            self,
+            ErrorCode::ModelTimeout
+                | ErrorCode::Throttled
+                | ErrorCode::ModelError
+                | ErrorCode::StorageError
+                | ErrorCode::EventNotPublished
+        )
     }
 }
 

@@ -16,7 +16,7 @@ use tracing::{error, warn};
 use crate::error::{ErrorCode, JobError};
 use crate::event::{self, Incoming, ObjectCreated, Record, Source};
 use crate::job::{Outcome, Service};
-use crate::ports::{Model, Storage};
+use crate::ports::{Events, Model, Storage};
 
 mod batch_operations;
 
@@ -118,8 +118,8 @@ impl From<InvocationError> for lambda_runtime::Diagnostic {
 /// transiently (Lambda retries them; finished jobs are then skipped as duplicates). SQS
 /// batches succeed and name the messages to redeliver (transient failures, malformed
 /// bodies), unless one of those has no `messageId`: then the whole batch fails.
-pub async fn handle<S: Storage, M: Model>(
-    svc: &Service<S, M>,
+pub async fn handle<S: Storage, M: Model, E: Events>(
+    svc: &Service<S, M, E>,
     payload: Value,
     inv: &Invocation,
 ) -> Result<Summary, InvocationError> {

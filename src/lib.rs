@@ -1,8 +1,8 @@
 //! tryon-lambda: S3 uploads in, Amazon Nova Canvas virtual try-on images out.
 //!
-//! The pure core (`event`, `manifest`, `plan`, `image`, `nova`, `status`, `sheet`) has no
-//! AWS types; `job` runs one job over the `ports`; `aws` implements them for S3 and
-//! Bedrock; `handler` is the Lambda entry. With the `tools` feature (never in the function's
+//! The pure core (`event`, `manifest`, `plan`, `image`, `nova`, `status`, `sheet`,
+//! `completion`) has no AWS types; `job` runs one job over the `ports`; `aws` implements them
+//! for S3 and Bedrock, `eventbridge` for completion events; `handler` is the Lambda entry. With the `tools` feature (never in the function's
 //! build): `local` (a folder as the bucket), `emulator` (the offline Nova Canvas), `bench`
 //! and `samples`, for the `tryon` command and the tests.
 
@@ -14,12 +14,14 @@ pub mod budget;
 #[cfg(feature = "tools")]
 pub mod capacity;
 pub mod catalog;
+pub mod completion;
 pub mod config;
 pub mod converse_client;
 #[cfg(feature = "tools")]
 pub mod emulator;
 pub mod error;
 pub mod event;
+pub mod eventbridge;
 pub mod google;
 pub mod handler;
 pub mod image;

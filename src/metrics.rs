@@ -116,6 +116,7 @@ mod tests {
             items: vec![],
             updated_at: String::new(),
             diagnostics: d,
+            completion_event: None,
         }
     }
 

@@ -1,10 +1,11 @@
-//! The only ways out of the core: object storage and the model. Plain types, so fakes stay
-//! trivial and the SDKs can change underneath.
+//! The only ways out of the core: object storage, the model and the completion events. Plain
+//! types, so fakes stay trivial and the SDKs can change underneath.
 
 use std::future::Future;
 use std::time::Duration;
 
 use crate::catalog::Backend;
+use crate::completion::CompletionEvent;
 
 /// An object read from storage.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,4 +112,47 @@ pub trait Model: Send + Sync {
         body: Vec<u8>,
         timeout: Duration,
     ) -> impl Future<Output = Result<ModelResponse, ModelCallError>> + Send;
+}
+
+/// Why a completion event was not accepted (the SDK failed, or the bus refused the entry).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EventsError(pub String);
+
+/// Where completion events go (an EventBridge bus), or nowhere.
+pub trait Events: Send + Sync {
+    /// Whether events are published at all. When `false`, nothing about events is recorded
+    /// and [`Events::publish`] is never called.
+    fn enabled(&self) -> bool;
+
+    /// Puts one event; `Ok` only once the bus accepted it.
+    fn publish(&self, event: &CompletionEvent) -> impl Future<Output = Result<(), EventsError>> + Send;
+}
+
+/// Events switched off (`EVENT_BUS_NAME` unset or empty).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoEvents;
+
+impl Events for NoEvents {
+    fn enabled(&self) -> bool {
+        false
+    }
+
+    async fn publish(&self, _event: &CompletionEvent) -> Result<(), EventsError> {
+        Err(EventsError("completion events are switched off".into()))
+    }
+}
+
+/// An adapter that may be absent: `None` is events off.
+impl<E: Events> Events for Option<E> {
+    fn enabled(&self) -> bool {
+        self.as_ref().is_some_and(Events::enabled)
+    }
+
+    async fn publish(&self, event: &CompletionEvent) -> Result<(), EventsError> {
+        match self {
+            Some(e) => e.publish(event).await,
+            None => NoEvents.publish(event).await,
+        }
+    }
 }

@@ -226,6 +226,18 @@ pub struct Status {
     pub updated_at: String,
     #[serde(default)]
     pub diagnostics: Diagnostics,
+    /// The completion event of a finished job, when events are on: written with the final
+    /// state (`published: false`), then marked once the bus accepted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_event: Option<CompletionRecord>,
+}
+
+/// Whether a finished job's completion event reached the bus.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompletionRecord {
+    pub event_id: String,
+    pub published: bool,
 }
 
 /// What a delivery should do given the status it found.
@@ -303,6 +315,7 @@ mod tests {
             items: vec![],
             updated_at: timestamp(SystemTime::now()),
             diagnostics: Diagnostics::default(),
+            completion_event: None,
         }
     }
 

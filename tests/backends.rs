@@ -27,7 +27,7 @@ fn service(manifest: Value, person: (u32, u32)) -> Service<MemoryStore, Scripted
     let model = ScriptedModel::new(storage.kill.clone());
     let backends = Backends { default: Backend::NovaCanvas, enabled: Backend::ALL.to_vec() };
     let config = Config { emit_metrics: false, backends, ..Config::default() };
-    Service { storage, model, config }
+    Service { storage, model, events: tryon::ports::NoEvents, config }
 }
 
 async fn deliver(svc: &Service<MemoryStore, ScriptedModel>) -> Outcome {

@@ -29,7 +29,12 @@ fn service(manifest: Value) -> Arc<Svc> {
     storage.insert("uploads/j/top.png", tryon::samples::png_rgba(&tryon::samples::garment(400)));
     storage.insert(JOB, serde_json::to_vec(&manifest).unwrap());
     let model = ScriptedModel::new(storage.kill.clone());
-    Arc::new(Service { storage, model, config: Config { emit_metrics: false, ..Config::default() } })
+    Arc::new(Service {
+        storage,
+        model,
+        events: tryon::ports::NoEvents,
+        config: Config { emit_metrics: false, ..Config::default() },
+    })
 }
 
 fn good_manifest() -> Value {

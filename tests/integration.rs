@@ -545,6 +545,7 @@ async fn an_s3_failure_writing_outputs_is_transient_and_never_claims_success() {
             fail_puts_containing: std::sync::Mutex::new(Some("result")),
         },
         model: w.svc.model.clone(),
+        events: tryon::ports::NoEvents,
         config: w.svc.config.clone(),
     };
     w.upload_job("s3", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;

@@ -24,7 +24,7 @@ fn service(manifest: Value) -> Arc<Svc> {
     let storage = job_store(manifest);
     let model = ScriptedModel::new(storage.kill.clone());
     let config = Config { emit_metrics: false, ..Config::default() };
-    Arc::new(Service { storage, model, config })
+    Arc::new(Service { storage, model, events: tryon::ports::NoEvents, config })
 }
 
 /// A bucket holding the job's manifest, person and garments.
@@ -181,7 +181,7 @@ async fn variants_finishing_during_a_checkpoint_do_not_hang_the_job() {
     model.delay("DETAILED", 30);
     model.delay("SEAMLESS", 60);
     let config = Config { emit_metrics: false, variant_concurrency: 3, ..Config::default() };
-    let svc = Service { storage, model, config };
+    let svc = Service { storage, model, events: tryon::ports::NoEvents, config };
     let run = tokio::time::timeout(Duration::from_secs(20), deliver(&svc, "r")).await;
     let outcome = run.expect("the job ends instead of hanging").unwrap();
     assert!(matches!(outcome, Outcome::Succeeded { images: 3, .. }), "{outcome:?}");

@@ -29,7 +29,7 @@ fn service(manifest: Value) -> (Service<MemoryStore, ScriptedModel>, Arc<Kill>) 
     storage.insert("uploads/j1/top.png", tryon::samples::png_rgba(&tryon::samples::garment(300)));
     storage.insert(JOB, serde_json::to_vec(&manifest).unwrap());
     let config = Config { emit_metrics: false, lease_margin: Duration::ZERO, ..Config::default() };
-    (Service { storage, model: ScriptedModel::new(kill.clone()), config }, kill)
+    (Service { storage, model: ScriptedModel::new(kill.clone()), events: tryon::ports::NoEvents, config }, kill)
 }
 
 fn plain() -> Value {

@@ -64,6 +64,9 @@ pub struct Config {
     pub converse_region: Option<String>,
     /// Vertex AI: project, locations, models, endpoint and credentials.
     pub google: GoogleConfig,
+    /// The EventBridge bus (name or ARN) completion events go to (`EVENT_BUS_NAME`); `None`:
+    /// events off.
+    pub event_bus_name: Option<String>,
 }
 
 /// `PRICE_TABLE`, in USD. Nova Canvas: per generated image by quality and output size band
@@ -179,6 +182,7 @@ impl Default for Config {
             converse_model_id: "us.amazon.nova-2-omni-v1:0".into(),
             converse_region: None,
             google: GoogleConfig::default(),
+            event_bus_name: None,
         }
     }
 }
@@ -229,6 +233,7 @@ impl Config {
             backends: backends::backends(&v)?,
             converse_model_id: v.text("CONVERSE_MODEL_ID").unwrap_or_default().to_owned(),
             google: backends::google(&v)?,
+            event_bus_name: event_bus(&v)?,
         };
         backends::check_google_backends(&cfg.backends, &cfg.google)?;
         if cfg.uploads_prefix.starts_with(&cfg.outputs_prefix) || cfg.outputs_prefix.starts_with(&cfg.uploads_prefix) {
@@ -290,6 +295,26 @@ fn region(v: &Vars<'_>, name: &'static str) -> Result<Option<String>, ConfigErro
     Ok(Some(r.to_owned()))
 }
 
+/// `EVENT_BUS_NAME`: a bus name or ARN, as EventBridge accepts them (1-256 characters of
+/// letters, digits and `._-/`, or an event-bus ARN).
+fn event_bus(v: &Vars<'_>) -> Result<Option<String>, ConfigError> {
+    let name = "EVENT_BUS_NAME";
+    let Some(bus) = v.set(name) else { return Ok(None) };
+    let arn = bus.starts_with("arn:") && bus.contains(":event-bus/");
+    let bare = bus.rsplit(":event-bus/").next().unwrap_or_default();
+    let valid = (1..=256).contains(&bare.len())
+        && bare.chars().all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
+        && (arn || !bus.contains(':'));
+    if !valid {
+        return Err(invalid(
+            name,
+            bus,
+            "expected an EventBridge bus name (letters, digits, ._-/; at most 256) or an event-bus ARN; leave it empty to switch events off",
+        ));
+    }
+    Ok(Some(bus.to_owned()))
+}
+
 fn request_encoding(v: &Vars<'_>) -> Result<RequestEncoding, ConfigError> {
     let raw = v.text("REQUEST_ENCODING").unwrap_or_default();
     match raw.to_ascii_lowercase().as_str() {
@@ -320,6 +345,22 @@ mod tests {
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn the_event_bus_is_a_name_or_an_arn_and_empty_is_off() {
+        let bus = |v: &str| Config::from_vars(&vars(&[("EVENT_BUS_NAME", v)])).map(|c| c.event_bus_name);
+        assert_eq!(bus(""), Ok(None));
+        assert_eq!(bus("  "), Ok(None));
+        assert_eq!(bus("default"), Ok(Some("default".into())));
+        assert_eq!(bus("shop/orders_1.x-y"), Ok(Some("shop/orders_1.x-y".into())));
+        let arn = "arn:aws:events:eu-west-1:123456789012:event-bus/tryon";
+        assert_eq!(bus(arn), Ok(Some(arn.into())));
+        for bad in ["my bus", "a:b", "arn:aws:events:eu-west-1:1:rule/x", &"b".repeat(257)] {
+            let e = bus(bad).unwrap_err();
+            assert_eq!(e.name, "EVENT_BUS_NAME", "{bad}");
+            assert!(e.reason.contains("leave it empty"), "{}", e.reason);
+        }
     }
 
     #[test]

@@ -70,6 +70,7 @@ pub const VARIABLES: &[Variable] = &[
     var("LEASE_MARGIN_SECONDS", Value("60"), Some(0..=3_600), "how long past an invocation's deadline its claim is honoured"),
     var("REQUEST_ENCODING", Value("auto"), None, "request images: `auto` (JPEG q95 for JPEG uploads, 4:2:0 when they were; fast PNG for PNG/WebP), `jpeg` (every image JPEG q95 4:2:0) or `png` (every image PNG)"),
     var("PARALLEL_PREPARE", Value("false"), None, "prepare the source and the garment at the same time: faster with two vCPUs, higher peak memory"),
+    var("EVENT_BUS_NAME", Described("none: events off (the template sets `default`)"), None, "EventBridge bus (name or ARN) that gets one completion event per finished job (README, Completion events); empty: off"),
     var("EMIT_METRICS", Value("true"), None, "print one CloudWatch EMF metrics line per job"),
     var("MAX_MODEL_CALLS_PER_JOB", Value("10"), Some(1..=1_000), "most model calls one manifest may ask for (variants or outfit steps)"),
     var("VARIANT_CONCURRENCY", Value("2"), Some(1..=16), "variants of one job called at the same time (fewer when their replies would not fit the memory budget)"),

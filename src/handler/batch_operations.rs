@@ -20,7 +20,7 @@ use crate::error::JobError;
 use crate::event::{self, BatchInvocation, Message, ObjectCreated, Source};
 use crate::job::{JobPaths, Outcome, Service};
 use crate::limits::MAX_STATUS_BYTES;
-use crate::ports::{Model, Storage};
+use crate::ports::{Events, Model, Storage};
 use crate::status::{State, Status};
 
 use super::{clip, job_result, settled, triage, Invocation, RecordResult, Reply, Summary, Triage, MAX_REASON_CHARS};
@@ -55,8 +55,8 @@ pub struct BatchAnswer {
 }
 
 /// Runs every task and answers. Never an invocation error: that would fail every task alike.
-pub(super) async fn answer<S: Storage, M: Model>(
-    svc: &Service<S, M>,
+pub(super) async fn answer<S: Storage, M: Model, E: Events>(
+    svc: &Service<S, M, E>,
     invocation: BatchInvocation,
     tasks: Vec<Message>,
     inv: &Invocation,
@@ -101,8 +101,8 @@ pub(super) async fn answer<S: Storage, M: Model>(
 }
 
 /// Runs one task's job and says how the task ended.
-async fn run_task<S: Storage, M: Model>(
-    svc: &Service<S, M>,
+async fn run_task<S: Storage, M: Model, E: Events>(
+    svc: &Service<S, M, E>,
     obj: ObjectCreated,
     inv: &Invocation,
 ) -> (RecordResult, ResultCode, String) {
@@ -136,8 +136,8 @@ fn task_answer(outcome: Result<Outcome, JobError>) -> (ResultCode, String) {
 }
 
 /// The answer for a job this delivery did not run: what its `status.json` records.
-async fn recorded<S: Storage, M: Model>(
-    svc: &Service<S, M>,
+async fn recorded<S: Storage, M: Model, E: Events>(
+    svc: &Service<S, M, E>,
     bucket: &str,
     job_id: &str,
     reason: &str,
@@ -168,7 +168,7 @@ fn state_answer(status: &Status, reason: &str) -> (ResultCode, String) {
 /// Why the task's manifest version is not the one that would run, if it is not: the job runs
 /// the current `job.json` (as for S3 notifications), so a task naming an older version must not
 /// run the newer one under its name.
-async fn superseded<S: Storage, M: Model>(svc: &Service<S, M>, obj: &ObjectCreated) -> Option<String> {
+async fn superseded<S: Storage, M: Model, E: Events>(svc: &Service<S, M, E>, obj: &ObjectCreated) -> Option<String> {
     let wanted = obj.version_id.as_deref()?;
     event::job_id(&obj.key, &svc.config.uploads_prefix).ok()?;
     match svc.storage.get(&obj.bucket, &obj.key, svc.config.limits.max_manifest_bytes).await {

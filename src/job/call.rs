@@ -12,7 +12,7 @@ use crate::backend::{self, Reply};
 use crate::error::{ErrorCode, JobError};
 use crate::image::{self as images, Encoding, Prepared};
 use crate::manifest::JobSpec;
-use crate::ports::{Model, Storage};
+use crate::ports::{Events, Model, Storage};
 use crate::sheet::{self, Tile};
 use crate::status::{ImageDiagnostics, Outputs, PreparedInfo};
 
@@ -83,7 +83,7 @@ impl Request {
     }
 }
 
-impl<S: Storage, M: Model> Service<S, M> {
+impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
     /// Prepares the item's request and sends it.
     pub(crate) async fn call(
         &self,

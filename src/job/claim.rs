@@ -1,6 +1,7 @@
 //! The rules of `status.json`: the claim that makes one manifest version cost one model call
 //! however often its event is delivered, the checkpoints that move it on, what a delivery
-//! does when the attempt before it died, and the final record.
+//! does when the attempt before it died or when a finished job's completion event is still
+//! unpublished ([`super::announce`]), and the final record.
 //!
 //! The status is created with `If-None-Match: *` and moved on with `If-Match: <etag>`: a
 //! write that loses means another delivery took the job over, and this one stops.
@@ -11,9 +12,10 @@ use tracing::{info, warn};
 
 use crate::error::{ErrorCode, JobError};
 use crate::limits::MAX_STATUS_BYTES;
-use crate::ports::{Model, PutCondition, Storage, StorageError};
+use crate::ports::{Events, Model, PutCondition, Storage, StorageError};
 use crate::status::{self, Claim, Status};
 
+use super::announce::unannounced;
 use super::objects::storage_error;
 use super::service::Service;
 
@@ -44,9 +46,11 @@ pub(crate) enum Claimed<'a> {
     Taken { checkpoint: Checkpoint<'a>, verdict: Option<JobError> },
     /// Someone else has it, or it already ended.
     Duplicate(String),
+    /// It already ended, but its completion event has not gone out: `found` is stored at `at`.
+    Unannounced { found: Box<Status>, at: Checkpoint<'a> },
 }
 
-impl<S: Storage, M: Model> Service<S, M> {
+impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
     /// Claims the job for `status` (a fresh `processing` status of this delivery): reads the
     /// status found, decides with [`Status::claim`], and writes conditionally.
     pub(crate) async fn claim<'a>(
@@ -65,6 +69,10 @@ impl<S: Storage, M: Model> Service<S, M> {
         if let Some(found) = &found {
             match serde_json::from_slice::<Status>(&found.bytes) {
                 Ok(previous) => match previous.claim(&status.manifest.etag, owner, SystemTime::now()) {
+                    Claim::Skip(_) if self.events.enabled() && unannounced(&previous, &status.manifest.etag) => {
+                        let at = Checkpoint { bucket, key, etag: found.etag.clone() };
+                        return Ok(Claimed::Unannounced { found: Box::new(previous), at });
+                    }
                     Claim::Skip(reason) => return Ok(Claimed::Duplicate(reason)),
                     Claim::Take { attempt } => {
                         status.attempts = attempt;

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::error::ErrorCode;
 use crate::error::JobError;
-use crate::ports::{Model, Storage};
+use crate::ports::{Events, Model, Storage};
 use crate::sheet::{self, Tile};
 use crate::status::{ItemStatus, State, Status, StatusError, Warning};
 
@@ -20,7 +20,7 @@ pub(crate) struct Calls<'a> {
     pub(crate) names: Vec<String>,
 }
 
-impl<S: Storage, M: Model> Service<S, M> {
+impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
     /// A one-call job: the call's outputs, warnings and figures are the job's.
     pub(crate) async fn conclude_single(
         &self,

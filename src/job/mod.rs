@@ -4,6 +4,7 @@
 //! - [`service`]: the dependencies and the entry for one announced object;
 //! - [`run`]: manifest → claim → plan → calls → record;
 //! - [`claim`]: the rules of `status.json` (claim, lease, checkpoints, dead attempts);
+//! - [`announce`]: the completion event of a finished job, published after its record;
 //! - [`runner`]: the calls of a job (one, variants, outfit steps), each checkpointed;
 //! - [`call`]: one paid model call, its request and its written outputs;
 //! - [`conclude`]: what the calls add up to, and the comparison sheet;
@@ -11,6 +12,7 @@
 //! - [`share`]: sharing the memory budget; [`objects`]: reading inputs, writing outputs;
 //!   [`measure`]: figures for `status.json`.
 
+mod announce;
 mod call;
 mod claim;
 mod conclude;

@@ -3,11 +3,11 @@
 //! the uploads prefix (that would start jobs recursively).
 
 use crate::error::{ErrorCode, JobError};
-use crate::ports::{Model, PutCondition, Storage, StorageError};
+use crate::ports::{Events, Model, PutCondition, Storage, StorageError};
 
 use super::service::Service;
 
-impl<S: Storage, M: Model> Service<S, M> {
+impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
     /// Reads an input image, refusing one over `max` bytes before downloading it.
     pub(crate) async fn read_image(&self, bucket: &str, key: &str, what: &str, max: u64) -> Result<Vec<u8>, JobError> {
         match self.storage.get(bucket, key, max).await {

@@ -4,6 +4,7 @@
 //! 2. Claim the job on `status.json` ([`super::claim`]).
 //! 3. Parse the plan and run its calls ([`super::runner`]).
 //! 4. Record the outcome. Outputs are written before the status says `succeeded`.
+//! 5. Announce a final outcome on the event bus, when events are on ([`super::announce`]).
 
 use std::time::{Instant, SystemTime};
 
@@ -12,7 +13,7 @@ use tracing::{info, warn};
 use crate::error::{ErrorCode, JobError};
 use crate::event::ObjectCreated;
 use crate::plan;
-use crate::ports::{Model, PutCondition, Storage, StorageError, StoredObject};
+use crate::ports::{Events, Model, PutCondition, Storage, StorageError, StoredObject};
 use crate::status::{self, stage, Diagnostics, Lease, ManifestRef, Outputs, State, Status, StatusError};
 
 use super::claim::{to_json, Checkpoint, Claimed, Stop};
@@ -21,7 +22,7 @@ use super::measure::ms;
 use super::objects::storage_error;
 use super::service::{Outcome, Service};
 
-impl<S: Storage, M: Model> Service<S, M> {
+impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
     pub(crate) async fn run(
         &self,
         obj: &ObjectCreated,
@@ -48,6 +49,7 @@ impl<S: Storage, M: Model> Service<S, M> {
                 info!(%reason, "duplicate delivery skipped");
                 return Ok(Outcome::Duplicate { job_id: job_id.to_owned(), reason });
             }
+            Claimed::Unannounced { found, at } => return self.announce_found(*found, at).await,
         };
         status.diagnostics.timings_ms.insert("claim".into(), ms(t));
         info!(attempt = status.attempts, etag = %status.manifest.etag, "job claimed");
@@ -108,6 +110,7 @@ impl<S: Storage, M: Model> Service<S, M> {
                 model_id: self.model.model_id(self.config.backends.default).to_owned(),
                 ..Default::default()
             },
+            completion_event: None,
         }
     }
 
@@ -155,11 +158,18 @@ impl<S: Storage, M: Model> Service<S, M> {
         if self.config.emit_metrics {
             crate::metrics::emit(&status);
         }
+        self.note_completion(&mut status);
         let body = to_json(&status)?;
-        match self.storage.put(cp.bucket, &cp.key, body, "application/json", PutCondition::IfMatch(&cp.etag)).await {
-            Ok(_) => {}
-            Err(StorageError::PreconditionFailed) => return Ok(lost_lease(&job_id)),
-            Err(e) => return Err(storage_error("recording status.json", &e)),
+        let etag =
+            match self.storage.put(cp.bucket, &cp.key, body, "application/json", PutCondition::IfMatch(&cp.etag)).await
+            {
+                Ok(etag) => etag,
+                Err(StorageError::PreconditionFailed) => return Ok(lost_lease(&job_id)),
+                Err(e) => return Err(storage_error("recording status.json", &e)),
+            };
+        let images = status.outputs.images.len();
+        if status.completion_event.is_some() {
+            self.announce(status, &Checkpoint { bucket: cp.bucket, key: cp.key.clone(), etag }).await?;
         }
         match failure {
             Some(e) if e.retryable() => {
@@ -170,7 +180,7 @@ impl<S: Storage, M: Model> Service<S, M> {
                 warn!(code = %e.code, message = %e.message, "job failed");
                 Ok(Outcome::Failed { job_id, code: e.code })
             }
-            None => Ok(Outcome::Succeeded { job_id, images: status.outputs.images.len() }),
+            None => Ok(Outcome::Succeeded { job_id, images }),
         }
     }
 

@@ -17,7 +17,7 @@ use crate::error::{ErrorCode, JobError};
 use crate::image::{self as images, Prepared};
 use crate::manifest::JobSpec;
 use crate::plan::{Item, JobPlan};
-use crate::ports::{Model, Storage};
+use crate::ports::{Events, Model, Storage};
 use crate::sheet::{self, Tile};
 use crate::status::{self, stage, ItemStatus, Outputs, State, Status, StatusError, Warning};
 
@@ -62,7 +62,7 @@ impl Job<'_> {
     }
 }
 
-impl<S: Storage, M: Model> Service<S, M> {
+impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
     pub(crate) async fn run_plan(
         &self,
         paths: &JobPaths,

@@ -7,12 +7,14 @@ use tracing::{info, Instrument};
 use crate::config::Config;
 use crate::error::{ErrorCode, JobError};
 use crate::event::{self, ObjectCreated};
-use crate::ports::{Model, Storage, StorageError};
+use crate::ports::{Events, Model, NoEvents, Storage, StorageError};
 
-/// The function's dependencies, built once at init.
-pub struct Service<S, M> {
+/// The function's dependencies, built once at init. `events` is where completion events go
+/// ([`NoEvents`] when they are off, the default).
+pub struct Service<S, M, E = NoEvents> {
     pub storage: S,
     pub model: M,
+    pub events: E,
     pub config: Config,
 }
 
@@ -39,7 +41,7 @@ pub enum Outcome {
     },
 }
 
-impl<S: Storage, M: Model> Service<S, M> {
+impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
     /// Runs the job an announced object starts. `Ok` means no retry is needed (success, a
     /// recorded permanent failure, a skip or a duplicate). `Err` is a transient failure,
     /// already recorded where storage allowed: the invocation must fail so Lambda retries it.

@@ -4,6 +4,8 @@
 //! killed at that point would leave the bucket.
 #![allow(dead_code)]
 
+pub mod events;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

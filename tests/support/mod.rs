@@ -94,7 +94,13 @@ impl World {
         let emulator_url = format!("http://{addr}");
         let bedrock_sdk = sdk_config(&emulator_url).await;
         let model = Models::from_config(&bedrock_sdk, &config).await;
-        World { s3, bucket, emulator, emulator_url, svc: Service { storage, model, config } }
+        World {
+            s3,
+            bucket,
+            emulator,
+            emulator_url,
+            svc: Service { storage, model, events: tryon::ports::NoEvents, config },
+        }
     }
 
     pub async fn put(&self, key: &str, bytes: Vec<u8>) {

@@ -50,7 +50,7 @@ pub async fn bench_invocation(data: &Path, emulator: &str, backend: Backend) -> 
         Some(ConverseModel::for_emulator(emulator, &config.converse_model_id)),
         Some(VertexClient::for_emulator(emulator, &config.google)),
     );
-    let svc = Service { storage, model, config };
+    let svc = Service { storage, model, events: tryon::ports::NoEvents, config };
     let after_init = peak_rss_mib().unwrap_or(0.0);
     let event = event::sample_put_event("bench", "uploads/job/job.json", "\"e\"", 1, "us-east-1");
     let deadline_ms =

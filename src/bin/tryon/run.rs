@@ -12,6 +12,7 @@ use tryon::config::Config;
 use tryon::converse_client::ConverseModel;
 use tryon::emulator::Emulator;
 use tryon::event::{ObjectCreated, MANIFEST_NAME};
+use tryon::eventbridge::EventBridgeEvents;
 use tryon::google::VertexClient;
 use tryon::job::{JobPaths, Service};
 use tryon::local::FsStorage;
@@ -98,11 +99,12 @@ async fn run_job(storage: FsStorage, config: Config, paths: &JobPaths, bedrock: 
     let obj = ObjectCreated { bucket: BUCKET.into(), key, etag: None, version_id: None, raw_key: None };
     let deadline = Instant::now() + Duration::from_secs(900);
     let invocation = format!("tryon-run-{}", std::process::id());
+    let events = completion_events(&config).await;
     let result = if bedrock {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
         let model = Models::from_config(&sdk, &config).await;
         eprintln!("calling {} for real with your credentials", config.backends.default);
-        Service { storage, model, config }.run_job(&obj, &invocation, deadline).await
+        Service { storage, model, events, config }.run_job(&obj, &invocation, deadline).await
     } else {
         let (addr, _server) = match Emulator::new(vec![config.model_id.clone(), config.converse_model_id.clone()])
             .spawn("127.0.0.1:0".parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0))))
@@ -119,12 +121,21 @@ async fn run_job(storage: FsStorage, config: Config, paths: &JobPaths, bedrock: 
             Some(ConverseModel::for_emulator(&endpoint, &config.converse_model_id)),
             Some(VertexClient::for_emulator(&endpoint, &config.google)),
         );
-        Service { storage, model, config }.run_job(&obj, &invocation, deadline).await
+        Service { storage, model, events, config }.run_job(&obj, &invocation, deadline).await
     };
     if let Err(e) = &result {
         eprintln!("transient failure (Lambda would retry): {e}");
     }
     Ok(())
+}
+
+/// Completion events only when `EVENT_BUS_NAME` is set (the endpoint from the SDK's
+/// variables, `AWS_ENDPOINT_URL_EVENTBRIDGE`): a local run announces nothing by default.
+async fn completion_events(config: &Config) -> Option<EventBridgeEvents> {
+    let bus = config.event_bus_name.as_deref()?;
+    eprintln!("publishing the completion event on the bus {bus}");
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    Some(EventBridgeEvents::from_sdk_config(&sdk, bus))
 }
 
 /// Prints the job's end state and where its outputs are; succeeds only if the job did.

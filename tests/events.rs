@@ -1,0 +1,414 @@
+//! Completion events. In memory (fast tier): published once, after the final status and the
+//! outputs it names; a refused publication fails the invocation transiently and the retry
+//! publishes without calling the model; duplicates do nothing; failed jobs, variants and
+//! outfits. Against moto (EventBridge → rule → SQS, the real SDK adapters and the emulator):
+//! a burst with duplicate deliveries yields one event per job after dropping repeats by
+//! `eventId`, each naming outputs that exist.
+
+mod fakes;
+mod support;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use fakes::events::EventRecorder;
+use fakes::{Kill, MemoryStore, ScriptedModel};
+use serde_json::{json, Value};
+use support::World;
+use tryon::completion::{event_id, DETAIL_TYPE, SOURCE};
+use tryon::config::Config;
+use tryon::error::ErrorCode;
+use tryon::event::ObjectCreated;
+use tryon::handler::{self, Invocation};
+use tryon::job::{Outcome, Service};
+use tryon::ports::ModelFailureKind;
+
+const JOB: &str = "uploads/j/job.json";
+const STATUS: &str = "outputs/j/status.json";
+
+type Svc = Service<MemoryStore, ScriptedModel, EventRecorder>;
+
+fn service_with(manifest: Value, config: Config) -> Arc<Svc> {
+    let storage = MemoryStore::with_kill(Arc::new(Kill::default()));
+    storage.insert("uploads/j/person.jpg", tryon::samples::phone_jpeg(&tryon::samples::person(420, 560), 1).unwrap());
+    for (name, size) in [("top.png", 400), ("jeans.png", 300)] {
+        storage.insert(&format!("uploads/j/{name}"), tryon::samples::png_rgba(&tryon::samples::garment(size)));
+    }
+    storage.insert(JOB, serde_json::to_vec(&manifest).unwrap());
+    let model = ScriptedModel::new(storage.kill.clone());
+    let events = EventRecorder::new(storage.clone());
+    Arc::new(Service { storage, model, events, config })
+}
+
+fn service(manifest: Value) -> Arc<Svc> {
+    service_with(manifest, Config { emit_metrics: false, ..Config::default() })
+}
+
+fn one_call() -> Value {
+    json!({"source": "person.jpg", "garment": "top.png"})
+}
+
+async fn deliver(svc: &Svc, request: &str) -> Result<Outcome, tryon::error::JobError> {
+    let obj = ObjectCreated { bucket: "b".into(), key: JOB.into(), etag: None, version_id: None, raw_key: None };
+    svc.run_job(&obj, request, Instant::now() + Duration::from_secs(300)).await
+}
+
+/// The manifest version's ETag, as the store reports it.
+fn manifest_etag(svc: &Svc) -> String {
+    svc.storage.json(STATUS)["manifest"]["etag"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_finished_job_publishes_one_event_after_its_status_and_outputs() {
+    let svc = service(one_call());
+    assert!(matches!(deliver(&svc, "r1").await.unwrap(), Outcome::Succeeded { images: 1, .. }));
+    let events = svc.events.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(svc.events.violations(), Vec::<String>::new());
+    let e = &events[0];
+    let id = event_id("b", "j", &manifest_etag(&svc));
+    assert_eq!(e["eventId"], id);
+    assert_eq!((e["jobId"].as_str(), e["state"].as_str()), (Some("j"), Some("succeeded")));
+    assert_eq!(e["outputs"]["images"], json!(["outputs/j/result.png"]));
+    assert_eq!(e["outputs"]["status"], STATUS);
+    assert_eq!(e["outputs"]["sheet"], "outputs/j/sheet.jpg");
+    assert_eq!(e["manifest"]["key"], JOB);
+    assert!(e["costUsd"].as_f64().is_some() && e["estimatedCostUsd"].as_f64().is_some(), "{e}");
+    assert!(e["timingsMs"]["total"].as_u64().is_some(), "{e}");
+    assert_eq!(svc.storage.json(STATUS)["completionEvent"], json!({"eventId": id, "published": true}));
+
+    for request in ["r2", "r1", "r3"] {
+        assert!(matches!(deliver(&svc, request).await.unwrap(), Outcome::Duplicate { .. }));
+    }
+    assert_eq!(svc.events.events().len(), 1, "duplicates of a published job publish nothing");
+    assert_eq!(svc.events.tries.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(svc.model.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_event_fails_the_invocation_and_the_retry_publishes_without_the_model() {
+    let svc = service(one_call());
+    svc.events.refuse_next(2);
+    let e = deliver(&svc, "r1").await.expect_err("the invocation fails so Lambda retries");
+    assert_eq!(e.code, ErrorCode::EventNotPublished);
+    assert!(e.retryable());
+    assert!(e.message.contains("outputs and status.json are stored"), "{}", e.message);
+    let s = svc.storage.json(STATUS);
+    assert_eq!(s["state"], "succeeded", "the outcome stays recorded");
+    assert!(s["error"].is_null(), "{s}");
+    assert_eq!(s["completionEvent"]["published"], false);
+    assert!(svc.storage.object("outputs/j/result.png").is_some());
+    let before = svc.storage.json(STATUS);
+
+    let again = deliver(&svc, "r1").await.expect_err("the bus is still down");
+    assert_eq!(again.code, ErrorCode::EventNotPublished);
+    let mut unchanged = svc.storage.json(STATUS);
+    unchanged["updatedAt"] = before["updatedAt"].clone();
+    assert_eq!(unchanged, before, "a refused retry changes nothing");
+
+    assert!(matches!(deliver(&svc, "r2").await.unwrap(), Outcome::Duplicate { .. }));
+    assert_eq!(svc.model.calls(), 1, "publishing needed no model call");
+    assert_eq!(svc.events.events().len(), 1);
+    assert_eq!(svc.events.violations(), Vec::<String>::new());
+    let s = svc.storage.json(STATUS);
+    assert_eq!(s["completionEvent"]["published"], true);
+    assert_eq!((s["state"].clone(), s["outputs"].clone()), (before["state"].clone(), before["outputs"].clone()));
+    assert!(matches!(deliver(&svc, "r3").await.unwrap(), Outcome::Duplicate { .. }));
+    assert_eq!(svc.events.events().len(), 1);
+}
+
+#[tokio::test]
+async fn a_permanent_failure_publishes_failed_with_its_code_and_class() {
+    let svc = service(json!({"source": "person.jpg", "garment": "missing.png"}));
+    assert!(matches!(deliver(&svc, "r").await.unwrap(), Outcome::Failed { code: ErrorCode::MissingObject, .. }));
+    let events = svc.events.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["state"], "failed");
+    assert_eq!(events[0]["error"]["code"], "missing_object");
+    assert_eq!(events[0]["error"]["class"], "permanent");
+    assert!(events[0]["error"]["message"].as_str().unwrap().contains("missing.png"));
+    assert_eq!(events[0]["outputs"]["images"], json!([]));
+    assert_eq!(svc.model.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_transient_failure_waits_and_only_the_final_outcome_is_announced() {
+    let svc = service(one_call());
+    svc.model.fail_once("", ModelFailureKind::Throttled);
+    assert_eq!(deliver(&svc, "r").await.unwrap_err().code, ErrorCode::Throttled);
+    assert!(svc.events.events().is_empty(), "processing is not an end");
+    assert!(svc.storage.json(STATUS).get("completionEvent").is_none());
+    assert!(matches!(deliver(&svc, "r").await.unwrap(), Outcome::Succeeded { .. }));
+    assert_eq!(svc.events.events().len(), 1);
+
+    let last = service_with(one_call(), Config { emit_metrics: false, max_attempts: 1, ..Config::default() });
+    last.model.fail_once("", ModelFailureKind::Throttled);
+    assert_eq!(deliver(&last, "r").await.unwrap_err().code, ErrorCode::Throttled);
+    let events = last.events.events();
+    assert_eq!(events.len(), 1, "the last attempt records failed and announces it");
+    assert_eq!(
+        (events[0]["state"].as_str(), events[0]["error"]["class"].as_str()),
+        (Some("failed"), Some("transient"))
+    );
+    assert_eq!(events[0]["error"]["code"], "throttled");
+}
+
+#[tokio::test]
+async fn variants_and_outfits_publish_one_event_per_job() {
+    let svc = service(json!({
+        "source": "person.jpg", "garment": "top.png",
+        "variants": [
+            {"name": "balanced", "virtualTryOnParams": {"mergeStyle": "BALANCED"}},
+            {"name": "seamless", "virtualTryOnParams": {"mergeStyle": "SEAMLESS"}}
+        ]
+    }));
+    svc.model.fail_once("SEAMLESS", ModelFailureKind::Throttled);
+    assert!(deliver(&svc, "r").await.is_err());
+    assert!(svc.events.events().is_empty());
+    assert!(matches!(deliver(&svc, "r").await.unwrap(), Outcome::Succeeded { images: 2, .. }));
+    let events = svc.events.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0]["outputs"]["images"],
+        json!(["outputs/j/balanced/result.png", "outputs/j/seamless/result.png"])
+    );
+
+    let outfit = service(json!({
+        "source": "person.jpg",
+        "garments": [
+            {"image": "top.png", "garmentClass": "UPPER_BODY"},
+            {"image": "jeans.png", "garmentClass": "LOWER_BODY"}
+        ]
+    }));
+    assert!(matches!(deliver(&outfit, "r").await.unwrap(), Outcome::Succeeded { .. }));
+    let events = outfit.events.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["outputs"]["images"], json!(["outputs/j/result.png"]));
+    for svc in [&svc, &outfit] {
+        assert_eq!(svc.events.violations(), Vec::<String>::new());
+    }
+}
+
+#[tokio::test]
+async fn a_new_manifest_version_is_a_new_event() {
+    let svc = service(one_call());
+    deliver(&svc, "r").await.unwrap();
+    svc.storage.insert(JOB, svc.storage.object(JOB).unwrap());
+    deliver(&svc, "r").await.unwrap();
+    let ids: Vec<Value> = svc.events.events().iter().map(|e| e["eventId"].clone()).collect();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1]);
+}
+
+#[tokio::test]
+async fn with_events_off_nothing_about_them_is_recorded() {
+    let storage = MemoryStore::with_kill(Arc::new(Kill::default()));
+    storage.insert("uploads/j/person.jpg", tryon::samples::phone_jpeg(&tryon::samples::person(420, 560), 1).unwrap());
+    storage.insert("uploads/j/top.png", tryon::samples::png_rgba(&tryon::samples::garment(400)));
+    storage.insert(JOB, serde_json::to_vec(&one_call()).unwrap());
+    let model = ScriptedModel::new(storage.kill.clone());
+    let config = Config { emit_metrics: false, ..Config::default() };
+    let off = Service { storage, model, events: tryon::ports::NoEvents, config };
+    let obj = ObjectCreated { bucket: "b".into(), key: JOB.into(), etag: None, version_id: None, raw_key: None };
+    assert!(matches!(
+        off.run_job(&obj, "r", Instant::now() + Duration::from_secs(60)).await.unwrap(),
+        Outcome::Succeeded { .. }
+    ));
+    assert!(off.storage.json(STATUS).get("completionEvent").is_none());
+}
+
+fn invocation(request: &str) -> Invocation {
+    let deadline_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64 + 300_000;
+    Invocation::new(request, deadline_ms, Duration::from_secs(300))
+}
+
+#[tokio::test]
+async fn a_batch_operations_task_retried_for_its_event_answers_from_the_status() {
+    let svc = service(one_call());
+    svc.events.refuse_next(1);
+    let task = tryon::event::batch_operations::sample_batch_event("2.0", "b", JOB, None, "t1");
+    let first = handler::handle(&*svc, task.clone(), &invocation("b1")).await.unwrap().response();
+    assert_eq!(first["results"][0]["resultCode"], "TemporaryFailure", "{first}");
+    assert!(first["results"][0]["resultString"].as_str().unwrap().starts_with("event_not_published"), "{first}");
+    let retry = handler::handle(&*svc, task, &invocation("b2")).await.unwrap().response();
+    assert_eq!(retry["results"][0]["resultCode"], "Succeeded", "{retry}");
+    assert_eq!(retry["results"][0]["resultString"], "succeeded");
+    assert_eq!((svc.model.calls(), svc.events.events().len()), (1, 1));
+}
+
+// --- Against moto: EventBridge → rule → SQS, the real adapters, the emulator. ---
+
+mod moto {
+    use super::*;
+    use aws_sdk_sqs::Client as Sqs;
+    use tryon::aws::S3Storage;
+    use tryon::eventbridge::EventBridgeEvents;
+    use tryon::models::Models;
+
+    pub async fn sdk() -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "tests"))
+            .endpoint_url(support::moto_url())
+            .load()
+            .await
+    }
+
+    /// A bus with a rule on our source that targets a new queue; returns the bus and queue URL.
+    pub async fn bus_to_queue(name: &str) -> (String, String) {
+        let sdk = sdk().await;
+        let eb = aws_sdk_eventbridge::Client::new(&sdk);
+        let sqs = Sqs::new(&sdk);
+        eb.create_event_bus().name(name).send().await.expect("create bus");
+        let url = sqs.create_queue().queue_name(name).send().await.expect("queue").queue_url.unwrap();
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("queue arn");
+        let arn = attrs.attributes().and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)).unwrap();
+        let pattern = json!({"source": [SOURCE], "detail-type": [DETAIL_TYPE]}).to_string();
+        eb.put_rule().name("done").event_bus_name(name).event_pattern(pattern).send().await.expect("rule");
+        let target = aws_sdk_eventbridge::types::Target::builder().id("q").arn(arn).build().unwrap();
+        eb.put_targets().rule("done").event_bus_name(name).targets(target).send().await.expect("target");
+        (name.to_owned(), url)
+    }
+
+    /// Every message in the queue, received until it stays empty.
+    pub async fn drain(url: &str) -> Vec<Value> {
+        let sqs = Sqs::new(&sdk().await);
+        let mut all = Vec::new();
+        loop {
+            let out = sqs.receive_message().queue_url(url).max_number_of_messages(10).send().await.expect("receive");
+            let messages = out.messages();
+            if messages.is_empty() {
+                return all;
+            }
+            for m in messages {
+                all.push(serde_json::from_str(m.body().unwrap()).expect("an EventBridge event"));
+                sqs.delete_message().queue_url(url).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
+            }
+        }
+    }
+
+    /// The world's service (moto S3, the emulator) with events on `bus` through the real adapter.
+    pub async fn with_events(w: &World, bus: &str) -> Service<S3Storage, Models, EventBridgeEvents> {
+        Service {
+            storage: w.svc.storage.clone(),
+            model: w.svc.model.clone(),
+            events: EventBridgeEvents::from_sdk_config(&sdk().await, bus),
+            config: w.svc.config.clone(),
+        }
+    }
+
+    pub fn files() -> Vec<(&'static str, Vec<u8>)> {
+        vec![("person.jpg", support::person_jpeg()), ("hoodie.png", support::garment_png())]
+    }
+
+    pub fn object(bucket: &str, job: &str) -> ObjectCreated {
+        ObjectCreated {
+            bucket: bucket.into(),
+            key: format!("uploads/{job}/job.json"),
+            etag: None,
+            version_id: None,
+            raw_key: None,
+        }
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn moto_a_burst_with_duplicates_yields_one_event_per_job_naming_existing_outputs() {
+    let w = World::new().await;
+    let (bus, queue) = moto::bus_to_queue(&unique("tryon-done")).await;
+    let svc = Arc::new(moto::with_events(&w, &bus).await);
+    let files = moto::files();
+    let jobs: Vec<String> = (0..20).map(|i| format!("burst-{i:02}")).collect();
+    for job in &jobs {
+        w.upload_job(job, &files, &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    }
+    // Every job delivered once, every third one twice more (at the same time and after).
+    let mut runs = Vec::new();
+    for (i, job) in jobs.iter().enumerate() {
+        let copies = if i % 3 == 0 { 3 } else { 1 };
+        for c in 0..copies {
+            let (svc, bucket, job) = (svc.clone(), w.bucket.clone(), job.clone());
+            runs.push(tokio::spawn(async move {
+                let obj = moto::object(&bucket, &job);
+                svc.run_job(&obj, &format!("req-{job}-{c}"), Instant::now() + Duration::from_secs(300)).await
+            }));
+        }
+    }
+    for r in runs {
+        r.await.unwrap().expect("every delivery succeeds");
+    }
+    // A late duplicate of each job: published already, so nothing more.
+    for job in jobs.iter().step_by(5) {
+        let late = svc.run_job(&moto::object(&w.bucket, job), "late", Instant::now() + Duration::from_secs(300)).await;
+        assert!(matches!(late, Ok(Outcome::Duplicate { .. })), "{late:?}");
+    }
+    let received = moto::drain(&queue).await;
+    assert!(received.len() >= jobs.len(), "{} events for {} jobs", received.len(), jobs.len());
+    let mut by_id: BTreeMap<String, Value> = BTreeMap::new();
+    for e in &received {
+        assert_eq!((e["source"].as_str(), e["detail-type"].as_str()), (Some(SOURCE), Some(DETAIL_TYPE)));
+        by_id.insert(e["detail"]["eventId"].as_str().unwrap().to_owned(), e["detail"].clone());
+    }
+    let per_job: HashMap<String, usize> = by_id.values().fold(HashMap::new(), |mut m, d| {
+        *m.entry(d["jobId"].as_str().unwrap().to_owned()).or_default() += 1;
+        m
+    });
+    assert_eq!(per_job.len(), jobs.len(), "every job produced its event: {per_job:?}");
+    assert!(per_job.values().all(|n| *n == 1), "one event per job after dropping repeats: {per_job:?}");
+    for d in by_id.values() {
+        let job = d["jobId"].as_str().unwrap();
+        assert_eq!(d["state"], "succeeded");
+        let status = w.status(job).await;
+        assert_eq!(d["eventId"], event_id(&w.bucket, job, status["manifest"]["etag"].as_str().unwrap()));
+        assert_eq!(status["completionEvent"]["published"], true);
+        for key in
+            d["outputs"]["images"].as_array().unwrap().iter().chain([&d["outputs"]["sheet"], &d["outputs"]["status"]])
+        {
+            assert!(w.get(key.as_str().unwrap()).await.is_some(), "{key} exists");
+        }
+    }
+    assert_eq!(w.calls().len(), jobs.len(), "one paid call per job");
+    eprintln!(
+        "{} jobs, {} deliveries, {} events received, {} distinct",
+        jobs.len(),
+        20 + 7 * 2,
+        received.len(),
+        by_id.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_a_missing_bus_fails_transiently_and_the_retry_publishes_once_it_exists() {
+    let w = World::new().await;
+    let bus = unique("tryon-later");
+    let svc = moto::with_events(&w, &bus).await;
+    w.upload_job("late-bus", &moto::files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    let obj = moto::object(&w.bucket, "late-bus");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let e = svc.run_job(&obj, "r1", deadline).await.expect_err("no such bus");
+    assert_eq!(e.code, ErrorCode::EventNotPublished, "{e}");
+    let status = w.status("late-bus").await;
+    assert_eq!(
+        (status["state"].as_str(), status["completionEvent"]["published"].as_bool()),
+        (Some("succeeded"), Some(false))
+    );
+    let (_, queue) = moto::bus_to_queue(&bus).await;
+    assert!(matches!(svc.run_job(&obj, "r2", deadline).await.unwrap(), Outcome::Duplicate { .. }));
+    let received = moto::drain(&queue).await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0]["detail"]["jobId"], "late-bus");
+    assert_eq!(w.status("late-bus").await["completionEvent"]["published"], true);
+    assert_eq!(w.calls().len(), 1, "the retry only published");
+}
