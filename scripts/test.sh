@@ -49,7 +49,7 @@ step() {
 # or second TLS stack.
 no_tooling_in_the_function() {
   local found
-  found=$(cargo tree -e normal -p tryon-lambda --prefix none 2>/dev/null | grep -E '^(axum|clap) |^(hyper v0\.|rustls v0\.21\.|tokio-rustls v0\.24\.|ring v)' | sort -u)
+  found=$(cargo tree -e normal -p tryon-lambda --prefix none 2>/dev/null | grep -E '^(axum|clap|aws-sdk-sqs) |^(hyper v0\.|rustls v0\.21\.|tokio-rustls v0\.24\.|ring v)' | sort -u)
   [ -z "$found" ] || { echo "the function's build carries: $found"; return 1; }
 }
 

@@ -412,3 +412,70 @@ async fn moto_a_missing_bus_fails_transiently_and_the_retry_publishes_once_it_ex
     assert_eq!(w.status("late-bus").await["completionEvent"]["published"], true);
     assert_eq!(w.calls().len(), 1, "the retry only published");
 }
+
+// --- `tryon submit --wait --events-queue`, against moto. ---
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_submit_follows_the_event_and_leaves_other_jobs_messages() {
+    let w = World::new().await;
+    let (bus, queue) = moto::bus_to_queue(&unique("tryon-submit")).await;
+    let svc = moto::with_events(&w, &bus).await;
+    let sqs = aws_sdk_sqs::Client::new(&moto::sdk().await);
+    let foreign =
+        json!({"source": SOURCE, "detail-type": DETAIL_TYPE, "detail": {"eventId": "someone-else", "jobId": "other"}});
+    sqs.send_message().queue_url(&queue).message_body(foreign.to_string()).send().await.unwrap();
+
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hoodie");
+    let out = std::env::temp_dir().join(unique("tryon-submit-out"));
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tryon"))
+        .args(["submit", &folder.display().to_string(), "--bucket", &w.bucket, "--job-id", "by-event", "--wait"])
+        .args(["--events-queue", &queue, "--timeout", "120", "--out"])
+        .arg(&out)
+        .env("RUST_LOG", "warn")
+        .env("AWS_ENDPOINT_URL_S3", support::moto_url())
+        .env("AWS_ENDPOINT_URL_SQS", support::moto_url())
+        .env("S3_FORCE_PATH_STYLE", "true")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let key = "uploads/by-event/job.json";
+    for _ in 0..200 {
+        if w.get(key).await.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The function plays the Lambda: the upload's delivery, then a duplicate of it.
+    let obj = moto::object(&w.bucket, "by-event");
+    for request in ["r1", "r2"] {
+        svc.run_job(&obj, request, Instant::now() + Duration::from_secs(300)).await.unwrap();
+    }
+    let o = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    println!("{stdout}{stderr}");
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("completion event received: succeeded"), "{stderr}");
+    assert!(stdout.contains("job by-event: succeeded"), "{stdout}");
+    for f in ["result.png", "sheet.jpg", "status.json"] {
+        assert!(out.join("by-event").join(f).is_file(), "{f} downloaded");
+    }
+    let left = moto::drain(&queue).await;
+    assert_eq!(left.len(), 1, "only the other job's message is left: {left:?}");
+    assert_eq!(left[0]["detail"]["eventId"], "someone-else");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn submit_refuses_an_events_queue_without_wait() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tryon"))
+        .args(["submit", "examples/hoodie", "--bucket", "b", "--events-queue", "http://q"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--wait"), "{}", String::from_utf8_lossy(&o.stderr));
+}

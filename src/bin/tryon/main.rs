@@ -7,6 +7,7 @@ mod capacity;
 mod common;
 mod emulator;
 mod event;
+mod follow_events;
 mod run;
 mod samples;
 mod submit;
@@ -61,10 +62,11 @@ enum Command {
     /// Submit a job folder to a deployed bucket: upload the images, then job.json (the
     /// manifest goes last, because its arrival starts the job).
     ///
-    /// With --wait, follow status.json until the job ends, download the outputs into
-    /// <out>/<job-id>/, and exit non-zero with the error code if the job failed. Uses the
-    /// standard AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_S3 for a local
-    /// S3 such as moto, with S3_FORCE_PATH_STYLE=true).
+    /// With --wait, follow status.json until the job ends (or, with --events-queue, wait
+    /// for the job's completion event), download the outputs into <out>/<job-id>/, and exit
+    /// non-zero with the error code if the job failed. Uses the standard AWS configuration
+    /// (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL_SQS for local
+    /// servers such as moto, with S3_FORCE_PATH_STYLE=true).
     Submit {
         /// A folder holding job.json and the images it names.
         folder: PathBuf,
@@ -77,6 +79,11 @@ enum Command {
         /// Wait for the job to end and download its outputs.
         #[arg(long)]
         wait: bool,
+        /// With --wait: the URL of an SQS queue that an EventBridge rule on the function's
+        /// bus targets (README, Completion events); the job's end is learnt from its
+        /// completion event instead of polling status.json.
+        #[arg(long, requires = "wait", value_name = "SQS_QUEUE_URL")]
+        events_queue: Option<String>,
         /// Where --wait puts the outputs.
         #[arg(long, default_value = "tryon-out")]
         out: PathBuf,
@@ -191,8 +198,9 @@ async fn dispatch(command: Command) -> ExitCode {
         Command::Run { folder, out, job_id, backend, live } => {
             run::run(&folder, run::RunOptions { out, job_id, backend, live }).await
         }
-        Command::Submit { folder, bucket, job_id, wait, out, timeout } => {
-            submit::submit(&folder, &bucket, job_id, wait, &out, Duration::from_secs(timeout)).await
+        Command::Submit { folder, bucket, job_id, wait, events_queue, out, timeout } => {
+            let follow = wait.then(|| events_queue.map_or(submit::Follow::Status, submit::Follow::EventsQueue));
+            submit::submit(&folder, &bucket, job_id, follow, &out, Duration::from_secs(timeout)).await
         }
         Command::Emulator { port, host, model_ids, backend, requests_per_minute } => {
             emulator::emulator(SocketAddr::new(host, port), model_ids, backend, requests_per_minute).await

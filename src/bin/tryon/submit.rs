@@ -1,5 +1,6 @@
 //! `tryon submit`: a job folder to a deployed bucket, through the library's S3 storage
-//! adapter; with `--wait`, follow status.json and download the outputs.
+//! adapter; with `--wait`, follow status.json (or, with `--events-queue`, wait for the job's
+//! completion event: [`crate::follow_events`]) and download the outputs.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -14,15 +15,24 @@ use tryon::ports::{PutCondition, Storage};
 use tryon::status::{State, Status};
 
 use crate::common::{content_type, fail, files_under, folder_job_id};
+use crate::follow_events::{self, Awaited};
 
 /// Downloads have no size limit: the outputs are the job's own.
 const ANY_SIZE: u64 = u64::MAX;
+
+/// How `--wait` learns that the job ended.
+pub enum Follow {
+    /// Polling status.json.
+    Status,
+    /// Receiving the completion event from this SQS queue.
+    EventsQueue(String),
+}
 
 pub async fn submit(
     folder: &Path,
     bucket: &str,
     job_id: Option<String>,
-    wait: bool,
+    wait: Option<Follow>,
     out: &Path,
     timeout: Duration,
 ) -> ExitCode {
@@ -46,11 +56,19 @@ pub async fn submit(
         Err(code) => return code,
     };
     println!("job {job_id}: status at s3://{bucket}/{}", paths.status());
-    if !wait {
-        return ExitCode::SUCCESS;
-    }
+    let Some(follow) = wait else { return ExitCode::SUCCESS };
     let started = Instant::now();
-    let status = match wait_for_end(&s3, bucket, &paths, &etag, started, timeout).await {
+    let ended = match follow {
+        Follow::Status => wait_for_end(&s3, bucket, &paths, &etag, started, timeout).await,
+        Follow::EventsQueue(queue) => {
+            let job = Awaited { bucket, job_id: &job_id, etag: &etag };
+            match follow_events::wait_for_event(&sdk, &queue, job, started, timeout).await {
+                Ok(_) => read_final_status(&s3, bucket, &paths, &etag).await,
+                Err(e) => Err(fail(&e)),
+            }
+        }
+    };
+    let status = match ended {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -141,6 +159,21 @@ async fn wait_for_end(
             }
         }
     }
+}
+
+/// status.json once, after the completion event said the job ended: this upload's final record.
+async fn read_final_status(s3: &S3Storage, bucket: &str, paths: &JobPaths, etag: &str) -> Result<Status, ExitCode> {
+    let key = paths.status();
+    let object =
+        s3.get(bucket, &key, ANY_SIZE).await.map_err(|e| fail(&format!("reading s3://{bucket}/{key}: {e}")))?;
+    let status: Status =
+        serde_json::from_slice(&object.bytes).map_err(|e| fail(&format!("s3://{bucket}/{key} is unreadable: {e}")))?;
+    if status.manifest.etag != etag || status.state == State::Processing {
+        return Err(fail(&format!(
+            "s3://{bucket}/{key} no longer records this upload's outcome (job.json was uploaded again?)"
+        )));
+    }
+    Ok(status)
 }
 
 /// One line of progress: the state, the stage, and a retry in progress.
