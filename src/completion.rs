@@ -80,10 +80,10 @@ pub struct EventError {
     pub class: &'static str,
 }
 
-/// The stable id of a manifest version's completion: SHA-256 of bucket, job id and ETag
-/// (NUL-separated), first 128 bits in hex.
+/// The stable id of a manifest version's completion: SHA-256 of bucket, job id and ETag (each
+/// preceded by its length, so no two triples give the same input), first 128 bits in hex.
 pub fn event_id(bucket: &str, job_id: &str, etag: &str) -> String {
-    let input = [bucket, job_id, etag].join("\0");
+    let input: String = [bucket, job_id, etag].iter().map(|f| format!("{}:{f}", f.len())).collect();
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, input.as_bytes());
     digest.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -159,6 +159,6 @@ mod tests {
     #[test]
     fn only_infrastructure_failures_are_retryable() {
         let retryable: Vec<_> = ErrorCode::ALL.iter().filter(|c| c.retryable()).map(|c| c.as_str()).collect();
-        assert_eq!(retryable, ["model_timeout", "throttled", "model_error", "storage_error"]);
+        assert_eq!(retryable, ["model_timeout", "throttled", "model_error", "storage_error", "event_not_published"]);
     }
 }

@@ -479,3 +479,22 @@ fn submit_refuses_an_events_queue_without_wait() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--wait"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[tokio::test]
+async fn the_documented_detail_is_what_the_function_sends() {
+    let contract = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/contract.md")).unwrap();
+    let section = contract.split("### Completion events").nth(1).expect("the events section");
+    let example = section.split("```json").nth(1).and_then(|b| b.split("```").next()).expect("a json example");
+    let documented: Value = serde_json::from_str(example).expect("the example is JSON");
+    let svc = service(one_call());
+    deliver(&svc, "r").await.unwrap();
+    let sent = svc.events.events().pop().unwrap();
+    let keys = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.extend(v["outputs"].as_object().unwrap().keys().map(|o| format!("outputs.{o}")));
+        k.extend(v["manifest"].as_object().unwrap().keys().map(|o| format!("manifest.{o}")));
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&documented), keys(&sent));
+}

@@ -5,7 +5,9 @@
 generateContent, Google's STS token endpoint), with endpoints passed only through the
 standard AWS_ENDPOINT_URL_* variables and VERTEX_ENDPOINT_URL, and Google credentials
 through the real Workload Identity Federation path (a GOOGLE_APPLICATION_CREDENTIALS file
-whose token_url is the emulator). Exits non-zero on any mismatch.
+whose token_url is the emulator). Completion events go to a bus in moto (EVENT_BUS_NAME,
+AWS_ENDPOINT_URL_EVENTBRIDGE) whose rule targets an SQS queue, as the README's sample rule
+does. Exits non-zero on any mismatch.
 
 Usage: runtime_api.py MOTO_URL   (cargo-lambda on PATH, target/debug/tryon built)
 """
@@ -23,6 +25,7 @@ import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "tryon-example-bucket"
+EVENT_BUS = "tryon-runtime-api"
 CHECKS = {"passed": 0, "failed": 0}
 
 
@@ -78,6 +81,7 @@ def main():
         except Exception:
             pass
 
+    sqs, queue_url = completion_queue(moto)
     emu_port, rt_port = free_port(), free_port()
     emulator = subprocess.Popen([str(ROOT / "target/debug/tryon"), "emulator", "--port", str(emu_port),
                                  "--backend", "vertex-vto"], stdout=subprocess.PIPE, text=True)
@@ -91,6 +95,7 @@ def main():
         "ENABLED_BACKENDS": "vertex-vto,gemini-image,bedrock-converse",
         "VERTEX_PROJECT": google["VERTEX_PROJECT"], "VERTEX_ENDPOINT_URL": google["VERTEX_ENDPOINT_URL"],
         "GOOGLE_APPLICATION_CREDENTIALS": str(wif),
+        "EVENT_BUS_NAME": EVENT_BUS, "AWS_ENDPOINT_URL_EVENTBRIDGE": moto,
     }
     # An env file, not --env-var: cargo-lambda splits --env-var values on commas, and
     # ENABLED_BACKENDS is a comma-separated list.
@@ -169,6 +174,7 @@ def main():
               all(c["auth"] == "sigv4" and c["contentType"] == "application/json" for c in calls), str(calls)[:300])
         backends(s3, invoke, emu_port)
         batch_operations(s3, invoke, emu_port)
+        completion_events(s3, sqs, queue_url, ["demo", "summer sale/café 1", "queued", "bridged"])
     finally:
         watch.terminate()
         emulator.terminate()
@@ -289,6 +295,48 @@ def backends(s3, invoke_events_file, emu_port):
           status["state"] == "succeeded" and len(items) == 4 and all(i.get("costUsd", 0) > 0 for i in items)
           and [i.get("backend") for i in items] == ["nova-canvas", "vertex-vto", "gemini-image", "bedrock-converse"],
           json.dumps(status)[:500])
+
+
+def completion_queue(moto):
+    """A bus with a rule on the function's source that targets a fresh SQS queue."""
+    kw = dict(endpoint_url=moto, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    events, sqs = boto3.client("events", **kw), boto3.client("sqs", **kw)
+    try:
+        events.create_event_bus(Name=EVENT_BUS)
+    except events.exceptions.ResourceAlreadyExistsException:
+        pass
+    url = sqs.create_queue(QueueName=EVENT_BUS)["QueueUrl"]
+    sqs.purge_queue(QueueUrl=url)
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = {"source": ["tryon-lambda"], "detail-type": ["Try-On Job Completed"]}
+    events.put_rule(Name="tryon-done", EventBusName=EVENT_BUS, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="tryon-done", EventBusName=EVENT_BUS, Targets=[{"Id": "queue", "Arn": arn}])
+    return sqs, url
+
+
+def completion_events(s3, sqs, queue_url, jobs):
+    """The built function announced each job it finished on the bus EVENT_BUS_NAME names: one
+    event per job once repeats are dropped by eventId, naming outputs that exist, and its
+    status.json records the event published."""
+    received = {}
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        if not messages:
+            break
+        for m in messages:
+            detail = json.loads(m["Body"])["detail"]
+            received[detail["eventId"]] = detail
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+    for job in jobs:
+        status = json.loads(s3.get_object(Bucket=BUCKET, Key=f"outputs/{job}/status.json")["Body"].read())
+        record = status.get("completionEvent") or {}
+        detail = received.get(record.get("eventId"), {})
+        check(f"{job}: completion event published and recorded",
+              record.get("published") is True and detail.get("jobId") == job and detail.get("state") == status["state"],
+              f"{record} {json.dumps(detail)[:200]}")
+        keys = detail.get("outputs", {}).get("images", []) + [detail.get("outputs", {}).get("status")]
+        present = all(s3.list_objects_v2(Bucket=BUCKET, Prefix=k).get("KeyCount", 0) > 0 for k in keys if k)
+        check(f"{job}: the event's outputs exist", bool(detail) and present, str(keys))
 
 
 def batch_operations(s3, invoke_events_file, emu_port):
