@@ -58,3 +58,66 @@ impl Events for EventBridgeEvents {
         Ok(())
     }
 }
+
+/// The request sent and the bus's answers, through the real client with canned replies.
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use aws_config::{BehaviorVersion, Region, SdkConfig};
+    use aws_sdk_eventbridge::config::{Credentials, SharedCredentialsProvider, SharedHttpClient};
+    use aws_smithy_http_client::test_util::capture_request;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::retry::RetryConfig;
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::status::Status;
+
+    fn events(reply: &str) -> (EventBridgeEvents, aws_smithy_http_client::test_util::CaptureRequestReceiver) {
+        let (http, request) =
+            capture_request(Some(http::Response::builder().status(200).body(SdkBody::from(reply)).unwrap()));
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new("AKID", "SECRET", None, None, "t")))
+            .endpoint_url("http://events.test")
+            .http_client(SharedHttpClient::new(http))
+            .retry_config(RetryConfig::standard().with_initial_backoff(Duration::from_millis(1)))
+            .build();
+        (EventBridgeEvents::from_sdk_config(&sdk, "shop-bus"), request)
+    }
+
+    fn event() -> CompletionEvent {
+        let status: Status = serde_json::from_value(json!({
+            "jobId": "j", "state": "succeeded", "manifest": {"bucket": "b", "key": "uploads/j/job.json", "etag": "\"e\""}
+        }))
+        .unwrap();
+        CompletionEvent::of(&status, "outputs/j/status.json").unwrap()
+    }
+
+    #[tokio::test]
+    async fn one_entry_on_the_named_bus_with_our_source_and_detail() {
+        let (bus, request) = events(r#"{"FailedEntryCount": 0, "Entries": [{"EventId": "x"}]}"#);
+        bus.publish(&event()).await.unwrap();
+        let sent = request.expect_request();
+        assert_eq!(sent.headers().get("x-amz-target"), Some("AWSEvents.PutEvents"));
+        let body: Value = serde_json::from_slice(sent.body().bytes().unwrap()).unwrap();
+        let entries = body["Entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 1);
+        let e = &entries[0];
+        assert_eq!((e["EventBusName"].as_str(), e["Source"].as_str()), (Some("shop-bus"), Some("tryon-lambda")));
+        assert_eq!(e["DetailType"], "Try-On Job Completed");
+        let detail: Value = serde_json::from_str(e["Detail"].as_str().unwrap()).unwrap();
+        assert_eq!(detail["eventId"], crate::completion::event_id("b", "j", "\"e\""));
+    }
+
+    #[tokio::test]
+    async fn a_refused_entry_is_an_error_naming_the_reason() {
+        let reply =
+            r#"{"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "try later"}]}"#;
+        let (bus, _request) = events(reply);
+        let e = bus.publish(&event()).await.unwrap_err();
+        assert!(e.0.contains("shop-bus refused") && e.0.contains("InternalFailure: try later"), "{e}");
+    }
+}
