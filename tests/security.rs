@@ -159,6 +159,10 @@ fn template_grants_least_privilege() {
                     assert!(resources.ends_with("Ref GoogleCredentialsSecretArn"), "the one secret only: {resources}")
                 }
                 a if a.starts_with("sqs:") => assert!(resources.contains("JobQueue"), "{a} on {resources}"),
+                // Completion events: the one bus EventBusName names.
+                "events:PutEvents" => {
+                    assert!(resources.ends_with(":event-bus/${EventBusName}"), "the one bus only: {resources}")
+                }
                 other => panic!("undocumented permission {other}"),
             }
         }
