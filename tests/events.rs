@@ -509,3 +509,36 @@ async fn the_documented_detail_is_what_the_function_sends() {
     };
     assert_eq!(keys(&documented), keys(&sent));
 }
+
+/// `tryon run` (local): no events unless EVENT_BUS_NAME is set; then one, on that bus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_tryon_run_publishes_only_when_event_bus_name_is_set() {
+    let (bus, queue) = moto::bus_to_queue(&unique("tryon-run")).await;
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hoodie");
+    let run = |out: &std::path::Path, bus: Option<&str>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tryon"));
+        c.args(["run", &folder.display().to_string(), "--out"]).arg(out).env("RUST_LOG", "warn");
+        c.env("AWS_ENDPOINT_URL_EVENTBRIDGE", support::moto_url()).env("AWS_REGION", "us-east-1");
+        c.env("AWS_ACCESS_KEY_ID", "test").env("AWS_SECRET_ACCESS_KEY", "test").env_remove("EVENT_BUS_NAME");
+        if let Some(b) = bus {
+            c.env("EVENT_BUS_NAME", b);
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let status = std::fs::read(out.join("local/outputs/hoodie/status.json")).unwrap();
+        serde_json::from_slice::<Value>(&status).unwrap()
+    };
+    let off = std::env::temp_dir().join(unique("tryon-run-off"));
+    assert!(run(&off, None).get("completionEvent").is_none());
+    assert!(moto::drain(&queue).await.is_empty(), "no bus configured, no event");
+    let on = std::env::temp_dir().join(unique("tryon-run-on"));
+    let status = run(&on, Some(&bus));
+    assert_eq!(status["completionEvent"]["published"], true);
+    let received = moto::drain(&queue).await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0]["detail"]["eventId"], status["completionEvent"]["eventId"]);
+    assert_eq!(received[0]["detail"]["outputs"]["bucket"], "local");
+    for dir in [off, on] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
