@@ -167,11 +167,7 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
                 Err(StorageError::PreconditionFailed) => return Ok(lost_lease(&job_id)),
                 Err(e) => return Err(storage_error("recording status.json", &e)),
             };
-        let images = status.outputs.images.len();
-        if status.completion_event.is_some() {
-            self.announce(status, &Checkpoint { bucket: cp.bucket, key: cp.key.clone(), etag }).await?;
-        }
-        match failure {
+        let outcome = match failure {
             Some(e) if e.retryable() => {
                 warn!(code = %e.code, message = %e.message, "transient failure; the invocation fails so Lambda retries");
                 Err(e)
@@ -180,8 +176,13 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
                 warn!(code = %e.code, message = %e.message, "job failed");
                 Ok(Outcome::Failed { job_id, code: e.code })
             }
-            None => Ok(Outcome::Succeeded { job_id, images }),
+            None => Ok(Outcome::Succeeded { job_id, images: status.outputs.images.len() }),
+        };
+        // Only a final state carries an event; a refused one fails the invocation instead.
+        if status.completion_event.is_some() {
+            self.announce(status, &Checkpoint { bucket: cp.bucket, key: cp.key.clone(), etag }).await?;
         }
+        outcome
     }
 
     /// Every backend the plan calls can be called by this deployment: a manifest naming one
