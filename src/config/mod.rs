@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::budget::MemoryBudget;
+use crate::cache::CacheMode;
 use crate::catalog::{Backend, Backends, Canvas};
 use crate::limits::DEFAULT_MEMORY_MB;
 
@@ -64,6 +65,8 @@ pub struct Config {
     pub converse_region: Option<String>,
     /// Vertex AI: project, locations, models, endpoint and credentials.
     pub google: GoogleConfig,
+    /// `RESULT_CACHE`: whether reproducible requests are answered from the result cache.
+    pub result_cache: CacheMode,
 }
 
 /// `PRICE_TABLE`, in USD. Nova Canvas: per generated image by quality and output size band
@@ -179,6 +182,7 @@ impl Default for Config {
             converse_model_id: "us.amazon.nova-2-omni-v1:0".into(),
             converse_region: None,
             google: GoogleConfig::default(),
+            result_cache: CacheMode::Auto,
         }
     }
 }
@@ -229,6 +233,7 @@ impl Config {
             backends: backends::backends(&v)?,
             converse_model_id: v.text("CONVERSE_MODEL_ID").unwrap_or_default().to_owned(),
             google: backends::google(&v)?,
+            result_cache: result_cache(&v)?,
         };
         backends::check_google_backends(&cfg.backends, &cfg.google)?;
         if cfg.uploads_prefix.starts_with(&cfg.outputs_prefix) || cfg.outputs_prefix.starts_with(&cfg.uploads_prefix) {
@@ -300,6 +305,11 @@ fn request_encoding(v: &Vars<'_>) -> Result<RequestEncoding, ConfigError> {
     }
 }
 
+fn result_cache(v: &Vars<'_>) -> Result<CacheMode, ConfigError> {
+    let raw = v.text("RESULT_CACHE").unwrap_or_default();
+    CacheMode::parse(raw).ok_or_else(|| invalid("RESULT_CACHE", raw, "expected auto or off"))
+}
+
 fn prices(v: &Vars<'_>) -> Result<Prices, ConfigError> {
     let Some(raw) = v.set("PRICE_TABLE") else { return Ok(Prices::default()) };
     serde_json::from_str::<Prices>(raw)
@@ -358,6 +368,7 @@ mod tests {
             ("REQUEST_ENCODING", "PNG"),
             ("PARALLEL_PREPARE", "true"),
             ("EMIT_METRICS", "false"),
+            ("RESULT_CACHE", "Off"),
             ("PRICE_TABLE", r#"{"standard": [0.05, 0.07], "premium": [0.07, 0.09]}"#),
         ]))
         .unwrap();
@@ -384,6 +395,7 @@ mod tests {
         assert_eq!(c.request_encoding, RequestEncoding::Png);
         assert!(c.parallel_prepare);
         assert!(!c.emit_metrics);
+        assert_eq!(c.result_cache, CacheMode::Off);
         assert_eq!(c.prices, Prices { standard: [0.05, 0.07], premium: [0.07, 0.09], ..Prices::default() });
         assert_eq!(c.memory, MemoryBudget::for_function(1024).unwrap());
         assert_eq!((c.max_model_calls_per_job, c.variant_concurrency), (20, 4));
@@ -409,6 +421,7 @@ mod tests {
             ("MAX_ATTEMPTS", "0"),
             ("BEDROCK_REGION", "US East"),
             ("REQUEST_ENCODING", "webp"),
+            ("RESULT_CACHE", "on"),
             ("PARALLEL_PREPARE", "sometimes"),
             ("PRICE_TABLE", "cheap"),
             ("PRICE_TABLE", r#"{"standard": [-1, 0], "premium": [0, 0]}"#),
