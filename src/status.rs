@@ -114,7 +114,8 @@ pub struct Diagnostics {
     /// A one-call job's use of the result cache (each item says its own otherwise).
     #[serde(flatten)]
     pub cache: CacheRecord,
-    /// Paid model calls this delivery made, and calls the result cache answered instead.
+    /// Model calls this delivery made (failed ones included; items kept from an earlier
+    /// attempt are not counted again), and calls the result cache answered instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_calls: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
