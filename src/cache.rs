@@ -5,8 +5,11 @@
 //! The key is what determines the model's output: the backend, the model id and the exact
 //! request body the backend sends, which embeds the prepared images, every option, the seed
 //! and, for prompt-based backends, the instruction. The body is built by serde from structs
-//! (fields in declaration order) and from `serde_json::Value` maps (sorted keys), with the
-//! images encoded by deterministic encoders, so the same inputs always give the same bytes.
+//! (fields in declaration order) and from the manifest's own option blocks (`Value` maps,
+//! which keep the manifest's key order), with the images encoded by deterministic encoders
+//! and no hash maps, clocks or randomness: the same inputs always give the same bytes. Two
+//! manifests listing the same options in another order make two bodies, so two keys: a
+//! miss, never a wrong hit.
 
 use sha2::{Digest, Sha256};
 

@@ -223,6 +223,32 @@ async fn a_damaged_entry_is_never_served_and_is_replaced() {
     }
 }
 
+/// An entry that verifies but no longer parses (a parser changed without a new key version)
+/// is discarded; the retry calls the model and writes a good entry.
+#[tokio::test]
+async fn a_verified_entry_that_does_not_parse_is_discarded_and_the_retry_calls_the_model() {
+    let svc = service();
+    let key = job(&svc, "j", &single()).await["diagnostics"]["cacheKey"].as_str().unwrap().to_owned();
+    svc.storage.insert(&key, tryon::cache::seal(br#"{"images": "not a list"}"#.to_vec()));
+    upload(&svc, "j", &single());
+    let obj = ObjectCreated {
+        bucket: "b".into(),
+        key: "uploads/j/job.json".into(),
+        etag: None,
+        version_id: None,
+        raw_key: None,
+    };
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let e = svc.run_job(&obj, "req", deadline).await.expect_err("transient: Lambda retries");
+    assert_eq!(e.code, tryon::error::ErrorCode::StorageError);
+    assert!(e.message.contains("no longer parses") && e.message.contains(&key), "{}", e.message);
+    assert_eq!(svc.storage.object(&key), Some(vec![]), "the entry was discarded");
+    assert_eq!(svc.model.calls(), 1);
+    assert!(matches!(svc.run_job(&obj, "req", deadline).await, Ok(Outcome::Succeeded { .. })));
+    assert_eq!(svc.model.calls(), 2);
+    tryon::cache::open(svc.storage.object(&key).unwrap()).expect("a good entry again");
+}
+
 #[tokio::test]
 async fn variants_look_up_their_own_requests() {
     let svc = service();

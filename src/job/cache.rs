@@ -68,6 +68,15 @@ impl<S: Storage, M: Model> Service<S, M> {
         }
     }
 
+    /// Empties the entry `key` if it is still the one read (ETag `etag`): the next lookup finds
+    /// it damaged and replaces it.
+    pub(crate) async fn discard(&self, bucket: &str, key: &str, etag: &str) {
+        match self.storage.put(bucket, key, Vec::new(), "application/octet-stream", PutCondition::IfMatch(etag)).await {
+            Ok(_) => warn!(cache = "discarded", key = %key, "result cache: entry discarded"),
+            Err(e) => warn!(key = %key, error = %e, "result cache: entry not discarded"),
+        }
+    }
+
     /// Stores the model's `reply` under `key`: written once, or in place of the damaged entry.
     pub(crate) async fn store(&self, bucket: &str, key: &str, damaged: Option<&str>, reply: Vec<u8>) {
         let condition = match damaged {

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::backend::{self, Reply};
 use crate::catalog::Backend;
@@ -151,16 +151,12 @@ impl<S: Storage, M: Model> Service<S, M> {
         let store = match self.look_up(site.bucket, spec, layout, &body).await {
             Lookup::Off => None,
             Lookup::Miss { key, damaged } => Some((key, damaged)),
-            Lookup::Hit { key, etag, reply } => match backend::of(b).parse_reply(&reply) {
-                Ok(parsed) => {
-                    let cache = CacheRecord { cache: Some(CacheUse::Hit), cache_key: Some(key) };
-                    return Ok((Answer { request_id: None, model_ms: 0, cache }, parsed));
-                }
-                Err(e) => {
-                    warn!(key = %key, code = %e.code, "result cache: the entry's reply does not parse; calling the model");
-                    Some((key, Some(etag)))
-                }
-            },
+            Lookup::Hit { key, etag, reply } => {
+                // The request is not sent: free it before the reply is decoded, as a model
+                // call would have.
+                drop(body);
+                return self.cached_answer(site.bucket, b, key, &etag, reply).await;
+            }
         };
         let reply = self.invoke(b, body, site, instruction).await?;
         let request_id = reply.request_id.clone();
@@ -178,6 +174,33 @@ impl<S: Storage, M: Model> Service<S, M> {
             }
         };
         Ok((Answer { request_id, model_ms: reply.model_ms, cache }, parsed))
+    }
+
+    /// The answer a verified entry holds. Entries are stored only after their reply parsed,
+    /// so one that no longer does means the parser changed without a new key version: the
+    /// entry is discarded and the retry calls the model.
+    async fn cached_answer(
+        &self,
+        bucket: &str,
+        b: Backend,
+        key: String,
+        etag: &str,
+        reply: Vec<u8>,
+    ) -> Result<(Answer, Reply), CallFailure> {
+        match backend::of(b).parse_reply(&reply) {
+            Ok(parsed) => {
+                let cache = CacheRecord { cache: Some(CacheUse::Hit), cache_key: Some(key) };
+                Ok((Answer { request_id: None, model_ms: 0, cache }, parsed))
+            }
+            Err(e) => {
+                self.discard(bucket, &key, etag).await;
+                let message = format!(
+                    "the result cache entry {key} no longer parses ({}); it was discarded and the retry calls the model",
+                    e.message
+                );
+                Err(JobError::new(ErrorCode::StorageError, message).into())
+            }
+        }
     }
 
     /// The model call, cut off early enough to record its outcome before the deadline.
