@@ -134,6 +134,17 @@ pub enum CacheUse {
     Off,
 }
 
+impl CacheUse {
+    /// The name `status.json` and the logs use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheUse::Hit => "hit",
+            CacheUse::Miss => "miss",
+            CacheUse::Off => "off",
+        }
+    }
+}
+
 /// `cache` and `cacheKey` of a call.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -339,6 +350,15 @@ mod tests {
             updated_at: timestamp(SystemTime::now()),
             diagnostics: Diagnostics::default(),
         }
+    }
+
+    #[test]
+    fn cache_uses_serialise_as_their_names() {
+        for u in [CacheUse::Hit, CacheUse::Miss, CacheUse::Off] {
+            assert_eq!(serde_json::to_value(u).unwrap(), u.as_str());
+        }
+        let none = serde_json::to_value(CacheRecord::default()).unwrap();
+        assert_eq!(none, serde_json::json!({}), "no cache fields on a status written before the call");
     }
 
     #[test]

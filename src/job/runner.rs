@@ -341,7 +341,7 @@ fn record(status: &mut Status, i: usize, name: &str, run: &Result<CallResult, Ca
             if let Some(m) = &r.moderation {
                 item.warnings.push(moderation_warning(m, r.outputs.images.len()));
             }
-            info!(item = %name, model_ms = r.model_ms, cache = ?r.cache.cache, "call succeeded");
+            info!(item = %name, model_ms = r.model_ms, cache = r.cache.cache.map(CacheUse::as_str), "call succeeded");
         }
         Err(f) => {
             item.bedrock_request_id = f.request_id.clone();

@@ -634,6 +634,21 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn result_cache_is_auto_unless_turned_off_and_strictly_checked() {
+        let base = json!({"source": "a.jpg", "garment": "b.png"});
+        assert_eq!(check(base.clone()).unwrap().result_cache, CacheMode::Auto);
+        for (v, want) in [("auto", CacheMode::Auto), ("off", CacheMode::Off)] {
+            let spec = check(json!({"source": "a.jpg", "garment": "b.png", "resultCache": v})).unwrap();
+            assert_eq!(spec.result_cache, want);
+        }
+        let e = err(json!({"source": "a.jpg", "garment": "b.png", "resultCache": "OFF", "colour": 1}));
+        assert!(e.contains("resultCache: unknown variant `OFF`, expected `auto` or `off`"), "{e}");
+        assert!(e.contains("unknown field `colour`"), "every problem at once: {e}");
+        let e = err(json!({"source": "a.jpg", "garment": "b.png", "resultCache": false}));
+        assert!(e.contains("resultCache"), "{e}");
+    }
+
+    #[test]
     fn unknown_fields_are_named_with_their_path() {
         let e = err(json!({"source": "a.jpg", "garment": "b.png", "colour": "red"}));
         assert!(e.contains("unknown field `colour`"), "{e}");
