@@ -76,6 +76,12 @@ impl Backend {
         !matches!(self, Backend::BedrockConverse)
     }
 
+    /// Whether a request without `imageGenerationConfig.seed` still has a fixed seed (Nova
+    /// Canvas: seed 12 by default), so the same request gets the same answer.
+    pub fn default_seed_fixed(self) -> bool {
+        matches!(self, Backend::NovaCanvas)
+    }
+
     /// The images the backend accepts; preparation fits every picture to this.
     pub fn canvas(self) -> Canvas {
         match self {

@@ -11,6 +11,7 @@ pub mod backend;
 #[cfg(feature = "tools")]
 pub mod bench;
 pub mod budget;
+pub mod cache;
 #[cfg(feature = "tools")]
 pub mod capacity;
 pub mod catalog;

@@ -9,7 +9,8 @@ use crate::status::{State, Status};
 pub const NAMESPACE: &str = "TryOn";
 
 /// The EMF record of a finished job: duration by stage, model latency, images generated,
-/// estimated cost, and a failure count by error code.
+/// estimated and billed cost, paid model calls and result-cache hits (a hit is neither a
+/// call nor a cost), and a failure count by error code.
 pub fn emf_record(status: &Status, timestamp_ms: u64) -> Value {
     let d = &status.diagnostics;
     let t = |k: &str| d.timings_ms.get(k).copied().unwrap_or(0) as f64;
@@ -19,7 +20,8 @@ pub fn emf_record(status: &Status, timestamp_ms: u64) -> Value {
         State::Processing => "retrying",
     };
     let code = status.error.as_ref().map_or("none", |e| e.code.as_str());
-    let metrics: [(&str, &str, f64); 9] = [
+    let count = |n: Option<u32>| n.unwrap_or(0) as f64;
+    let metrics: [(&str, &str, f64); 12] = [
         ("Jobs", "Count", 1.0),
         ("JobDuration", "Milliseconds", t("total")),
         ("ReadDuration", "Milliseconds", t("readManifest") + t("readImages")),
@@ -28,6 +30,9 @@ pub fn emf_record(status: &Status, timestamp_ms: u64) -> Value {
         ("WriteDuration", "Milliseconds", t("writeOutputs")),
         ("ImagesGenerated", "Count", status.outputs.images.len() as f64),
         ("EstimatedCostUsd", "None", d.estimated_cost_usd.unwrap_or(0.0)),
+        ("CostUsd", "None", d.cost_usd.unwrap_or(0.0)),
+        ("ModelCalls", "Count", count(d.model_calls)),
+        ("CacheHits", "Count", count(d.cache_hits)),
         ("Failures", "Count", if status.error.is_some() { 1.0 } else { 0.0 }),
     ];
     let mut root = Map::new();
@@ -95,7 +100,13 @@ mod tests {
     }
 
     fn status(state: State, error: Option<&str>) -> Status {
-        let mut d = Diagnostics { model_id: "m".into(), estimated_cost_usd: Some(0.06), ..Default::default() };
+        let mut d = Diagnostics {
+            model_id: "m".into(),
+            estimated_cost_usd: Some(0.06),
+            cost_usd: Some(0.06),
+            model_calls: Some(1),
+            ..Default::default()
+        };
         d.timings_ms.insert("total".into(), 1500);
         d.timings_ms.insert("model".into(), 1200);
         Status {
@@ -129,6 +140,20 @@ mod tests {
         assert_eq!((ok["Outcome"].as_str(), ok["ErrorCode"].as_str()), (Some("succeeded"), Some("none")));
         assert_eq!((ok["JobDuration"].as_f64(), ok["ModelLatency"].as_f64()), (Some(1500.0), Some(1200.0)));
         assert_eq!((ok["ImagesGenerated"].as_f64(), ok["EstimatedCostUsd"].as_f64()), (Some(1.0), Some(0.06)));
+        assert_eq!(
+            (ok["ModelCalls"].as_f64(), ok["CacheHits"].as_f64(), ok["CostUsd"].as_f64()),
+            (Some(1.0), Some(0.0), Some(0.06))
+        );
+        let mut hit = status(State::Succeeded, None);
+        hit.diagnostics.cache_hits = Some(1);
+        hit.diagnostics.model_calls = Some(0);
+        hit.diagnostics.cost_usd = Some(0.0);
+        let hit = emf_record(&hit, 1);
+        assert_valid_emf(&hit);
+        assert_eq!(
+            (hit["ModelCalls"].as_f64(), hit["CacheHits"].as_f64(), hit["CostUsd"].as_f64()),
+            (Some(0.0), Some(1.0), Some(0.0))
+        );
         let bad = emf_record(&status(State::Failed, Some("content_filtered")), 1);
         assert_valid_emf(&bad);
         assert_eq!((bad["ErrorCode"].as_str(), bad["Failures"].as_f64()), (Some("content_filtered"), Some(1.0)));

@@ -179,6 +179,7 @@ const VARIANT_FIELDS: &[&str] = &[
     "geminiParams",
     "converseParams",
     "instruction",
+    "resultCache",
 ];
 
 fn variants(base: &Map<String, Value>, list: Value, at: At<'_>) -> Result<Vec<Item>, ManifestErrors> {

@@ -107,9 +107,53 @@ pub struct Diagnostics {
     /// output size band, Gemini and Converse by tokens); for a job of several calls, of all of
     /// them, written before the first call.
     pub estimated_cost_usd: Option<f64>,
-    /// The price of the images actually returned, once the calls are done.
+    /// The price of the images actually returned, once the calls are done (0 for the
+    /// calls the result cache answered).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_usd: Option<f64>,
+    /// A one-call job's use of the result cache (each item says its own otherwise).
+    #[serde(flatten)]
+    pub cache: CacheRecord,
+    /// Model calls this delivery made (failed ones included; items kept from an earlier
+    /// attempt are not counted again), and calls the result cache answered instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_calls: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_hits: Option<u32>,
+}
+
+/// How a call used the result cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheUse {
+    /// Answered from the cache: no model call, cost 0.
+    Hit,
+    /// The model was called and its answer stored.
+    Miss,
+    /// Not cached: turned off, or the answer is not reproducible (no seed).
+    Off,
+}
+
+impl CacheUse {
+    /// The name `status.json` and the logs use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheUse::Hit => "hit",
+            CacheUse::Miss => "miss",
+            CacheUse::Off => "off",
+        }
+    }
+}
+
+/// `cache` and `cacheKey` of a call.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CacheRecord {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheUse>,
+    /// The entry's key in the bucket (`<outputs>_cache/v1/<backend>/<sha256>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_key: Option<String>,
 }
 
 /// One call of a job with `variants` or `garments`.
@@ -140,6 +184,8 @@ pub struct ItemStatus {
     pub estimated_cost_usd: Option<f64>,
     #[serde(default)]
     pub cost_usd: Option<f64>,
+    #[serde(flatten)]
+    pub cache: CacheRecord,
 }
 
 /// Stages of a `processing` job, written to `status.json` as it moves. A delivery that
@@ -317,6 +363,15 @@ mod tests {
             diagnostics: Diagnostics::default(),
             completion_event: None,
         }
+    }
+
+    #[test]
+    fn cache_uses_serialise_as_their_names() {
+        for u in [CacheUse::Hit, CacheUse::Miss, CacheUse::Off] {
+            assert_eq!(serde_json::to_value(u).unwrap(), u.as_str());
+        }
+        let none = serde_json::to_value(CacheRecord::default()).unwrap();
+        assert_eq!(none, serde_json::json!({}), "no cache fields on a status written before the call");
     }
 
     #[test]

@@ -331,8 +331,10 @@ async fn moto_a_burst_with_duplicates_yields_one_event_per_job_naming_existing_o
     let svc = Arc::new(moto::with_events(&w, &bus).await);
     let files = moto::files();
     let jobs: Vec<String> = (0..20).map(|i| format!("burst-{i:02}")).collect();
+    // Identical requests: the result cache is off so that every job pays its own call.
+    let manifest = json!({"source": "person.jpg", "garment": "hoodie.png", "resultCache": "off"});
     for job in &jobs {
-        w.upload_job(job, &files, &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+        w.upload_job(job, &files, &manifest).await;
     }
     // Every job delivered once, every third one twice more (at the same time and after).
     let mut runs = Vec::new();

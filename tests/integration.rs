@@ -336,7 +336,9 @@ async fn end_of_life_model_is_reported_plainly() {
 async fn a_reply_slower_than_the_deadline_is_cut_off_in_time_to_record_it() {
     let w = World::new().await;
     w.emulator.push_fault(Fault::Delay { ms: 20_000 });
-    w.upload_job("slow", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    // The same request as "ok": kept out of the result cache so that its call is made (and throttled).
+    let uncached = json!({"source": "person.jpg", "garment": "hoodie.png", "resultCache": "off"});
+    w.upload_job("slow", &standard_files(), &uncached).await;
     // 18 s left, 15 s reserved: the model gets about 3 s.
     let started = std::time::Instant::now();
     let err = w.deliver_as("uploads/slow/job.json", "req-slow", Duration::from_secs(18)).await.expect_err("transient");
@@ -417,7 +419,9 @@ async fn a_panorama_is_padded_for_nova_and_cropped_back() {
 async fn sqs_batches_report_only_the_failed_messages() {
     let w = World::new().await;
     w.upload_job("ok", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
-    w.upload_job("slow", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    // The same request as "ok": kept out of the result cache so that its call is made (and throttled).
+    let uncached = json!({"source": "person.jpg", "garment": "hoodie.png", "resultCache": "off"});
+    w.upload_job("slow", &standard_files(), &uncached).await;
     w.upload_job("bad", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png", "x": 1})).await;
     let mut batch = tryon::event::sample_sqs_event(&w.bucket, "uploads/ok/job.json", "\"e\"", "us-east-1", "m-ok");
     let mut add = |key: &str, id: &str| {
@@ -562,15 +566,16 @@ async fn an_s3_failure_writing_outputs_is_transient_and_never_claims_success() {
     let s = w.status("s3").await;
     assert_eq!((s["state"].as_str(), s["error"]["code"].as_str()), (Some("processing"), Some("storage_error")));
     assert_eq!(s["outputs"]["images"], json!([]), "no success claimed without outputs");
-    // S3 recovers; Lambda's retry finishes the job (with a second model call: the first
-    // call's images were never stored).
+    // S3 recovers; Lambda's retry finishes the job. The first call's images were never
+    // stored, but its reply was: the result cache answers the retry, which pays nothing.
     *flaky.storage.fail_puts_containing.lock().unwrap() = None;
     flaky.run_job(&obj, "req-1", deadline).await.expect("retry succeeds");
     let s = w.status("s3").await;
     assert_eq!(s["state"], "succeeded");
     assert_eq!(s["attempts"], 2);
     assert!(w.get("outputs/s3/result.png").await.is_some());
-    assert_eq!(w.calls().len(), 2);
+    assert_eq!(w.calls().len(), 1);
+    assert_eq!((s["diagnostics"]["cache"].as_str(), s["diagnostics"]["costUsd"].as_f64()), (Some("hit"), Some(0.0)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

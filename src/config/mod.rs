@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::budget::MemoryBudget;
+use crate::cache::CacheMode;
 use crate::catalog::{Backend, Backends, Canvas};
 use crate::limits::DEFAULT_MEMORY_MB;
 
@@ -67,6 +68,8 @@ pub struct Config {
     /// The EventBridge bus (name or ARN) completion events go to (`EVENT_BUS_NAME`); `None`:
     /// events off.
     pub event_bus_name: Option<String>,
+    /// `RESULT_CACHE`: whether reproducible requests are answered from the result cache.
+    pub result_cache: CacheMode,
 }
 
 /// `PRICE_TABLE`, in USD. Nova Canvas: per generated image by quality and output size band
@@ -183,6 +186,7 @@ impl Default for Config {
             converse_region: None,
             google: GoogleConfig::default(),
             event_bus_name: None,
+            result_cache: CacheMode::Auto,
         }
     }
 }
@@ -234,6 +238,7 @@ impl Config {
             converse_model_id: v.text("CONVERSE_MODEL_ID").unwrap_or_default().to_owned(),
             google: backends::google(&v)?,
             event_bus_name: event_bus(&v)?,
+            result_cache: result_cache(&v)?,
         };
         backends::check_google_backends(&cfg.backends, &cfg.google)?;
         if cfg.uploads_prefix.starts_with(&cfg.outputs_prefix) || cfg.outputs_prefix.starts_with(&cfg.uploads_prefix) {
@@ -325,6 +330,11 @@ fn request_encoding(v: &Vars<'_>) -> Result<RequestEncoding, ConfigError> {
     }
 }
 
+fn result_cache(v: &Vars<'_>) -> Result<CacheMode, ConfigError> {
+    let raw = v.text("RESULT_CACHE").unwrap_or_default();
+    CacheMode::parse(raw).ok_or_else(|| invalid("RESULT_CACHE", raw, "expected auto or off"))
+}
+
 fn prices(v: &Vars<'_>) -> Result<Prices, ConfigError> {
     let Some(raw) = v.set("PRICE_TABLE") else { return Ok(Prices::default()) };
     serde_json::from_str::<Prices>(raw)
@@ -399,6 +409,7 @@ mod tests {
             ("REQUEST_ENCODING", "PNG"),
             ("PARALLEL_PREPARE", "true"),
             ("EMIT_METRICS", "false"),
+            ("RESULT_CACHE", "Off"),
             ("PRICE_TABLE", r#"{"standard": [0.05, 0.07], "premium": [0.07, 0.09]}"#),
         ]))
         .unwrap();
@@ -425,6 +436,7 @@ mod tests {
         assert_eq!(c.request_encoding, RequestEncoding::Png);
         assert!(c.parallel_prepare);
         assert!(!c.emit_metrics);
+        assert_eq!(c.result_cache, CacheMode::Off);
         assert_eq!(c.prices, Prices { standard: [0.05, 0.07], premium: [0.07, 0.09], ..Prices::default() });
         assert_eq!(c.memory, MemoryBudget::for_function(1024).unwrap());
         assert_eq!((c.max_model_calls_per_job, c.variant_concurrency), (20, 4));
@@ -450,6 +462,7 @@ mod tests {
             ("MAX_ATTEMPTS", "0"),
             ("BEDROCK_REGION", "US East"),
             ("REQUEST_ENCODING", "webp"),
+            ("RESULT_CACHE", "on"),
             ("PARALLEL_PREPARE", "sometimes"),
             ("PRICE_TABLE", "cheap"),
             ("PRICE_TABLE", r#"{"standard": [-1, 0], "premium": [0, 0]}"#),

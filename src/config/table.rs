@@ -74,6 +74,7 @@ pub const VARIABLES: &[Variable] = &[
     var("EMIT_METRICS", Value("true"), None, "print one CloudWatch EMF metrics line per job"),
     var("MAX_MODEL_CALLS_PER_JOB", Value("10"), Some(1..=1_000), "most model calls one manifest may ask for (variants or outfit steps)"),
     var("VARIANT_CONCURRENCY", Value("2"), Some(1..=16), "variants of one job called at the same time (fewer when their replies would not fit the memory budget)"),
+    var("RESULT_CACHE", Value("auto"), None, "the result cache: `auto` answers a reproducible request (a seed, or Nova Canvas' fixed default) seen before from `<OUTPUTS_PREFIX>_cache/` without a model call; `off` calls the model every time"),
     var("PRICE_TABLE", Described("the prices in docs/operations.md"), None, "USD for `estimatedCostUsd`: Nova Canvas `{\"standard\": [≤1024², larger], \"premium\": [≤1024², larger]}` per image, and optionally `vertexVtoPerImage`, `geminiInputPerMillionTokens`, `geminiOutputPerMillionTokens`, `converseInputPerMillionTokens`, `converseOutputPerMillionTokens`"),
 ];
 

@@ -1,7 +1,8 @@
 //! One paid model call: the item's garment (and mask) read and prepared beside the source,
 //! the request encoded, the call cut off early enough to record its outcome, and the outputs
-//! cropped of any padding and written. The caller checkpoints the result at once, so no
-//! retry pays for a call whose images exist.
+//! cropped of any padding and written. A reproducible request is looked up in the result
+//! cache first ([`super::cache`]): a hit runs the same path from the reply on, with no call.
+//! The caller checkpoints the result at once, so no retry pays for a call whose images exist.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,13 +10,15 @@ use std::time::{Duration, Instant};
 use tracing::info;
 
 use crate::backend::{self, Reply};
+use crate::catalog::Backend;
 use crate::error::{ErrorCode, JobError};
 use crate::image::{self as images, Encoding, Prepared};
 use crate::manifest::JobSpec;
 use crate::ports::{Events, Model, Storage};
 use crate::sheet::{self, Tile};
-use crate::status::{ImageDiagnostics, Outputs, PreparedInfo};
+use crate::status::{CacheRecord, CacheUse, ImageDiagnostics, Outputs, PreparedInfo};
 
+use super::cache::Lookup;
 use super::encoding::build_body;
 use super::keys::{mask_key, result_key};
 use super::measure::{image_diag, ms};
@@ -49,6 +52,8 @@ pub(crate) struct CallResult {
     pub(crate) mask_tile: Option<Tile>,
     pub(crate) result_tiles: Vec<Tile>,
     pub(crate) first_png: Option<Vec<u8>>,
+    /// Whether the result cache answered (`hit`: no model call, cost 0).
+    pub(crate) cache: CacheRecord,
 }
 
 /// A failed call, with the model's request id when it answered.
@@ -56,11 +61,13 @@ pub(crate) struct CallFailure {
     pub(crate) error: JobError,
     pub(crate) request_id: Option<String>,
     pub(crate) instruction: Option<String>,
+    /// Whether the model was called (and may have billed).
+    pub(crate) called: bool,
 }
 
 impl From<JobError> for CallFailure {
     fn from(error: JobError) -> Self {
-        CallFailure { error, request_id: None, instruction: None }
+        CallFailure { error, request_id: None, instruction: None, called: false }
     }
 }
 
@@ -95,9 +102,115 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
         self.send(request, site).await
     }
 
-    /// The paid part: the call, cut off early enough to record its outcome before the
-    /// deadline, then the outputs written.
+    /// The paid part: the answer (from the result cache, or the model called early enough
+    /// to record its outcome before the deadline), then the outputs written.
     pub(crate) async fn send(&self, request: Request, site: &CallSite<'_>) -> Result<CallResult, CallFailure> {
+        let Request { body, instruction, spec, layout, garment_tile, .. } = request;
+        let (answer, parsed) = self.answer(&spec, &layout, body, site, &instruction).await?;
+        let (w, h) = (layout.canvas_width, layout.canvas_height);
+        let cost_usd = match answer.cache.cache {
+            Some(CacheUse::Hit) => 0.0,
+            _ => backend::of(spec.backend).price(&spec, w, h, Some(&parsed), &self.config.prices),
+        };
+        let t = Instant::now();
+        let request_id = answer.request_id;
+        let written = self.write_outputs(parsed, layout, site).await.map_err(|error| CallFailure {
+            error,
+            request_id: request_id.clone(),
+            instruction: instruction.clone(),
+            called: answer.cache.cache != Some(CacheUse::Hit),
+        })?;
+        Ok(CallResult {
+            outputs: written.outputs,
+            moderation: written.moderation,
+            request_id,
+            instruction,
+            cost_usd,
+            model_ms: answer.model_ms,
+            write_ms: ms(t),
+            garment_tile,
+            mask_tile: written.mask_tile,
+            result_tiles: written.result_tiles,
+            first_png: written.first_png,
+            cache: answer.cache,
+        })
+    }
+
+    /// The parsed reply to `body`: a verified cache entry that parses, else the model's
+    /// answer, stored in the cache when the call is cached.
+    async fn answer(
+        &self,
+        spec: &JobSpec,
+        layout: &images::Layout,
+        body: Vec<u8>,
+        site: &CallSite<'_>,
+        instruction: &Option<String>,
+    ) -> Result<(Answer, Reply), CallFailure> {
+        let b = spec.backend;
+        // Where the model's answer goes: nowhere, or a cache entry (replacing a damaged one).
+        let store = match self.look_up(site.bucket, spec, layout, &body).await {
+            Lookup::Off => None,
+            Lookup::Miss { key, damaged } => Some((key, damaged)),
+            Lookup::Hit { key, etag, reply } => {
+                // The request is not sent: free it before the reply is decoded, as a model
+                // call would have.
+                drop(body);
+                return self.cached_answer(site.bucket, b, key, &etag, reply).await;
+            }
+        };
+        let reply = self.invoke(b, body, site, instruction).await?;
+        let request_id = reply.request_id.clone();
+        let parsed = backend::of(b).parse_reply(&reply.body).map_err(|error| CallFailure {
+            error,
+            request_id: request_id.clone(),
+            instruction: instruction.clone(),
+            called: true,
+        })?;
+        let cache = match store {
+            None => CacheRecord { cache: Some(CacheUse::Off), cache_key: None },
+            Some((key, damaged)) => {
+                self.store(site.bucket, &key, damaged.as_deref(), reply.body).await;
+                CacheRecord { cache: Some(CacheUse::Miss), cache_key: Some(key) }
+            }
+        };
+        Ok((Answer { request_id, model_ms: reply.model_ms, cache }, parsed))
+    }
+
+    /// The answer a verified entry holds. Entries are stored only after their reply parsed,
+    /// so one that no longer does means the parser changed without a new key version: the
+    /// entry is discarded and the retry calls the model.
+    async fn cached_answer(
+        &self,
+        bucket: &str,
+        b: Backend,
+        key: String,
+        etag: &str,
+        reply: Vec<u8>,
+    ) -> Result<(Answer, Reply), CallFailure> {
+        match backend::of(b).parse_reply(&reply) {
+            Ok(parsed) => {
+                let cache = CacheRecord { cache: Some(CacheUse::Hit), cache_key: Some(key) };
+                Ok((Answer { request_id: None, model_ms: 0, cache }, parsed))
+            }
+            Err(e) => {
+                self.discard(bucket, &key, etag).await;
+                let message = format!(
+                    "the result cache entry {key} no longer parses ({}); it was discarded and the retry calls the model",
+                    e.message
+                );
+                Err(JobError::new(ErrorCode::StorageError, message).into())
+            }
+        }
+    }
+
+    /// The model call, cut off early enough to record its outcome before the deadline.
+    async fn invoke(
+        &self,
+        b: Backend,
+        body: Vec<u8>,
+        site: &CallSite<'_>,
+        instruction: &Option<String>,
+    ) -> Result<ModelReply, CallFailure> {
         let left = site.deadline.saturating_duration_since(Instant::now()).saturating_sub(self.config.deadline_reserve);
         let timeout = self.config.model_timeout.min(left);
         if timeout < Duration::from_secs(1) {
@@ -107,40 +220,18 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
             );
             return Err(e.into());
         }
-        let b = request.spec.backend;
         let model = self.model.model_id(b);
-        info!(backend = %b, model, request_bytes = request.body.len(), timeout_s = timeout.as_secs(), "calling the model");
+        info!(backend = %b, model, request_bytes = body.len(), timeout_s = timeout.as_secs(), "calling the model");
         let t = Instant::now();
-        let reply = self.model.invoke(b, request.body, timeout).await;
+        let reply = self.model.invoke(b, body, timeout).await;
         let model_ms = ms(t);
-        let instruction = request.instruction;
         let reply = reply.map_err(|e| CallFailure {
             error: backend::of(b).classify(&e, model),
             request_id: e.request_id.clone(),
             instruction: instruction.clone(),
+            called: true,
         })?;
-        let request_id = reply.request_id.clone();
-        let fail =
-            |error: JobError| CallFailure { error, request_id: request_id.clone(), instruction: instruction.clone() };
-        let parsed = backend::of(b).parse_reply(&reply.body).map_err(fail)?;
-        drop(reply);
-        let (w, h) = (request.layout.canvas_width, request.layout.canvas_height);
-        let cost_usd = backend::of(b).price(&request.spec, w, h, Some(&parsed), &self.config.prices);
-        let t = Instant::now();
-        let written = self.write_outputs(parsed, request.layout, site).await.map_err(fail)?;
-        Ok(CallResult {
-            outputs: written.outputs,
-            moderation: written.moderation,
-            request_id,
-            instruction,
-            cost_usd,
-            model_ms,
-            write_ms: ms(t),
-            garment_tile: request.garment_tile,
-            mask_tile: written.mask_tile,
-            result_tiles: written.result_tiles,
-            first_png: written.first_png,
-        })
+        Ok(ModelReply { body: reply.body, request_id: reply.request_id, model_ms })
     }
 
     /// Reads and prepares the garment and mask within the memory the call may use, and
@@ -249,6 +340,19 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
         }
         Ok(Written { outputs, moderation, mask_tile, result_tiles, first_png })
     }
+}
+
+/// Where a call's reply came from.
+struct Answer {
+    request_id: Option<String>,
+    model_ms: u64,
+    cache: CacheRecord,
+}
+
+struct ModelReply {
+    body: Vec<u8>,
+    request_id: Option<String>,
+    model_ms: u64,
 }
 
 struct Written {

@@ -1,7 +1,10 @@
 //! The bucket layout of one job: where its manifest, status and outputs live. The only
-//! place output key names are made.
+//! place a job's output key names are made; the result cache's entries live beside the jobs
+//! under `<outputs>_cache/` ([`crate::cache::CacheKey::object_key`]), a name no job may take.
 
+use crate::cache;
 use crate::config::Config;
+use crate::error::{ErrorCode, JobError};
 
 /// Key layout of one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +52,21 @@ impl JobPaths {
     }
 }
 
+/// Refuses a job whose outputs would land in the result cache's folder (`_cache`, or a job
+/// id starting `_cache/`).
+pub fn check_job_id(job_id: &str) -> Result<(), JobError> {
+    if cache::reserved_job_id(job_id) {
+        return Err(JobError::new(
+            ErrorCode::InvalidManifest,
+            format!(
+                "the job id {job_id:?} is reserved: the outputs folder {}/ holds the result cache; upload the job under another folder name",
+                cache::FOLDER
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Which folder of the job a call writes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallPlace<'a> {
@@ -88,5 +106,17 @@ mod tests {
         assert_eq!(p.call_folder(CallPlace::Root), "outputs/j/");
         assert_eq!(p.call_folder(CallPlace::Variant("box")), "outputs/j/box/");
         assert_eq!(p.call_folder(CallPlace::Step(2)), "outputs/j/steps/2/");
+    }
+
+    #[test]
+    fn no_job_writes_into_the_cache_folder() {
+        for id in ["_cache", "_cache/v1", "_cache/v1/nova-canvas"] {
+            let e = check_job_id(id).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidManifest);
+            assert!(e.message.contains("reserved") && e.message.contains(id), "{e:?}");
+        }
+        for id in ["j", "cache", "a/_cache", "_cached"] {
+            assert!(check_job_id(id).is_ok(), "{id}");
+        }
     }
 }

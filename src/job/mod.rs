@@ -7,12 +7,14 @@
 //! - [`announce`]: the completion event of a finished job, published after its record;
 //! - [`runner`]: the calls of a job (one, variants, outfit steps), each checkpointed;
 //! - [`call`]: one paid model call, its request and its written outputs;
+//! - [`cache`]: the result cache's lookups and stores around that call;
 //! - [`conclude`]: what the calls add up to, and the comparison sheet;
 //! - [`encoding`]: the request-encoding policy; [`keys`]: the bucket layout;
 //! - [`share`]: sharing the memory budget; [`objects`]: reading inputs, writing outputs;
 //!   [`measure`]: figures for `status.json`.
 
 mod announce;
+mod cache;
 mod call;
 mod claim;
 mod conclude;

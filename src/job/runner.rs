@@ -19,7 +19,9 @@ use crate::manifest::JobSpec;
 use crate::plan::{Item, JobPlan};
 use crate::ports::{Events, Model, Storage};
 use crate::sheet::{self, Tile};
-use crate::status::{self, stage, ItemStatus, Outputs, State, Status, StatusError, Warning};
+use crate::status::{
+    self, stage, CacheRecord, CacheUse, Diagnostics, ItemStatus, Outputs, State, Status, StatusError, Warning,
+};
 
 use super::call::{CallFailure, CallResult, CallSite};
 use super::claim::{Checkpoint, Stop};
@@ -76,6 +78,7 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
             JobPlan::Variants(items) => (Shape::Variants, items),
             JobPlan::Outfit(items) => (Shape::Outfit, items),
         };
+        super::keys::check_job_id(&paths.job_id)?;
         let job = Job { paths, bucket: cp.bucket, deadline, shape, items };
         resume(status, &job.items);
         for (st, it) in status.items.iter_mut().zip(&job.items) {
@@ -99,6 +102,7 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
         self.write_sheet(job.bucket, paths.sheet(), tiles, status).await?;
         if shape == Shape::Single {
             // The one call's record served as its checkpoint; the job's outputs say it all.
+            status.diagnostics.cache = status.items[0].cache.clone();
             status.items.clear();
         }
         Ok(())
@@ -317,11 +321,13 @@ fn fresh_item(name: &str) -> ItemStatus {
         bedrock_request_id: None,
         estimated_cost_usd: None,
         cost_usd: None,
+        cache: CacheRecord::default(),
     }
 }
 
 /// Writes a call's outcome into its item.
 fn record(status: &mut Status, i: usize, name: &str, run: &Result<CallResult, CallFailure>) {
+    count_call(&mut status.diagnostics, run);
     let item = &mut status.items[i];
     match run {
         Ok(r) => {
@@ -331,10 +337,11 @@ fn record(status: &mut Status, i: usize, name: &str, run: &Result<CallResult, Ca
             item.error = None;
             item.cost_usd = Some(round_cents(r.cost_usd));
             item.outputs = r.outputs.clone();
+            item.cache = r.cache.clone();
             if let Some(m) = &r.moderation {
                 item.warnings.push(moderation_warning(m, r.outputs.images.len()));
             }
-            info!(item = %name, model_ms = r.model_ms, "call succeeded");
+            info!(item = %name, model_ms = r.model_ms, cache = r.cache.cache.map(CacheUse::as_str), "call succeeded");
         }
         Err(f) => {
             item.bedrock_request_id = f.request_id.clone();
@@ -345,6 +352,16 @@ fn record(status: &mut Status, i: usize, name: &str, run: &Result<CallResult, Ca
         }
     }
     status.updated_at = status::timestamp(SystemTime::now());
+}
+
+/// Counts a call as a paid model call or a result-cache hit (hits are neither calls nor cost).
+fn count_call(d: &mut Diagnostics, run: &Result<CallResult, CallFailure>) {
+    match run {
+        Ok(r) if r.cache.cache == Some(CacheUse::Hit) => *d.cache_hits.get_or_insert(0) += 1,
+        Ok(_) => *d.model_calls.get_or_insert(0) += 1,
+        Err(f) if f.called => *d.model_calls.get_or_insert(0) += 1,
+        Err(_) => {}
+    }
 }
 
 fn moderation_warning(message: &str, returned: usize) -> Warning {
@@ -366,4 +383,6 @@ fn summarise_costs(status: &mut Status) {
     let cost: f64 = status.items.iter().filter_map(|i| i.cost_usd).sum();
     status.diagnostics.cost_usd = Some(round_cents(cost));
     status.diagnostics.images_returned = Some(status.items.iter().map(|i| i.outputs.images.len() as u32).sum());
+    status.diagnostics.model_calls.get_or_insert(0);
+    status.diagnostics.cache_hits.get_or_insert(0);
 }

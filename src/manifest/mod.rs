@@ -6,6 +6,7 @@
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
+use crate::cache::CacheMode;
 use crate::catalog::Backend;
 use crate::error::{ErrorCode, JobError};
 
@@ -39,6 +40,10 @@ pub struct Manifest {
     /// What prompt-based backends are told (`gemini-image`, `bedrock-converse`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instruction: Option<Instruction>,
+    /// `"off"` keeps this job (or variant) out of the result cache; `"auto"` (the default)
+    /// uses it where the answer is reproducible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_cache: Option<CacheMode>,
 }
 
 /// `virtualTryOnParams` without the images (those come from keys).
@@ -211,6 +216,8 @@ pub struct JobSpec {
     pub options: Option<serde_json::Value>,
     /// For prompt-based backends: what the manifest says about the garment or the prompt.
     pub instruction: Option<Instruction>,
+    /// Whether the manifest lets this call use the result cache (`resultCache`).
+    pub result_cache: CacheMode,
 }
 
 impl JobSpec {
@@ -369,8 +376,9 @@ fn every_problem(bytes: &[u8], default: Backend) -> Vec<String> {
             "geminiParams" => field(key, value).map(|v| m.gemini_params = v),
             "converseParams" => field(key, value).map(|v| m.converse_params = v),
             "instruction" => field(key, value).map(|v| m.instruction = v),
+            "resultCache" => field(key, value).map(|v| m.result_cache = v),
             other => Err(format!(
-                "unknown field `{other}`, expected one of `source`, `garment`, `backend`, `virtualTryOnParams`, `imageGenerationConfig`, `vertexTryOnParams`, `geminiParams`, `converseParams`, `instruction`"
+                "unknown field `{other}`, expected one of `source`, `garment`, `backend`, `virtualTryOnParams`, `imageGenerationConfig`, `vertexTryOnParams`, `geminiParams`, `converseParams`, `instruction`, `resultCache`"
             )),
         };
         problems.extend(read.err());
@@ -420,6 +428,7 @@ pub fn validate(m: Manifest, job_folder: &str, default: Backend) -> Result<JobSp
             backend,
             options,
             instruction: m.instruction,
+            result_cache: m.result_cache.unwrap_or_default(),
         }),
         _ => Err(ManifestErrors(problems)),
     }
@@ -622,6 +631,21 @@ pub(crate) mod tests {
             check(json!({"source": "a.jpg", "garment": "b.png", "imageGenerationConfig": {"quality": q.as_str()}}))
                 .unwrap();
         }
+    }
+
+    #[test]
+    fn result_cache_is_auto_unless_turned_off_and_strictly_checked() {
+        let base = json!({"source": "a.jpg", "garment": "b.png"});
+        assert_eq!(check(base.clone()).unwrap().result_cache, CacheMode::Auto);
+        for (v, want) in [("auto", CacheMode::Auto), ("off", CacheMode::Off)] {
+            let spec = check(json!({"source": "a.jpg", "garment": "b.png", "resultCache": v})).unwrap();
+            assert_eq!(spec.result_cache, want);
+        }
+        let e = err(json!({"source": "a.jpg", "garment": "b.png", "resultCache": "OFF", "colour": 1}));
+        assert!(e.contains("resultCache: unknown variant `OFF`, expected `auto` or `off`"), "{e}");
+        assert!(e.contains("unknown field `colour`"), "every problem at once: {e}");
+        let e = err(json!({"source": "a.jpg", "garment": "b.png", "resultCache": false}));
+        assert!(e.contains("resultCache"), "{e}");
     }
 
     #[test]
