@@ -146,8 +146,7 @@ impl<S: Storage, M: Model> Service<S, M> {
             }
             Err(e) => {
                 status.error = Some(StatusError::from(&e));
-                let last = status.attempts >= self.config.max_attempts;
-                status.state = if e.retryable() && !last { State::Processing } else { State::Failed };
+                status.state = if e.final_after(status.attempts, self.config.max_attempts) { State::Failed } else { State::Processing };
                 Some(e)
             }
         };
