@@ -102,7 +102,13 @@ mod tests {
         let calls = AtomicU32::new(0);
         let r = call(Duration::from_secs(60), Duration::from_secs(60), |_| {
             let n = calls.fetch_add(1, Ordering::SeqCst);
-            async move { if n < 2 { Err(throttled()) } else { Ok(n) } }
+            async move {
+                if n < 2 {
+                    Err(throttled())
+                } else {
+                    Ok(n)
+                }
+            }
         })
         .await;
         assert_eq!(r.unwrap(), 2);
@@ -114,7 +120,9 @@ mod tests {
         let calls = AtomicU32::new(0);
         let r: Result<(), _> = call(Duration::from_secs(60), Duration::from_secs(60), |_| {
             calls.fetch_add(1, Ordering::SeqCst);
-            async { Err(ModelCallError { kind: ModelFailureKind::Unavailable, message: "503".into(), request_id: None }) }
+            async {
+                Err(ModelCallError { kind: ModelFailureKind::Unavailable, message: "503".into(), request_id: None })
+            }
         })
         .await;
         assert_eq!(r.unwrap_err().kind, ModelFailureKind::Unavailable);

@@ -245,7 +245,9 @@ fn the_defaults_are_the_templates_settings() {
     assert_eq!(p.sqs_retention, number(&t["Resources"]["JobQueue"]["Properties"]["MessageRetentionPeriod"]));
     sized_by_quota(&function["ReservedConcurrentExecutions"]);
     assert!(p.async_overflow);
-    assert!(serde_yaml::to_string(&function["EventInvokeConfig"]["DestinationConfig"]).unwrap().contains("FailedEventsQueue"));
+    assert!(serde_yaml::to_string(&function["EventInvokeConfig"]["DestinationConfig"])
+        .unwrap()
+        .contains("FailedEventsQueue"));
 }
 
 /// `!FindInMap [QuotaSizing, !Ref ModelRequestsPerMinute, Concurrency]`.

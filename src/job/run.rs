@@ -146,7 +146,8 @@ impl<S: Storage, M: Model> Service<S, M> {
             }
             Err(e) => {
                 status.error = Some(StatusError::from(&e));
-                status.state = if e.final_after(status.attempts, self.config.max_attempts) { State::Failed } else { State::Processing };
+                let last = e.final_after(status.attempts, self.config.max_attempts);
+                status.state = if last { State::Failed } else { State::Processing };
                 Some(e)
             }
         };

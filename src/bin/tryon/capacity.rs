@@ -215,6 +215,15 @@ pub fn capacity(args: &CapacityArgs) -> ExitCode {
         runs.push(simulate(&p));
     }
     let p = args.params(triggers[0]);
+    print_settings(&p, triggers);
+    println!();
+    print!("{}", report::table(&runs));
+    eprintln!("simulated in {:.2} s (seed {})", started.elapsed().as_secs_f64(), p.seed);
+    ExitCode::SUCCESS
+}
+
+/// The settings the runs share, and each trigger's own.
+fn print_settings(p: &Params, triggers: &[Trigger]) {
     println!(
         "{} jobs uploaded over {}; quota {}/min (burst {}), latency median {} s, p99 {} s; \
          function concurrency {}, timeout {} s, {} MB; MAX_ATTEMPTS {}, SDK attempts {}, \
@@ -258,8 +267,4 @@ pub fn capacity(args: &CapacityArgs) -> ExitCode {
             p.sqs_visibility_timeout, p.sqs_max_receive_count, p.sqs_max_concurrency, p.sqs_retention
         );
     }
-    println!();
-    print!("{}", report::table(&runs));
-    eprintln!("simulated in {:.2} s (seed {})", started.elapsed().as_secs_f64(), p.seed);
-    ExitCode::SUCCESS
 }
