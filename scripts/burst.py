@@ -396,7 +396,7 @@ def simulate(mode, args, target, prepare, record):
              "--async-retry-delays", ",".join(str(d) for d in args.retry_delays),
              "--async-throttle-backoff-max", str(args.throttle_backoff_max),
              "--async-max-event-age", str(args.max_event_age), "--throttle-wait", str(args.throttle_wait),
-             "--batch-concurrency", str(args.concurrency), "--batch-backoff-max", str(args.throttle_backoff_max)]
+             "--batch-backoff-max", str(args.throttle_backoff_max)]  # every task tried at once, as here
     out = subprocess.run([str(target / "tryon"), "capacity", *flags], capture_output=True, text=True, check=True).stdout
     rows = {}
     for line in out.splitlines():
