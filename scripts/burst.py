@@ -7,14 +7,19 @@ What runs: moto (S3), `tryon emulator --requests-per-minute R` (Bedrock's quota,
 `--concurrency` processes of the built `tryon-lambda` binary, each polling a Lambda runtime
 API that this script serves. The script plays the trigger in wall-clock time, by the rules
 the model follows: `async` (Lambda's queue: function errors retried after the two retry
-delays, an event that finds no free process waits 1 s, 2 s, 4 s ... up to the throttle cap)
-or `sqs` (visibility timeout, maxReceiveCount, the mapping's maximum concurrency = the
-processes). Lambda's own waits are minutes; they are scaled down by flags, and the model is
-given the same values.
+delays, an event that finds no free process waits 1 s, 2 s, 4 s ... up to the throttle cap;
+an event past its maximum age or out of retries moves to the overflow queue, whose mapping
+delivers Lambda's invocation record of it and is throttled, losing a receive and a
+visibility timeout, when every process is busy), `sqs` (visibility timeout, maxReceiveCount,
+the mapping's maximum concurrency = the processes), or `batch-operations` (S3 Batch
+Operations: one task per invocation, a task answered `TemporaryFailure` or finding no free
+process retried after 1 s, 2 s, 4 s ... up to the throttle cap). The processes are the
+function's reserved concurrency, shared by every trigger. Lambda's own waits are minutes;
+they are scaled down by flags, and the model is given the same values.
 
 Slow (minutes), so not part of CI. Usage:
   cargo build --features tools --bin tryon --bin tryon-lambda
-  scripts/burst.py --target /path/to/target/debug --jobs 300 --trigger both
+  scripts/burst.py --target /path/to/target/debug --jobs 300 --trigger all
 """
 import argparse
 import heapq
@@ -70,10 +75,27 @@ def s3_event(key, etag):
     return event
 
 
-def sqs_event(key, etag, message_id, receives):
+def invocation_record(event, condition):
+    """What Lambda sends to the on-failure destination (here the overflow queue)."""
+    return {"version": "1.0", "timestamp": "2026-12-02T10:00:00.000Z",
+            "requestContext": {"requestId": "burst", "condition": condition, "approximateInvokeCount": 3,
+                               "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:tryon:$LATEST"},
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responsePayload": {"errorType": "throttled"}}
+
+
+def batch_event(key, task_id):
+    """An S3 Batch Operations invocation (schema 2.0) of one task."""
+    return {"invocationSchemaVersion": "2.0", "invocationId": "burst-invocation", "job": {"id": "burst-job",
+            "userArguments": {}}, "tasks": [{"taskId": task_id, "s3Bucket": BUCKET, "s3Key": key,
+                                            "s3VersionId": None}]}
+
+
+def sqs_event(key, etag, message_id, receives, body=None):
     return {"Records": [{
         "attributes": {"ApproximateReceiveCount": str(receives)}, "awsRegion": "us-east-1",
-        "body": json.dumps(s3_event(key, etag)), "eventSource": "aws:sqs",
+        "body": json.dumps(body or s3_event(key, etag)), "eventSource": "aws:sqs",
         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:tryon-jobs",
         "messageAttributes": {}, "messageId": message_id, "receiptHandle": "burst",
     }]}
@@ -89,10 +111,14 @@ class Trigger:
         self.seq = 0
         self.idle = []  # runtime API requests waiting for an invocation: [event or None]
         self.running = {}  # request id -> (job, started)
-        self.jobs = [{"key": k, "etag": e, "attempts": 0, "throttles": 0, "receives": 0,
-                      "left": False, "done": None} for k, e in jobs]
+        # via: "async", "sqs" (the buffer or the overflow queue) or "batch".
+        via = {"async": "async", "sqs": "sqs", "batch-operations": "batch"}[mode]
+        self.jobs = [{"key": k, "etag": e, "attempts": 0, "throttles": 0, "receives": 0, "via": via,
+                      "record": None, "left": False, "done": None} for k, e in jobs]
+        self.sqs_running = 0
         self.t0 = time.monotonic()
-        self.counts = {"invocations": 0, "function_throttles": 0, "dead_lettered": 0, "expired": 0}
+        self.counts = {"invocations": 0, "function_throttles": 0, "dead_lettered": 0, "expired": 0,
+                       "overflowed": 0}
         self.durations = []
         for i in range(len(self.jobs)):
             self.push(0.0, i)
@@ -132,21 +158,32 @@ class Trigger:
 
     def deliver(self, job, now):
         a, j = self.args, self.jobs[job]
-        if self.mode == "async":
+        if j["via"] == "async":
             if now > a.max_event_age:
                 self.counts["expired"] += 1
-                self.counts["dead_lettered"] += 1
-                self.leave(job)
+                self.overflow(job, now, "EventAgeExceeded")
                 return
-            if not self.idle:
+            if self.full():
                 self.counts["function_throttles"] += 1
-                j["throttles"] += 1
-                nominal = min(2 ** (j["throttles"] - 1), a.throttle_backoff_max)
-                self.push(now + nominal * (1 - 0.5 * random.random()), job)
+                self.backoff(job, now)
+                return
+            if not self.idle:  # a process is between invocations
+                self.push(now + 0.01, job)
                 return
             payload = s3_event(j["key"], j["etag"])
+        elif j["via"] == "batch":
+            if not self.full() and not self.idle:
+                self.push(now + 0.01, job)
+                return
+            j["receives"] += 1
+            if self.full():
+                self.counts["function_throttles"] += 1
+                self.backoff(job, now)
+                return
+            payload = batch_event(j["key"], f"t-{job}")
         else:
-            if not self.idle:  # the mapping receives only when it has room
+            # The mapping receives only when it has room (and a process is between invocations).
+            if self.sqs_running >= a.concurrency or (not self.full() and not self.idle):
                 self.push(now + 0.01, job)
                 return
             if j["receives"] >= a.max_receive_count:
@@ -154,31 +191,61 @@ class Trigger:
                 self.leave(job)
                 return
             j["receives"] += 1
-            payload = sqs_event(j["key"], j["etag"], f"m-{job}", j["receives"])
+            if self.full():  # Lambda throttles the mapping: the receive counted
+                self.counts["function_throttles"] += 1
+                self.push(now + a.visibility_timeout, job)
+                return
+            self.sqs_running += 1
+            payload = sqs_event(j["key"], j["etag"], f"m-{job}", j["receives"], j["record"])
         rid = f"{job}-{self.counts['invocations']}"
         self.counts["invocations"] += 1
         self.running[rid] = (job, time.monotonic())
         self.idle.pop(0)[0] = (rid, payload)
         self.lock.notify_all()
 
+    def full(self):
+        """Every execution of the reserved concurrency is running an invocation."""
+        return len(self.running) >= self.args.concurrency
+
+    def backoff(self, job, now):
+        """Lambda's async throttle backoff, also assumed for S3 Batch Operations' retries."""
+        j = self.jobs[job]
+        j["throttles"] += 1
+        nominal = min(2 ** (j["throttles"] - 1), self.args.throttle_backoff_max)
+        self.push(now + nominal * (1 - 0.5 * random.random()), job)
+
+    def overflow(self, job, now, condition):
+        """The on-failure destination: the overflow queue, consumed like the SQS buffer."""
+        j = self.jobs[job]
+        self.counts["overflowed"] += 1
+        j["via"], j["receives"] = "sqs", 0
+        j["record"] = invocation_record(s3_event(j["key"], j["etag"]), condition)
+        self.push(now, job)
+
     def finished(self, rid, ok):
         with self.lock:
             job, started = self.running.pop(rid)
             self.durations.append(time.monotonic() - started)
             j, a, now = self.jobs[job], self.args, self.now()
-            if self.mode == "async":
+            if j["via"] == "async":
                 if ok:
                     self.leave(job)
                 elif j["attempts"] < 2:
                     j["attempts"] += 1
                     self.push(now + a.retry_delays[j["attempts"] - 1], job)
                 else:
-                    self.counts["dead_lettered"] += 1
+                    self.overflow(job, now, "RetriesExhausted")
+            elif j["via"] == "batch":
+                if ok:
                     self.leave(job)
-            elif ok:
-                self.leave(job)
+                else:
+                    self.backoff(job, now)
             else:
-                self.push(max(now, started - self.t0 + a.visibility_timeout), job)
+                self.sqs_running -= 1
+                if ok:
+                    self.leave(job)
+                else:
+                    self.push(max(now, started - self.t0 + a.visibility_timeout), job)
             self.lock.notify_all()
 
 
@@ -214,8 +281,11 @@ def runtime_api(trigger):
                 self.reply(202)
                 return
             ok = m.group(2) == "response"
-            if ok and trigger.mode == "sqs":
-                ok = not json.loads(body or b"{}").get("batchItemFailures")
+            answer = json.loads(body or b"{}") if ok else {}
+            if ok and "batchItemFailures" in answer:
+                ok = not answer["batchItemFailures"]
+            if ok and "results" in answer:  # Batch Operations: TemporaryFailure is retried
+                ok = answer["results"][0]["resultCode"] != "TemporaryFailure"
             self.reply(202)
             trigger.finished(m.group(1), ok)
 
@@ -263,6 +333,7 @@ def measure(mode, args, target, moto_url, tmp):
         "AWS_ENDPOINT_URL_S3": moto_url, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": emu_url,
         "S3_FORCE_PATH_STYLE": "true", "EMIT_METRICS": "false", "RUST_LOG": "warn",
         "AWS_LAMBDA_LOG_FORMAT": "JSON", "MAX_ATTEMPTS": "3",
+        "THROTTLE_WAIT_SECONDS": str(int(args.throttle_wait)),
     })
     logs = open(Path(tmp) / f"function-{mode}.log", "w")
     workers = [subprocess.Popen([str(target / "tryon-lambda")], env=env, stdout=logs, stderr=logs)
@@ -303,7 +374,8 @@ def measure(mode, args, target, moto_url, tmp):
     return {
         "succeeded": states["succeeded"], "failed (recorded)": states["failed"],
         "no outcome recorded": states["none"], "dead-lettered": trigger.counts["dead_lettered"],
-        "discarded for age": trigger.counts["expired"],
+        "past max age or retention": trigger.counts["expired"],
+        "moved to the overflow queue": trigger.counts["overflowed"],
         "paid model calls": sum(1 for s in statuses if s == 200),
         "throttled model calls (429)": sum(1 for s in statuses if s == 429),
         "function throttles": trigger.counts["function_throttles"],
@@ -323,7 +395,8 @@ def simulate(mode, args, target, prepare, record):
              "--max-receive-count", str(args.max_receive_count),
              "--async-retry-delays", ",".join(str(d) for d in args.retry_delays),
              "--async-throttle-backoff-max", str(args.throttle_backoff_max),
-             "--async-max-event-age", str(args.max_event_age)]
+             "--async-max-event-age", str(args.max_event_age), "--throttle-wait", str(args.throttle_wait),
+             "--batch-backoff-max", str(args.throttle_backoff_max)]  # every task tried at once, as here
     out = subprocess.run([str(target / "tryon"), "capacity", *flags], capture_output=True, text=True, check=True).stdout
     rows = {}
     for line in out.splitlines():
@@ -342,15 +415,16 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--target", type=Path, default=ROOT / "target" / "debug", help="folder with tryon and tryon-lambda")
     p.add_argument("--jobs", type=int, default=300)
-    p.add_argument("--trigger", choices=["async", "sqs", "both"], default="both")
+    p.add_argument("--trigger", choices=["async", "sqs", "batch-operations", "all"], default="all")
     p.add_argument("--concurrency", type=int, default=8, help="function processes (= the mapping's maximum concurrency)")
     p.add_argument("--requests-per-minute", type=float, default=120)
     p.add_argument("--latency", type=float, default=1.0, help="seconds each admitted model call takes")
     p.add_argument("--visibility-timeout", type=float, default=15)
-    p.add_argument("--max-receive-count", type=int, default=3)
+    p.add_argument("--max-receive-count", type=int, default=100)
+    p.add_argument("--throttle-wait", type=float, default=300.0, help="THROTTLE_WAIT_SECONDS (not scaled)")
     p.add_argument("--retry-delays", type=float, nargs=2, default=[6.0, 12.0], help="Lambda's 60 s and 120 s, scaled")
     p.add_argument("--throttle-backoff-max", type=float, default=30.0, help="Lambda's 300 s, scaled")
-    p.add_argument("--max-event-age", type=float, default=2160.0, help="Lambda's 21600 s, scaled")
+    p.add_argument("--max-event-age", type=float, default=90.0, help="the template's 900 s, scaled")
     p.add_argument("--max-wall", type=float, default=1800.0)
     p.add_argument("--moto", default=None, help="a running moto server's URL (default: start one)")
     args = p.parse_args()
@@ -363,7 +437,7 @@ def main():
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(port, 30, "moto_server")
         moto_url = f"http://127.0.0.1:{port}"
-    modes = ["async", "sqs"] if args.trigger == "both" else [args.trigger]
+    modes = ["async", "sqs", "batch-operations"] if args.trigger == "all" else [args.trigger]
     try:
         tmp = tempfile.mkdtemp(prefix="burst-")
         print(f"function logs in {tmp}")

@@ -4,7 +4,8 @@
 # existing bucket via EventBridge, and existing bucket via EventBridge into the SQS buffer.
 # Backend setups: each backend as the default (with what it needs: a Vertex project and
 # Workload Identity Federation configuration, or a Secrets Manager key), and every backend
-# enabled at once (the Also* switches).
+# enabled at once (the Also* switches). Then the smallest and largest quota
+# (ModelRequestsPerMinute, which sizes the concurrency through Mappings) in both trigger kinds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SAM_CLI_TELEMETRY=0
@@ -56,4 +57,14 @@ for mode in "false:" "true:" "false:existing-shop-bucket" "true:existing-shop-bu
     sam validate --lint --region us-east-1 -t "$out" >/dev/null
   done
 done
-echo "template valid for every trigger mode and backend setup"
+for quota in 10 1000; do
+  for sqs in false true; do
+    out="$tmp/template.yaml"
+    cp template.yaml "$out"
+    set_default ModelRequestsPerMinute '"100"' "\"$quota\"" "$out"
+    set_default BufferWithSqs '"false"' "\"$sqs\"" "$out"
+    echo "quota: ModelRequestsPerMinute=$quota BufferWithSqs=$sqs"
+    sam validate --lint --region us-east-1 -t "$out" >/dev/null
+  done
+done
+echo "template valid for every trigger mode, backend setup and quota bound"

@@ -139,6 +139,20 @@ impl JobError {
     pub fn retryable(&self) -> bool {
         self.code.retryable()
     }
+
+    /// Whether the attempt numbered `attempt` (1-based, `status.attempts`) that ended with
+    /// this error records the job `failed`, given `MAX_ATTEMPTS`. A permanent error is final
+    /// at once. A transient one is final on the last attempt, except `throttled`: a throttle
+    /// is refused before the model runs and is not charged, so waiting for the quota costs
+    /// nothing but time, and a job that was only throttled stays `processing` however often
+    /// it was tried, its event kept by the trigger (the overflow queue, SQS, S3 Batch
+    /// Operations) until the quota admits it (docs/capacity.md, "Defaults that drain any burst").
+    pub fn final_after(&self, attempt: u32, max_attempts: u32) -> bool {
+        match self.code {
+            ErrorCode::Throttled => false,
+            _ => !self.retryable() || attempt >= max_attempts,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -160,5 +174,22 @@ mod tests {
     fn only_infrastructure_failures_are_retryable() {
         let retryable: Vec<_> = ErrorCode::ALL.iter().filter(|c| c.retryable()).map(|c| c.as_str()).collect();
         assert_eq!(retryable, ["model_timeout", "throttled", "model_error", "storage_error", "event_not_published"]);
+    }
+
+    #[test]
+    fn only_throttles_are_never_final() {
+        let e = |code| JobError::new(code, "x");
+        // Permanent: final on the first attempt.
+        assert!(e(ErrorCode::InvalidManifest).final_after(1, 3));
+        // Transient: final on the last attempt and after it, not before.
+        for code in [ErrorCode::ModelTimeout, ErrorCode::ModelError, ErrorCode::StorageError] {
+            assert!(!e(code).final_after(2, 3), "{code}");
+            assert!(e(code).final_after(3, 3), "{code}");
+            assert!(e(code).final_after(9, 3), "{code}");
+        }
+        // Throttled: never, however many attempts.
+        for attempt in [1, 3, 100] {
+            assert!(!e(ErrorCode::Throttled).final_after(attempt, 3));
+        }
     }
 }

@@ -3,8 +3,9 @@
 //!
 //! Accepted payloads: S3 notifications (direct), SQS batches whose bodies are S3
 //! notifications (also wrapped in SNS, or EventBridge events; `s3:TestEvent` is skipped),
-//! EventBridge "Object Created" events from S3, and S3 Batch Operations invocations
-//! ([`batch_operations`]).
+//! EventBridge "Object Created" events from S3, S3 Batch Operations invocations
+//! ([`batch_operations`]), and SQS messages that are Lambda's asynchronous invocation records
+//! of either S3 or EventBridge event ([`invocation_record`]: the overflow queue).
 //!
 //! Each record is judged on its own: one malformed record never hides the valid ones
 //! delivered beside it.
@@ -13,6 +14,7 @@ use aws_lambda_events::s3::S3EventRecord;
 use serde_json::Value;
 
 pub mod batch_operations;
+pub mod invocation_record;
 
 pub use batch_operations::BatchInvocation;
 
@@ -149,7 +151,7 @@ fn malformed_message(reason: impl Into<String>) -> Record {
 }
 
 /// The records of one SQS message body: an S3 notification, the same wrapped in an SNS
-/// envelope, or an EventBridge event. Events of other kinds are ignored (not jobs); a body
+/// envelope, an EventBridge event, or Lambda's invocation record of either (the overflow queue). Events of other kinds are ignored (not jobs); a body
 /// that is none of these is malformed.
 fn sqs_body(body: &str) -> Vec<Record> {
     let ignored = |reason: String| vec![Record::Ignored { what: "SQS message".into(), reason }];
@@ -170,6 +172,19 @@ fn sqs_body(body: &str) -> Vec<Record> {
         Some(kind) if v.get("TopicArn").is_some() => return ignored(format!("SNS {kind} message")),
         _ => {}
     }
+    if invocation_record::is_invocation_record(&v) {
+        return match invocation_record::original_event(v) {
+            Ok(event) => event_body(event),
+            Err(reason) => vec![malformed_message(reason)],
+        };
+    }
+    event_body(v)
+}
+
+/// An S3 notification or EventBridge event carried by a message (directly, or as the original
+/// event of an invocation record).
+fn event_body(v: Value) -> Vec<Record> {
+    let ignored = |reason: String| vec![Record::Ignored { what: "SQS message".into(), reason }];
     if is_eventbridge(&v) {
         return vec![eventbridge(&v)];
     }
@@ -179,7 +194,7 @@ fn sqs_body(body: &str) -> Vec<Record> {
     if v.get("Records").is_some() {
         return s3_records(v).unwrap_or_else(|e| vec![malformed_message(e.0)]);
     }
-    vec![malformed_message("the message body is not an S3 notification, an SNS notification or an EventBridge event")]
+    vec![malformed_message("the message body is not an S3 notification, an SNS notification, an EventBridge event or an invocation record of one")]
 }
 
 fn is_eventbridge(v: &Value) -> bool {
@@ -618,6 +633,28 @@ mod tests {
         let incoming = parse_event(no_key).unwrap();
         let (what, reason) = malformed(&incoming.messages[0].records[0]);
         assert_eq!((what, reason), ("EventBridge event", "Object Created event has no detail.object.key"));
+    }
+
+    #[test]
+    fn invocation_records_from_the_overflow_queue_carry_their_original_event() {
+        use super::invocation_record::tests::record;
+        let s3 = sample_put_event("b", "uploads/a+b/job.json", "\"e1\"", 7, "us-east-1");
+        let eb = sample_eventbridge_event("b", "uploads/c/job.json", "\"e2\"", "us-east-1");
+        let bodies = [
+            (record(s3, "EventAgeExceeded").to_string(), Some("uploads/a+b/job.json")),
+            (record(eb, "RetriesExhausted").to_string(), Some("uploads/c/job.json")),
+            (record(json!({"Records": [{"eventName": "ObjectCreated:Put"}]}), "RetriesExhausted").to_string(), None),
+            (record(json!(null), "EventAgeExceeded").to_string(), None),
+        ];
+        for (i, (body, want)) in bodies.iter().enumerate() {
+            let records = sqs_body(body);
+            assert_eq!(records.len(), 1, "{i}");
+            match (want, &records[0]) {
+                (Some(key), Record::Created(o)) => assert_eq!((o.bucket.as_str(), o.key.as_str()), ("b", *key)),
+                (None, Record::Malformed { .. }) => {}
+                (_, other) => panic!("body {i}: {other:?}"),
+            }
+        }
     }
 
     #[test]

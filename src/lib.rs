@@ -34,6 +34,7 @@ pub mod manifest;
 pub mod memory;
 pub mod metrics;
 pub mod models;
+pub mod quota_wait;
 
 pub mod plan;
 pub mod ports;

@@ -1,7 +1,9 @@
 //! The model port over every backend's transport: Nova Canvas through Bedrock
 //! `InvokeModel`, `bedrock-converse` through Bedrock `Converse`, and both Google backends
 //! through Vertex AI with one shared token source. A backend this deployment does not
-//! enable has no transport and is not served.
+//! enable has no transport and is not served. A call the quota refuses after the SDK's
+//! attempts waits and is sent again within its time bound ([`crate::quota_wait`],
+//! `THROTTLE_WAIT_SECONDS`).
 
 use std::time::Duration;
 
@@ -28,6 +30,8 @@ struct Ids {
     converse: String,
     vto: String,
     gemini: String,
+    /// `THROTTLE_WAIT_SECONDS`.
+    throttle_wait: Duration,
 }
 
 impl Models {
@@ -64,6 +68,7 @@ impl Ids {
             converse: config.converse_model_id.clone(),
             vto: config.google.vto_model.clone(),
             gemini: config.google.gemini_model.clone(),
+            throttle_wait: config.throttle_wait,
         }
     }
 }
@@ -100,6 +105,17 @@ impl Model for Models {
         body: Vec<u8>,
         timeout: Duration,
     ) -> Result<ModelResponse, ModelCallError> {
+        if self.ids.throttle_wait.is_zero() {
+            return self.send(backend, body, timeout).await;
+        }
+        // The body is kept for a resend (an unpaid throttle); the transport consumes its copy.
+        crate::quota_wait::call(timeout, self.ids.throttle_wait, |left| self.send(backend, body.clone(), left)).await
+    }
+}
+
+impl Models {
+    /// One call through the backend's transport (the SDK's own attempts included).
+    async fn send(&self, backend: Backend, body: Vec<u8>, timeout: Duration) -> Result<ModelResponse, ModelCallError> {
         match backend {
             Backend::NovaCanvas => match &self.nova {
                 Some(m) => m.invoke(body, timeout).await,

@@ -10,13 +10,15 @@
 //! - `sim`: the event loop: uploads, Lambda's asynchronous queue or SQS with its event source
 //!   mapping, the function (preparation, the SDK's attempts, our transient/permanent decision
 //!   and `MAX_ATTEMPTS`), and the figures it counts;
-//! - [`report`]: the figures as a table.
+//! - [`report`]: the figures as a table;
+//! - [`sizing`]: the formula from the quota to the template's concurrency settings.
 
 pub mod params;
 mod quota;
 pub mod report;
 mod rng;
 mod sim;
+pub mod sizing;
 
 pub use params::{Params, Trigger};
 pub use quota::TokenBucket;

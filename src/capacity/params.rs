@@ -3,6 +3,20 @@
 //! `MODEL_TIMEOUT_SECONDS`, `DEADLINE_RESERVE_SECONDS`), the SDK's standard retry strategy,
 //! and the Nova Canvas quota and price (docs/capacity.md names each source).
 
+use super::sizing::concurrency_for;
+
+/// The template's `MaximumEventAgeInSeconds`: an event the function's concurrency cannot take
+/// within 15 minutes moves to the overflow queue, where it waits as long as it must.
+pub const ASYNC_MAX_EVENT_AGE: f64 = 900.0;
+
+/// The queues' `maxReceiveCount`. A job the function cannot finish is recorded `failed` by its
+/// `MAX_ATTEMPTS`-th claim and its later receives are duplicates that succeed, so receives
+/// beyond that are spent only by Lambda throttling the mapping (the function's concurrency
+/// taken by asynchronous or Batch Operations invocations): each costs a visibility timeout
+/// (42 min), so 100 tolerate about 70 hours of a full function before a message is
+/// dead-lettered. AWS advises at least 5.
+pub const MAX_RECEIVE_COUNT: u32 = 100;
+
 /// How uploads reach the function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
@@ -10,6 +24,9 @@ pub enum Trigger {
     Async,
     /// S3 sends to an SQS queue; an event source mapping invokes the function.
     Sqs,
+    /// S3 Batch Operations invokes the function synchronously, one task per invocation, and
+    /// retries the tasks answered `TemporaryFailure` and the invocations Lambda throttled.
+    BatchOperations,
 }
 
 impl Trigger {
@@ -17,6 +34,7 @@ impl Trigger {
         match self {
             Trigger::Async => "async",
             Trigger::Sqs => "sqs",
+            Trigger::BatchOperations => "batch-operations",
         }
     }
 }
@@ -48,6 +66,10 @@ pub struct Params {
     pub async_throttle_backoff_max: f64,
     /// Each throttle wait is drawn uniformly from [1 − jitter, 1] times its nominal length.
     pub async_throttle_jitter: f64,
+    /// An event that ran out of retries or age goes to the overflow queue (the on-failure
+    /// destination), which the function consumes through an SQS mapping with the `sqs_*`
+    /// settings below; otherwise it is dead-lettered there.
+    pub async_overflow: bool,
 
     /// The queue's `VisibilityTimeout`, seconds.
     pub sqs_visibility_timeout: f64,
@@ -58,12 +80,27 @@ pub struct Params {
     /// `MessageRetentionPeriod`, seconds.
     pub sqs_retention: f64,
 
+    /// S3 Batch Operations: tasks it runs at once (undocumented; assumed).
+    pub batch_concurrency: u64,
+    /// S3 Batch Operations: attempts per task before it reports the task failed (0: no limit;
+    /// undocumented, assumed).
+    pub batch_max_attempts: u32,
+    /// S3 Batch Operations: a retried task waits 1 s, doubling, at most this many seconds
+    /// (undocumented; assumed like Lambda's own throttle backoff).
+    pub batch_backoff_max: f64,
+
     /// `MAX_ATTEMPTS`: the invocation that reaches it records `failed`.
     pub max_attempts: u32,
     /// `MODEL_TIMEOUT_SECONDS`: one model call, the SDK's retries included.
     pub model_timeout: f64,
     /// `DEADLINE_RESERVE_SECONDS`.
     pub deadline_reserve: f64,
+    /// `THROTTLE_WAIT_SECONDS`: a call whose SDK attempts were all throttled is sent again
+    /// after a full-jitter backoff (`throttle_backoff_first` doubling to `throttle_backoff_max`)
+    /// while this long has not passed and the call's bound leaves a second.
+    pub throttle_wait: f64,
+    pub throttle_backoff_first: f64,
+    pub throttle_backoff_max: f64,
     /// Reading the manifest and images, preparing them, claiming the job (seconds).
     pub prepare_seconds: f64,
     /// Writing the outputs and the final status (seconds).
@@ -93,28 +130,37 @@ pub struct Params {
 }
 
 impl Params {
-    /// The deployed defaults for this trigger.
+    /// The deployed defaults for this trigger (template.yaml with `ModelRequestsPerMinute`
+    /// 100: the concurrency comes from [`concurrency_for`]).
     pub fn deployed(trigger: Trigger, jobs: u64) -> Self {
+        let concurrency = concurrency_for(100.0);
         Params {
             trigger,
             jobs,
             upload_window: 0.0,
             seed: 1,
-            function_concurrency: 1000,
+            function_concurrency: concurrency,
             function_timeout: 420.0,
             memory_mb: 256.0,
             async_retry_attempts: 2,
-            async_max_event_age: 21_600.0,
+            async_max_event_age: ASYNC_MAX_EVENT_AGE,
             async_retry_delays: [60.0, 120.0],
             async_throttle_backoff_max: 300.0,
             async_throttle_jitter: 0.5,
+            async_overflow: true,
             sqs_visibility_timeout: 2520.0,
-            sqs_max_receive_count: 3,
-            sqs_max_concurrency: 10,
+            sqs_max_receive_count: MAX_RECEIVE_COUNT,
+            sqs_max_concurrency: concurrency,
             sqs_retention: 345_600.0,
+            batch_concurrency: 1000,
+            batch_max_attempts: 0,
+            batch_backoff_max: 300.0,
             max_attempts: 3,
             model_timeout: 300.0,
             deadline_reserve: 15.0,
+            throttle_wait: 300.0,
+            throttle_backoff_first: crate::quota_wait::FIRST_BACKOFF.as_secs_f64(),
+            throttle_backoff_max: crate::quota_wait::MAX_BACKOFF.as_secs_f64(),
             prepare_seconds: 1.5,
             record_seconds: 0.5,
             sdk_attempts: 3,
@@ -144,7 +190,7 @@ impl Params {
         if let Some((name, _)) = positive.iter().find(|(_, v)| !(*v > 0.0 && v.is_finite())) {
             return Err(format!("{name} must be a positive number"));
         }
-        if self.function_concurrency == 0 || self.sqs_max_concurrency == 0 {
+        if self.function_concurrency == 0 || self.sqs_max_concurrency == 0 || self.batch_concurrency == 0 {
             return Err("concurrency limits must be at least 1".into());
         }
         if self.async_retry_attempts > 2 {

@@ -13,10 +13,13 @@ pub struct Figures {
     /// Jobs that never recorded an outcome: their event was discarded (too old, or retention)
     /// or dead-lettered before an attempt could record `failed`.
     pub unrecorded: u64,
-    /// Events that reached the on-failure destination (async) or the DLQ (SQS).
+    /// Events that reached a dead end: the DLQ (SQS, overflow queue), the on-failure
+    /// destination when it is not the overflow queue, Batch Operations tasks it gave up on.
     pub dead_lettered: u64,
     /// Events discarded for age (async) or retention (SQS).
     pub expired: u64,
+    /// Async events moved to the overflow queue (retries or age ran out).
+    pub overflowed: u64,
     /// Jobs whose event left the system (a check: equals `jobs`).
     pub left: u64,
     /// Model calls the quota admitted: each one is billed.
@@ -25,6 +28,8 @@ pub struct Figures {
     pub throttled_calls: u64,
     /// Model calls cut off by the call's deadline.
     pub model_timeouts: u64,
+    /// Times a call whose SDK attempts were all throttled was sent again by the function.
+    pub throttle_waits: u64,
     /// Invocations refused because the function's concurrency was used up.
     pub function_throttles: u64,
     pub invocations: u64,
@@ -49,10 +54,12 @@ impl Figures {
             unrecorded: 0,
             dead_lettered: 0,
             expired: 0,
+            overflowed: 0,
             left: 0,
             paid_calls: 0,
             throttled_calls: 0,
             model_timeouts: 0,
+            throttle_waits: 0,
             function_throttles: 0,
             invocations: 0,
             peak_concurrency: 0,
@@ -105,10 +112,12 @@ pub fn table(runs: &[Figures]) -> String {
         ("failed (recorded)", |f| f.failed.to_string()),
         ("no outcome recorded", |f| f.unrecorded.to_string()),
         ("dead-lettered", |f| f.dead_lettered.to_string()),
-        ("discarded for age", |f| f.expired.to_string()),
+        ("past max age or retention", |f| f.expired.to_string()),
+        ("moved to the overflow queue", |f| f.overflowed.to_string()),
         ("paid model calls", |f| f.paid_calls.to_string()),
         ("throttled model calls (429)", |f| f.throttled_calls.to_string()),
         ("model calls timed out", |f| f.model_timeouts.to_string()),
+        ("calls sent again after throttles", |f| f.throttle_waits.to_string()),
         ("function throttles", |f| f.function_throttles.to_string()),
         ("invocations", |f| f.invocations.to_string()),
         ("peak concurrency", |f| f.peak_concurrency.to_string()),

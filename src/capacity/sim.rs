@@ -1,12 +1,15 @@
 //! The event loop. Virtual time in seconds; events in a min-heap ordered by time, then by
 //! the order they were scheduled, so a seed always gives the same run.
 //!
-//! A job's life: uploaded → delivered (Lambda's async queue, or an SQS receive) → one
-//! invocation: claim (`status.attempts` + 1), prepare, the model call with the SDK's
-//! attempts against the quota, record → the invocation succeeds, or fails with a transient
-//! error (throttled, model timeout) so the trigger retries it; the invocation that reaches
-//! `MAX_ATTEMPTS` records `failed` (and still fails, so the event reaches the dead-letter
-//! target). A delivery of a job already ended is a duplicate and succeeds at once.
+//! A job's life: uploaded → delivered (Lambda's async queue, an SQS receive, or an S3 Batch
+//! Operations task) → one invocation: claim (`status.attempts` + 1), prepare, the model call
+//! with the SDK's attempts against the quota, sent again after throttles while
+//! `THROTTLE_WAIT_SECONDS` and the call's bound allow, record → the invocation succeeds, or
+//! fails with a transient error (throttled, model timeout) so the trigger retries it. The
+//! invocation that reaches `MAX_ATTEMPTS` records `failed` unless it was only throttled
+//! (`JobError::final_after`). An async event that runs out of retries or age moves to the
+//! overflow queue, which the function consumes like the SQS buffer. A delivery of a job
+//! already ended is a duplicate and succeeds at once.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
@@ -18,6 +21,15 @@ use super::rng::Rng;
 
 /// How long a duplicate delivery takes: one status read.
 const DUPLICATE_SECONDS: f64 = 0.05;
+/// `quota_wait::MIN_CALL`: a call is not sent with less time than this left.
+const MIN_CALL: f64 = 1.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    Ok,
+    Failed,
+    Throttled,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Recorded {
@@ -38,21 +50,34 @@ struct Job {
     /// Async: function-error retries used, throttles met.
     retries: u32,
     throttles: u32,
-    /// SQS: receives so far.
+    /// SQS: receives so far. Batch Operations: task attempts so far.
     receives: u32,
     /// The event or message has left the system (deleted, dead-lettered, dropped).
     left: bool,
+}
+
+/// Who started an invocation, and so who retries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Async,
+    /// The SQS buffer, or the overflow queue (counts against the mapping's concurrency).
+    Sqs,
+    Batch,
 }
 
 struct Invocation {
     job: usize,
     start: f64,
     deadline: f64,
-    /// When the model call must end (set when it starts).
+    /// The invocation claimed the job (not a duplicate).
+    claimed: bool,
+    /// When the model call started and when it must end (set when it starts).
+    call_started: Option<f64>,
     call_deadline: f64,
+    /// SDK attempts of the current send, and sends after throttles so far.
     sdk_attempt: u32,
-    /// Received from SQS (counts against the mapping's concurrency).
-    from_sqs: bool,
+    resends: u32,
+    via: Via,
 }
 
 /// What happens to a job (`id` a job) or an invocation (`id` an invocation).
@@ -63,11 +88,14 @@ enum Event {
     AsyncDeliver,
     /// The message becomes visible in the queue again.
     SqsVisible,
+    /// S3 Batch Operations tries the task (again).
+    BatchTry,
     /// The model call's next SDK attempt (the first one comes after preparation).
     ModelAttempt,
-    /// The invocation ends: `Ok`, or a transient failure.
+    /// The invocation ends: `Ok`, a transient failure, or `throttled`.
     EndOk,
     EndFailed,
+    EndThrottled,
 }
 
 /// 16 bytes, compared as integers: the heap's speed is the model's speed.
@@ -102,10 +130,13 @@ struct Sim<'p> {
     invocations: Vec<Invocation>,
     /// Executions running now.
     running: u64,
-    /// Of which started by the SQS event source mapping.
+    /// Of which started by the SQS event source mapping, and by S3 Batch Operations.
     sqs_running: u64,
+    batch_running: u64,
     /// Visible messages, oldest first.
     visible: VecDeque<usize>,
+    /// Batch Operations tasks ready to run, in manifest order.
+    tasks: VecDeque<usize>,
     f: Figures,
 }
 
@@ -121,7 +152,9 @@ pub fn simulate(p: &Params) -> Figures {
         invocations: Vec::new(),
         running: 0,
         sqs_running: 0,
+        batch_running: 0,
         visible: VecDeque::new(),
+        tasks: VecDeque::new(),
         f: Figures::new(p),
     };
     for i in 0..p.jobs as usize {
@@ -157,24 +190,26 @@ impl Sim<'_> {
             Event::Upload => match self.p.trigger {
                 Trigger::Async => self.async_deliver(id),
                 Trigger::Sqs => self.sqs_visible(id),
+                Trigger::BatchOperations => self.batch_ready(id),
             },
             Event::AsyncDeliver => self.async_deliver(id),
             Event::SqsVisible => self.sqs_visible(id),
+            Event::BatchTry => self.batch_ready(id),
             Event::ModelAttempt => self.model_attempt(id),
-            Event::EndOk => self.end(id, true),
-            Event::EndFailed => self.end(id, false),
+            Event::EndOk => self.end(id, Ended::Ok),
+            Event::EndFailed => self.end(id, Ended::Failed),
+            Event::EndThrottled => self.end(id, Ended::Throttled),
         }
     }
 
     // ---- Lambda's asynchronous queue ----
 
-    /// An event too old is discarded to the on-failure destination; a throttled one waits
-    /// 1 s, 2 s, 4 s, ... up to the cap; otherwise the function runs it.
+    /// An event too old goes to the on-failure destination; a throttled one waits 1 s, 2 s,
+    /// 4 s, ... up to the cap; otherwise the function runs it.
     fn async_deliver(&mut self, job: usize) {
         if self.now - self.jobs[job].uploaded > self.p.async_max_event_age {
             self.f.expired += 1;
-            self.f.dead_lettered += 1;
-            self.leave(job);
+            self.async_give_up(job);
             return;
         }
         if self.running >= self.p.function_concurrency {
@@ -186,7 +221,54 @@ impl Sim<'_> {
             self.at(self.now + wait, job, Event::AsyncDeliver);
             return;
         }
-        self.invoke(job, false);
+        self.invoke(job, Via::Async);
+    }
+
+    /// Lambda sends the event to the on-failure destination: the overflow queue, which the
+    /// function consumes, or (without it) a dead end.
+    fn async_give_up(&mut self, job: usize) {
+        if self.p.async_overflow {
+            self.f.overflowed += 1;
+            self.sqs_visible(job);
+        } else {
+            self.f.dead_lettered += 1;
+            self.leave(job);
+        }
+    }
+
+    // ---- S3 Batch Operations ----
+
+    /// A task is ready: Batch Operations runs ready tasks while it has room. A task Lambda
+    /// throttles is retried after a backoff, like one answered `TemporaryFailure`.
+    fn batch_ready(&mut self, job: usize) {
+        self.tasks.push_back(job);
+        self.batch_dispatch();
+    }
+
+    fn batch_dispatch(&mut self) {
+        while self.batch_running < self.p.batch_concurrency {
+            let Some(job) = self.tasks.pop_front() else { return };
+            self.jobs[job].receives += 1;
+            if self.running >= self.p.function_concurrency {
+                self.f.function_throttles += 1;
+                self.batch_retry(job);
+                continue;
+            }
+            self.invoke(job, Via::Batch);
+        }
+    }
+
+    /// Tries the task again after its backoff, unless its attempts ran out.
+    fn batch_retry(&mut self, job: usize) {
+        let tries = self.jobs[job].receives;
+        if self.p.batch_max_attempts > 0 && tries >= self.p.batch_max_attempts {
+            self.f.dead_lettered += 1;
+            self.leave(job);
+            return;
+        }
+        let nominal = 2f64.powi(tries as i32 - 1).min(self.p.batch_backoff_max);
+        let wait = nominal * (1.0 - self.p.async_throttle_jitter * self.rng.uniform());
+        self.at(self.now + wait, job, Event::BatchTry);
     }
 
     // ---- SQS and its event source mapping ----
@@ -220,16 +302,18 @@ impl Sim<'_> {
                 self.at(self.now + self.p.sqs_visibility_timeout, job, Event::SqsVisible);
                 continue;
             }
-            self.invoke(job, true);
+            self.invoke(job, Via::Sqs);
         }
     }
 
     // ---- The function ----
 
-    fn invoke(&mut self, job: usize, from_sqs: bool) {
+    fn invoke(&mut self, job: usize, via: Via) {
         self.running += 1;
-        if from_sqs {
-            self.sqs_running += 1;
+        match via {
+            Via::Sqs => self.sqs_running += 1,
+            Via::Batch => self.batch_running += 1,
+            Via::Async => {}
         }
         self.f.invocations += 1;
         self.f.peak_concurrency = self.f.peak_concurrency.max(self.running);
@@ -238,9 +322,12 @@ impl Sim<'_> {
             job,
             start: self.now,
             deadline: self.now + self.p.function_timeout,
+            claimed: false,
+            call_started: None,
             call_deadline: 0.0,
             sdk_attempt: 0,
-            from_sqs,
+            resends: 0,
+            via,
         });
         let j = &mut self.jobs[job];
         let ended = matches!(j.recorded, Recorded::Succeeded | Recorded::Failed);
@@ -252,17 +339,20 @@ impl Sim<'_> {
         j.running += 1;
         j.attempts += 1;
         j.recorded = Recorded::Processing;
+        self.invocations[inv].claimed = true;
         self.at(self.now + self.p.prepare_seconds, inv, Event::ModelAttempt);
     }
 
     /// One SDK attempt: admitted by the quota (paid; the reply comes after the model's
     /// latency, unless the call's deadline comes first), or refused with a 429 the SDK retries
-    /// after its backoff while attempts and time remain.
+    /// after its backoff while attempts and time remain; when they are spent, the function
+    /// sends the call again (`quota_wait`) or reports `throttled`.
     fn model_attempt(&mut self, inv: usize) {
         let p = self.p;
         let now = self.now;
         let i = &mut self.invocations[inv];
-        if i.sdk_attempt == 0 {
+        if i.call_started.is_none() {
+            i.call_started = Some(now);
             i.call_deadline = (now + p.model_timeout).min(i.deadline - p.deadline_reserve).max(now);
         }
         i.sdk_attempt += 1;
@@ -281,7 +371,7 @@ impl Sim<'_> {
         self.f.throttled_calls += 1;
         let replied = now + p.throttle_reply_seconds;
         if attempt >= p.sdk_attempts {
-            self.at(replied + p.record_seconds, inv, Event::EndFailed);
+            self.resend_after_throttles(inv, replied);
             return;
         }
         let cap = (p.sdk_initial_backoff * 2f64.powi(attempt as i32 - 1)).min(p.sdk_max_backoff);
@@ -294,56 +384,86 @@ impl Sim<'_> {
         }
     }
 
-    /// The invocation ends: its status is recorded, then the trigger deletes the event or
-    /// retries it by its own rules.
-    fn end(&mut self, inv: usize, ok: bool) {
-        let (job, start, from_sqs, claimed) = {
+    /// Every SDK attempt was throttled: wait a full-jitter backoff and send again, while
+    /// `throttle_wait` has not passed and the call keeps a second (`quota_wait::call`).
+    fn resend_after_throttles(&mut self, inv: usize, replied: f64) {
+        let p = self.p;
+        let unit = self.rng.uniform();
+        let i = &mut self.invocations[inv];
+        let started = i.call_started.unwrap_or(replied);
+        let room = (started + p.throttle_wait).min(i.call_deadline - MIN_CALL) - replied;
+        if p.throttle_wait <= 0.0 || room <= 0.0 {
+            self.at(replied + p.record_seconds, inv, Event::EndThrottled);
+            return;
+        }
+        i.resends += 1;
+        i.sdk_attempt = 0;
+        let cap = (p.throttle_backoff_first * 2f64.powi(i.resends as i32 - 1)).min(p.throttle_backoff_max);
+        self.f.throttle_waits += 1;
+        self.at(replied + (cap * unit).min(room), inv, Event::ModelAttempt);
+    }
+
+    /// The invocation ends: its status is recorded (`throttled` is never final), then the
+    /// trigger that started it deletes the event or retries it by its own rules.
+    fn end(&mut self, inv: usize, ended: Ended) {
+        let (job, start, via, claimed) = {
             let i = &self.invocations[inv];
-            (i.job, i.start, i.from_sqs, i.sdk_attempt > 0)
+            (i.job, i.start, i.via, i.claimed)
         };
         self.running -= 1;
-        if from_sqs {
-            self.sqs_running -= 1;
+        match via {
+            Via::Sqs => self.sqs_running -= 1,
+            Via::Batch => self.batch_running -= 1,
+            Via::Async => {}
         }
         self.f.gb_seconds += (self.now - start) * self.p.memory_mb / 1024.0;
         let max_attempts = self.p.max_attempts;
         let j = &mut self.jobs[job];
         if claimed {
             j.running -= 1;
-            j.recorded = if ok {
-                Recorded::Succeeded
-            } else if j.attempts >= max_attempts {
-                Recorded::Failed
-            } else {
-                Recorded::Processing
+            j.recorded = match ended {
+                Ended::Ok => Recorded::Succeeded,
+                Ended::Failed if j.attempts >= max_attempts => Recorded::Failed,
+                Ended::Failed | Ended::Throttled => Recorded::Processing,
             };
             if matches!(j.recorded, Recorded::Succeeded | Recorded::Failed) {
                 j.recorded_at = self.now;
             }
         }
-        match self.p.trigger {
-            Trigger::Async => {
-                if ok {
-                    self.leave(job);
-                } else if self.jobs[job].retries < self.p.async_retry_attempts {
-                    let delay = self.p.async_retry_delays[self.jobs[job].retries as usize];
-                    self.jobs[job].retries += 1;
-                    self.at(self.now + delay, job, Event::AsyncDeliver);
-                } else {
-                    self.f.dead_lettered += 1;
-                    self.leave(job);
-                }
-            }
-            Trigger::Sqs => {
+        let ok = ended == Ended::Ok;
+        match via {
+            Via::Async => self.async_end(job, ok),
+            Via::Sqs => {
                 if ok {
                     self.leave(job);
                 } else {
-                    let i = &self.invocations[inv];
-                    let visible_at = (i.start + self.p.sqs_visibility_timeout).max(self.now);
+                    let visible_at = (start + self.p.sqs_visibility_timeout).max(self.now);
                     self.at(visible_at, job, Event::SqsVisible);
                 }
                 self.sqs_poll();
             }
+            Via::Batch => {
+                // Succeeded, or PermanentFailure for a job recorded `failed`; else
+                // TemporaryFailure, which Batch Operations retries.
+                if ok || self.jobs[job].recorded == Recorded::Failed {
+                    self.leave(job);
+                } else {
+                    self.batch_retry(job);
+                }
+                self.batch_dispatch();
+            }
+        }
+    }
+
+    fn async_end(&mut self, job: usize, ok: bool) {
+        if ok {
+            self.leave(job);
+        } else if self.jobs[job].retries < self.p.async_retry_attempts {
+            let delay = self.p.async_retry_delays[self.jobs[job].retries as usize];
+            self.jobs[job].retries += 1;
+            self.at(self.now + delay, job, Event::AsyncDeliver);
+        } else {
+            self.async_give_up(job);
         }
     }
 

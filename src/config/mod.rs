@@ -36,6 +36,9 @@ pub struct Config {
     pub model_timeout: Duration,
     /// Time kept back before the Lambda deadline to record the outcome.
     pub deadline_reserve: Duration,
+    /// How long one model call keeps waiting for the quota after the SDK's attempts were all
+    /// throttled (zero: not at all), within the call's own bound.
+    pub throttle_wait: Duration,
     /// Invocation attempts Lambda makes (1 + the async retry count): on the last one a
     /// transient failure is recorded as `failed`.
     pub max_attempts: u32,
@@ -172,6 +175,7 @@ impl Default for Config {
             limits: Limits::default(),
             model_timeout: Duration::from_secs(300),
             deadline_reserve: Duration::from_secs(15),
+            throttle_wait: Duration::ZERO,
             max_attempts: 3,
             lease_margin: Duration::from_secs(60),
             request_encoding: RequestEncoding::Auto,
@@ -226,6 +230,7 @@ impl Config {
             limits: limits(&v, &memory)?,
             model_timeout: Duration::from_secs(v.required_number("MODEL_TIMEOUT_SECONDS")?),
             deadline_reserve: Duration::from_secs(v.required_number("DEADLINE_RESERVE_SECONDS")?),
+            throttle_wait: Duration::from_secs(v.required_number("THROTTLE_WAIT_SECONDS")?),
             max_attempts: v.required_number("MAX_ATTEMPTS")? as u32,
             lease_margin: Duration::from_secs(v.required_number("LEASE_MARGIN_SECONDS")?),
             request_encoding: request_encoding(&v)?,

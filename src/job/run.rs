@@ -149,8 +149,8 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
             }
             Err(e) => {
                 status.error = Some(StatusError::from(&e));
-                let last = status.attempts >= self.config.max_attempts;
-                status.state = if e.retryable() && !last { State::Processing } else { State::Failed };
+                let last = e.final_after(status.attempts, self.config.max_attempts);
+                status.state = if last { State::Failed } else { State::Processing };
                 Some(e)
             }
         };

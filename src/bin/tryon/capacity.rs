@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
-use tryon::capacity::{report, simulate, Params, Trigger};
+use tryon::capacity::{report, simulate, sizing, Params, Trigger};
 
 use crate::common::fail;
 
@@ -13,7 +13,8 @@ use crate::common::fail;
 pub enum Triggers {
     Async,
     Sqs,
-    Both,
+    BatchOperations,
+    All,
 }
 
 /// Each option left out takes the deployed value (template.yaml, the function's table).
@@ -22,9 +23,13 @@ pub struct CapacityArgs {
     /// Jobs in the burst.
     #[arg(long, default_value_t = 100_000)]
     jobs: u64,
-    /// async (S3 → Lambda's asynchronous queue), sqs (S3 → SQS → function), or both.
-    #[arg(long, value_enum, default_value = "both")]
+    /// async (S3 or EventBridge → Lambda's asynchronous queue → overflow queue), sqs (S3 →
+    /// SQS → function), batch-operations (S3 Batch Operations), or all three.
+    #[arg(long, value_enum, default_value = "all")]
     trigger: Triggers,
+    /// Print the template's Mappings table (quota → concurrency) from the formula and stop.
+    #[arg(long)]
+    mapping: bool,
     /// Seconds over which the uploads arrive, evenly spread [0: all at once].
     #[arg(long)]
     upload_window: Option<f64>,
@@ -32,7 +37,7 @@ pub struct CapacityArgs {
     #[arg(long)]
     seed: Option<u64>,
 
-    /// The function's concurrency: reserved, else the account's limit [1000].
+    /// The function's reserved concurrency [from the quota: the template's mapping, 30 at 100/min].
     #[arg(long)]
     function_concurrency: Option<u64>,
     /// Function `Timeout`, seconds [420].
@@ -45,7 +50,7 @@ pub struct CapacityArgs {
     /// Async: `MaximumRetryAttempts` [2].
     #[arg(long)]
     async_retry_attempts: Option<u32>,
-    /// Async: `MaximumEventAgeInSeconds` [21600].
+    /// Async: `MaximumEventAgeInSeconds` [900].
     #[arg(long)]
     async_max_event_age: Option<f64>,
     /// Async: waits before the first and second retry of a function error, seconds
@@ -58,19 +63,34 @@ pub struct CapacityArgs {
     /// Async: each throttle wait is drawn from [1 − jitter, 1] × its nominal length [0.5].
     #[arg(long)]
     async_throttle_jitter: Option<f64>,
+    /// Async: where events go when their retries or age run out: the overflow queue the
+    /// function consumes (true), or a dead end (false) [true].
+    #[arg(long)]
+    async_overflow: Option<bool>,
 
     /// SQS: the queue's `VisibilityTimeout`, seconds [2520].
     #[arg(long)]
     visibility_timeout: Option<f64>,
-    /// SQS: the redrive policy's `maxReceiveCount` [3].
+    /// SQS: the redrive policy's `maxReceiveCount` [5].
     #[arg(long)]
     max_receive_count: Option<u32>,
-    /// SQS: the event source mapping's `MaximumConcurrency` (template `MaxConcurrency`) [10].
+    /// SQS (and the overflow queue): the mapping's `MaximumConcurrency` [from the quota, as the
+    /// function's concurrency].
     #[arg(long)]
     max_concurrency: Option<u64>,
     /// SQS: `MessageRetentionPeriod`, seconds [345600].
     #[arg(long)]
     retention: Option<f64>,
+
+    /// Batch Operations: tasks run at once (undocumented; assumed) [1000].
+    #[arg(long)]
+    batch_concurrency: Option<u64>,
+    /// Batch Operations: attempts per task, 0 for no limit (undocumented; assumed) [0].
+    #[arg(long)]
+    batch_max_attempts: Option<u32>,
+    /// Batch Operations: the cap of a retried task's backoff, seconds (assumed) [300].
+    #[arg(long)]
+    batch_backoff_max: Option<f64>,
 
     /// `MAX_ATTEMPTS`: the invocation that reaches it records `failed` [3].
     #[arg(long)]
@@ -81,6 +101,9 @@ pub struct CapacityArgs {
     /// `DEADLINE_RESERVE_SECONDS` [15].
     #[arg(long)]
     deadline_reserve: Option<f64>,
+    /// `THROTTLE_WAIT_SECONDS`: how long a call keeps being sent again after throttles [300].
+    #[arg(long)]
+    throttle_wait: Option<f64>,
     /// Seconds of reading and preparing before the model call [1.5].
     #[arg(long)]
     prepare_seconds: Option<f64>,
@@ -125,6 +148,11 @@ pub struct CapacityArgs {
 impl CapacityArgs {
     fn params(&self, trigger: Trigger) -> Params {
         let mut p = Params::deployed(trigger, self.jobs);
+        if let Some(rpm) = self.requests_per_minute {
+            // The template derives both from the quota; a flag below may still override them.
+            p.function_concurrency = sizing::concurrency_for(rpm);
+            p.sqs_max_concurrency = p.function_concurrency;
+        }
         macro_rules! set {
             ($($flag:ident => $field:ident),* $(,)?) => {
                 $(if let Some(v) = self.$flag { p.$field = v; })*
@@ -136,7 +164,9 @@ impl CapacityArgs {
             memory_mb => memory_mb, async_retry_attempts => async_retry_attempts,
             async_max_event_age => async_max_event_age,
             async_throttle_backoff_max => async_throttle_backoff_max,
-            async_throttle_jitter => async_throttle_jitter,
+            async_throttle_jitter => async_throttle_jitter, async_overflow => async_overflow,
+            batch_concurrency => batch_concurrency, batch_max_attempts => batch_max_attempts,
+            batch_backoff_max => batch_backoff_max, throttle_wait => throttle_wait,
             visibility_timeout => sqs_visibility_timeout, max_receive_count => sqs_max_receive_count,
             max_concurrency => sqs_max_concurrency, retention => sqs_retention,
             max_attempts => max_attempts, model_timeout => model_timeout,
@@ -162,10 +192,15 @@ impl CapacityArgs {
 }
 
 pub fn capacity(args: &CapacityArgs) -> ExitCode {
+    if args.mapping {
+        print!("{}", sizing::mapping_yaml());
+        return ExitCode::SUCCESS;
+    }
     let triggers: &[Trigger] = match args.trigger {
         Triggers::Async => &[Trigger::Async],
         Triggers::Sqs => &[Trigger::Sqs],
-        Triggers::Both => &[Trigger::Async, Trigger::Sqs],
+        Triggers::BatchOperations => &[Trigger::BatchOperations],
+        Triggers::All => &[Trigger::Async, Trigger::Sqs, Trigger::BatchOperations],
     };
     if args.async_retry_delays.as_ref().is_some_and(|d| d.len() != 2) {
         return fail("--async-retry-delays takes two values: FIRST,SECOND");
@@ -180,9 +215,19 @@ pub fn capacity(args: &CapacityArgs) -> ExitCode {
         runs.push(simulate(&p));
     }
     let p = args.params(triggers[0]);
+    print_settings(&p, triggers);
+    println!();
+    print!("{}", report::table(&runs));
+    eprintln!("simulated in {:.2} s (seed {})", started.elapsed().as_secs_f64(), p.seed);
+    ExitCode::SUCCESS
+}
+
+/// The settings the runs share, and each trigger's own.
+fn print_settings(p: &Params, triggers: &[Trigger]) {
     println!(
         "{} jobs uploaded over {}; quota {}/min (burst {}), latency median {} s, p99 {} s; \
-         function concurrency {}, timeout {} s, {} MB; MAX_ATTEMPTS {}, SDK attempts {}",
+         function concurrency {}, timeout {} s, {} MB; MAX_ATTEMPTS {}, SDK attempts {}, \
+         THROTTLE_WAIT_SECONDS {}",
         p.jobs,
         report::duration(p.upload_window),
         p.quota_per_minute,
@@ -194,25 +239,32 @@ pub fn capacity(args: &CapacityArgs) -> ExitCode {
         p.memory_mb,
         p.max_attempts,
         p.sdk_attempts,
+        p.throttle_wait,
     );
     if triggers.contains(&Trigger::Async) {
         println!(
-            "async: {} retries after {} s and {} s, max event age {} s, throttle backoff 1 s doubling to {} s",
+            "async: {} retries after {} s and {} s, max event age {} s, throttle backoff 1 s doubling to {} s, \
+             then {}",
             p.async_retry_attempts,
             p.async_retry_delays[0],
             p.async_retry_delays[1],
             p.async_max_event_age,
-            p.async_throttle_backoff_max
+            p.async_throttle_backoff_max,
+            if p.async_overflow { "the overflow queue (SQS settings below)" } else { "a dead end" }
         );
     }
-    if triggers.contains(&Trigger::Sqs) {
+    if triggers.contains(&Trigger::BatchOperations) {
+        println!(
+            "batch-operations (assumed, undocumented): {} tasks at once, attempts {}, backoff 1 s doubling to {} s",
+            p.batch_concurrency,
+            if p.batch_max_attempts == 0 { "unlimited".to_owned() } else { p.batch_max_attempts.to_string() },
+            p.batch_backoff_max
+        );
+    }
+    if triggers.iter().any(|t| *t != Trigger::BatchOperations) {
         println!(
             "sqs: visibility timeout {} s, maxReceiveCount {}, maximum concurrency {}, retention {} s",
             p.sqs_visibility_timeout, p.sqs_max_receive_count, p.sqs_max_concurrency, p.sqs_retention
         );
     }
-    println!();
-    print!("{}", report::table(&runs));
-    eprintln!("simulated in {:.2} s (seed {})", started.elapsed().as_secs_f64(), p.seed);
-    ExitCode::SUCCESS
 }
