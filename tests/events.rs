@@ -142,16 +142,24 @@ async fn a_transient_failure_waits_and_only_the_final_outcome_is_announced() {
     assert!(matches!(deliver(&svc, "r").await.unwrap(), Outcome::Succeeded { .. }));
     assert_eq!(svc.events.events().len(), 1);
 
+    // Throttles are never final (they are unbilled and wait for the quota): the last attempt
+    // stays processing and announces nothing.
+    let throttled = service_with(one_call(), Config { emit_metrics: false, max_attempts: 1, ..Config::default() });
+    throttled.model.fail_once("", ModelFailureKind::Throttled);
+    assert_eq!(deliver(&throttled, "r").await.unwrap_err().code, ErrorCode::Throttled);
+    assert!(throttled.events.events().is_empty(), "a throttled last attempt is not an end");
+    assert_eq!(throttled.storage.json(STATUS)["state"], "processing");
+
     let last = service_with(one_call(), Config { emit_metrics: false, max_attempts: 1, ..Config::default() });
-    last.model.fail_once("", ModelFailureKind::Throttled);
-    assert_eq!(deliver(&last, "r").await.unwrap_err().code, ErrorCode::Throttled);
+    last.model.fail_once("", ModelFailureKind::Timeout);
+    assert_eq!(deliver(&last, "r").await.unwrap_err().code, ErrorCode::ModelTimeout);
     let events = last.events.events();
     assert_eq!(events.len(), 1, "the last attempt records failed and announces it");
     assert_eq!(
         (events[0]["state"].as_str(), events[0]["error"]["class"].as_str()),
         (Some("failed"), Some("transient"))
     );
-    assert_eq!(events[0]["error"]["code"], "throttled");
+    assert_eq!(events[0]["error"]["code"], "model_timeout");
 }
 
 #[tokio::test]

@@ -158,7 +158,11 @@ fn template_grants_least_privilege() {
                 "secretsmanager:GetSecretValue" => {
                     assert!(resources.ends_with("Ref GoogleCredentialsSecretArn"), "the one secret only: {resources}")
                 }
-                a if a.starts_with("sqs:") => assert!(resources.contains("JobQueue"), "{a} on {resources}"),
+                // The job queue (SQS buffer) and the overflow queue of events Lambda gave up on.
+                a if a.starts_with("sqs:") => assert!(
+                    resources.contains("JobQueue") || resources.contains("FailedEventsQueue"),
+                    "{a} on {resources}"
+                ),
                 // Completion events: the one bus EventBusName names.
                 "events:PutEvents" => {
                     assert!(resources.ends_with(":event-bus/${EventBusName}"), "the one bus only: {resources}")
