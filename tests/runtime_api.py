@@ -72,7 +72,7 @@ def main():
     except s3.exceptions.BucketAlreadyOwnedByYou:
         pass
     example = ROOT / "examples" / "hoodie"
-    for job in ["demo", "summer sale/café 1", "queued", "bridged"]:
+    for job in ["demo", "summer sale/café 1", "queued", "bridged", "overflowed"]:
         for f in ["person.jpg", "hoodie.png"]:
             s3.put_object(Bucket=BUCKET, Key=f"uploads/{job}/{f}", Body=(example / f).read_bytes())
         s3.put_object(Bucket=BUCKET, Key=f"uploads/{job}/job.json", Body=(example / "job.json").read_bytes())
@@ -180,9 +180,17 @@ def main():
         check("one valid EMF metrics line per job run", len(emf) == 4 and all(valid(r) for r in emf), f"{len(emf)} lines")
         check("through SigV4 with content-type application/json",
               all(c["auth"] == "sigv4" and c["contentType"] == "application/json" for c in calls), str(calls)[:300])
+        # An async event Lambda gave up on (too old), back through the overflow queue as
+        # Lambda's invocation record: the job runs from it.
+        out = invoke("sqs-overflow-record.json")
+        ok = out.returncode == 0 and json.loads(out.stdout or "{}") == {"batchItemFailures": []}
+        check("sqs-overflow-record.json: an invocation record from the overflow queue runs its job", ok,
+              out.stdout + out.stderr[-300:])
+        status = json.loads(s3.get_object(Bucket=BUCKET, Key="outputs/overflowed/status.json")["Body"].read())
+        check("sqs-overflow-record.json: status.json succeeded", status["state"] == "succeeded", json.dumps(status)[:300])
         backends(s3, invoke, emu_port)
         batch_operations(s3, invoke, emu_port)
-        completion_events(s3, sqs, queue_url, ["demo", "summer sale/café 1", "queued", "bridged"])
+        completion_events(s3, sqs, queue_url, ["demo", "summer sale/café 1", "queued", "bridged", "overflowed"])
     finally:
         watch.terminate()
         emulator.terminate()
