@@ -181,6 +181,7 @@ mod tests {
                 ..Default::default()
             },
             completion_event: None,
+            throttled_attempts: 0,
         }
     }
 

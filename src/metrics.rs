@@ -128,6 +128,7 @@ mod tests {
             updated_at: String::new(),
             diagnostics: d,
             completion_event: None,
+            throttled_attempts: 0,
         }
     }
 

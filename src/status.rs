@@ -257,6 +257,11 @@ pub struct Status {
     /// Deliveries that worked on this manifest version (Lambda retries included).
     #[serde(default)]
     pub attempts: u32,
+    /// Of those attempts, the ones that ended throttled: they do not count towards
+    /// `MAX_ATTEMPTS` (a throttle is unbilled and never final, so a job that waited for the
+    /// quota keeps its retries for other transient failures).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub throttled_attempts: u32,
     #[serde(default)]
     pub lease: Option<Lease>,
     /// Where a `processing` job is: `claimed`, `calling the model`; `done` once it ended.
@@ -342,6 +347,10 @@ pub fn timestamp_after(now: SystemTime, d: Duration) -> String {
     timestamp(now + d)
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,6 +371,7 @@ mod tests {
             updated_at: timestamp(SystemTime::now()),
             diagnostics: Diagnostics::default(),
             completion_event: None,
+            throttled_attempts: 0,
         }
     }
 

@@ -189,3 +189,24 @@ async fn variants_finishing_during_a_checkpoint_do_not_hang_the_job() {
     assert!(matches!(outcome, Outcome::Succeeded { images: 3, .. }), "{outcome:?}");
     assert_eq!(svc.model.calls(), 3);
 }
+
+#[tokio::test]
+async fn throttled_attempts_leave_the_retry_budget_to_other_failures() {
+    let svc = service(json!({"source": "person.jpg", "garment": "top.png"}));
+    for _ in 0..3 {
+        svc.model.fail_once("", ModelFailureKind::Throttled);
+    }
+    svc.model.fail_once("", ModelFailureKind::ModelError);
+    for i in 0..3 {
+        assert_eq!(deliver(&svc, &format!("r{i}")).await.unwrap_err().code, ErrorCode::Throttled);
+    }
+    // Attempt 4 of MAX_ATTEMPTS 3, but only the first that counts: a model error is retried.
+    assert_eq!(deliver(&svc, "r3").await.unwrap_err().code, ErrorCode::ModelError);
+    let s = svc.storage.json(STATUS);
+    assert_eq!(
+        (s["state"].as_str(), s["attempts"].as_u64(), s["throttledAttempts"].as_u64()),
+        (Some("processing"), Some(4), Some(3))
+    );
+    assert!(matches!(deliver(&svc, "r4").await.unwrap(), Outcome::Succeeded { .. }));
+    assert_eq!(svc.model.calls(), 5, "four unanswered calls (three unbilled throttles, one model error), one result");
+}

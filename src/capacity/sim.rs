@@ -21,8 +21,8 @@ use super::rng::Rng;
 
 /// How long a duplicate delivery takes: one status read.
 const DUPLICATE_SECONDS: f64 = 0.05;
-/// `quota_wait::MIN_CALL`: a call is not sent with less time than this left.
-const MIN_CALL: f64 = 1.0;
+/// `quota_wait::RESEND_WINDOW`: a throttled call is not sent again with less time than this left.
+const RESEND_WINDOW: f64 = 60.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ended {
@@ -385,13 +385,13 @@ impl Sim<'_> {
     }
 
     /// Every SDK attempt was throttled: wait a full-jitter backoff and send again, while
-    /// `throttle_wait` has not passed and the call keeps a second (`quota_wait::call`).
+    /// `throttle_wait` has not passed and the resend keeps `RESEND_WINDOW` of its bound (`quota_wait::call`).
     fn resend_after_throttles(&mut self, inv: usize, replied: f64) {
         let p = self.p;
         let unit = self.rng.uniform();
         let i = &mut self.invocations[inv];
         let started = i.call_started.unwrap_or(replied);
-        let room = (started + p.throttle_wait).min(i.call_deadline - MIN_CALL) - replied;
+        let room = (started + p.throttle_wait).min(i.call_deadline - RESEND_WINDOW) - replied;
         if p.throttle_wait <= 0.0 || room <= 0.0 {
             self.at(replied + p.record_seconds, inv, Event::EndThrottled);
             return;

@@ -66,7 +66,7 @@ pub const VARIABLES: &[Variable] = &[
     var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", Value("256"), Some(96..=10_240), "the function's memory in MB, set by Lambda from `MemorySize`; less 64 MiB, the budget for images"),
     var("MODEL_TIMEOUT_SECONDS", Value("300"), Some(1..=900), "upper bound of one model call, SDK retries included (AWS recommends ≥ 300 s)"),
     var("DEADLINE_RESERVE_SECONDS", Value("15"), Some(0..=300), "time kept before the Lambda deadline to record the outcome"),
-    var("THROTTLE_WAIT_SECONDS", Value("0"), Some(0..=900), "how long one model call keeps waiting for the quota once the SDK's attempts were all throttled (throttles are not charged), within the call's bound above; `0` reports `throttled` at once (the template sets `300`)"),
+    var("THROTTLE_WAIT_SECONDS", Value("0"), Some(0..=900), "how long one model call keeps waiting for the quota once the SDK's attempts were all throttled (throttles are not charged), within the call's bound above and only while a resend keeps 60 s of it; `0` reports `throttled` at once (the template sets `300`)"),
     var("MAX_ATTEMPTS", Value("3"), Some(1..=10), "invocation attempts (1 + async retries); the last records `failed` (never for `throttled`, which stays `processing`)"),
     var("LEASE_MARGIN_SECONDS", Value("60"), Some(0..=3_600), "how long past an invocation's deadline its claim is honoured"),
     var("REQUEST_ENCODING", Value("auto"), None, "request images: `auto` (JPEG q95 for JPEG uploads, 4:2:0 when they were; fast PNG for PNG/WebP), `jpeg` (every image JPEG q95 4:2:0) or `png` (every image PNG)"),

@@ -81,6 +81,7 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
                         if previous.manifest.etag == status.manifest.etag {
                             verdict = record_death(&previous, status);
                             status.items = previous.items;
+                            status.throttled_attempts = previous.throttled_attempts;
                         }
                     }
                 },

@@ -111,6 +111,7 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
                 ..Default::default()
             },
             completion_event: None,
+            throttled_attempts: 0,
         }
     }
 
@@ -149,7 +150,11 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
             }
             Err(e) => {
                 status.error = Some(StatusError::from(&e));
-                let last = e.final_after(status.attempts, self.config.max_attempts);
+                if e.code == ErrorCode::Throttled {
+                    status.throttled_attempts += 1;
+                }
+                let counted = status.attempts.saturating_sub(status.throttled_attempts);
+                let last = e.final_after(counted, self.config.max_attempts);
                 status.state = if last { State::Failed } else { State::Processing };
                 Some(e)
             }
