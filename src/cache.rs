@@ -80,17 +80,13 @@ impl CacheKey {
 
     /// The digest in lowercase hex.
     pub fn hex(&self) -> String {
-        hex(&self.digest)
+        crate::digest::hex(&self.digest)
     }
 
     /// The entry's key: `<outputs>_cache/v1/<backend>/<sha256>`.
     pub fn object_key(&self, outputs_prefix: &str) -> String {
         format!("{outputs_prefix}{FOLDER}/{VERSION}/{}/{}", self.backend.name(), self.hex())
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether a job id would put the job's outputs in the cache's folder.
@@ -106,7 +102,7 @@ pub const TRAILER_BYTES: usize = 32 + 8 + MAGIC.len();
 /// Makes `reply` (a model's raw reply body) an entry by appending its trailer. A trailer,
 /// not a header: the reply is the largest buffer of a call and stays where it is.
 pub fn seal(mut reply: Vec<u8>) -> Vec<u8> {
-    let digest: [u8; 32] = Sha256::digest(&reply).into();
+    let digest = crate::digest::sha256(&reply);
     let len = reply.len() as u64;
     reply.reserve_exact(TRAILER_BYTES);
     reply.extend_from_slice(&digest);
@@ -138,7 +134,7 @@ pub fn open(mut entry: Vec<u8>) -> Result<Vec<u8>, Damage> {
     if u64::from_be_bytes(len) != payload as u64 {
         return Err(Damage::WrongLength);
     }
-    let digest: [u8; 32] = Sha256::digest(&entry[..payload]).into();
+    let digest = crate::digest::sha256(&entry[..payload]);
     if digest[..] != entry[payload..payload + 32] {
         return Err(Damage::WrongDigest);
     }

@@ -84,8 +84,7 @@ pub struct EventError {
 /// preceded by its length, so no two triples give the same input), first 128 bits in hex.
 pub fn event_id(bucket: &str, job_id: &str, etag: &str) -> String {
     let input: String = [bucket, job_id, etag].iter().map(|f| format!("{}:{f}", f.len())).collect();
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, input.as_bytes());
-    digest.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::hex(&crate::digest::sha256(input.as_bytes())[..16])
 }
 
 impl CompletionEvent {

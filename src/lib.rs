@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod completion;
 pub mod config;
 pub mod converse_client;
+pub mod digest;
 #[cfg(feature = "tools")]
 pub mod emulator;
 pub mod error;
