@@ -301,6 +301,18 @@ pub enum Claim {
 }
 
 impl Status {
+    /// Records the error this attempt ended with, and whether the job is now `failed` or
+    /// stays `processing` for a retry. Throttled attempts are counted apart and do not use up
+    /// `max_attempts` (a throttle is unbilled and never final: [`JobError::final_after`]).
+    pub fn record_failure(&mut self, e: &JobError, max_attempts: u32) {
+        self.error = Some(StatusError::from(e));
+        if e.code == ErrorCode::Throttled {
+            self.throttled_attempts += 1;
+        }
+        let counted = self.attempts.saturating_sub(self.throttled_attempts);
+        self.state = if e.final_after(counted, max_attempts) { State::Failed } else { State::Processing };
+    }
+
     /// The stage the last attempt died in, when it died without recording its outcome.
     /// Only meaningful for a delivery that may take the job over ([`Status::claim`]).
     pub fn died_in(&self) -> Option<&str> {

@@ -14,7 +14,7 @@ use crate::error::{ErrorCode, JobError};
 use crate::event::ObjectCreated;
 use crate::plan;
 use crate::ports::{Events, Model, PutCondition, Storage, StorageError, StoredObject};
-use crate::status::{self, stage, Diagnostics, Lease, ManifestRef, Outputs, State, Status, StatusError};
+use crate::status::{self, stage, Diagnostics, Lease, ManifestRef, Outputs, State, Status};
 
 use super::claim::{to_json, Checkpoint, Claimed, Stop};
 use super::keys::JobPaths;
@@ -149,13 +149,7 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
                 None
             }
             Err(e) => {
-                status.error = Some(StatusError::from(&e));
-                if e.code == ErrorCode::Throttled {
-                    status.throttled_attempts += 1;
-                }
-                let counted = status.attempts.saturating_sub(status.throttled_attempts);
-                let last = e.final_after(counted, self.config.max_attempts);
-                status.state = if last { State::Failed } else { State::Processing };
+                status.record_failure(&e, self.config.max_attempts);
                 Some(e)
             }
         };
