@@ -140,13 +140,6 @@ impl BedrockModel {
     pub fn from_sdk_config(sdk: &aws_config::SdkConfig, region: Option<&str>, model_id: &str) -> Self {
         BedrockModel::new(bedrock_client(sdk, region), model_id)
     }
-
-    /// A client for a Nova Canvas emulator at `endpoint`, with placeholder credentials and
-    /// nothing read from the environment.
-    #[cfg(feature = "tools")]
-    pub fn for_emulator(endpoint: &str, model_id: &str) -> Self {
-        BedrockModel::new(bedrock_client_for_emulator(endpoint, "us-east-1"), model_id)
-    }
 }
 
 /// The time bounds of one Bedrock Runtime call: 5 s to connect, `timeout` for every SDK
@@ -165,25 +158,6 @@ pub fn bedrock_client(sdk: &aws_config::SdkConfig, region: Option<&str>) -> aws_
         b = b.region(aws_sdk_bedrockruntime::config::Region::new(r.to_owned()));
     }
     aws_sdk_bedrockruntime::Client::from_conf(b.build())
-}
-
-/// A Bedrock Runtime client for an emulator at `endpoint`, with placeholder credentials and
-/// nothing read from the environment.
-#[cfg(feature = "tools")]
-pub fn bedrock_client_for_emulator(endpoint: &str, region: &str) -> aws_sdk_bedrockruntime::Client {
-    let conf = aws_sdk_bedrockruntime::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(aws_sdk_bedrockruntime::config::Region::new(region.to_owned()))
-        .credentials_provider(aws_sdk_bedrockruntime::config::Credentials::new(
-            "emulator",
-            "emulator",
-            None,
-            None,
-            "tryon-emulator",
-        ))
-        .endpoint_url(endpoint)
-        .build();
-    aws_sdk_bedrockruntime::Client::from_conf(conf)
 }
 
 impl BedrockModel {

@@ -38,13 +38,6 @@ impl ConverseModel {
         ConverseModel::new(crate::aws::bedrock_client(sdk, region), model_id)
     }
 
-    /// A client for the emulator at `endpoint`, with placeholder credentials and nothing
-    /// read from the environment.
-    #[cfg(feature = "tools")]
-    pub fn for_emulator(endpoint: &str, model_id: &str) -> Self {
-        ConverseModel::new(crate::aws::bedrock_client_for_emulator(endpoint, "us-west-2"), model_id)
-    }
-
     pub fn model_id(&self) -> &str {
         &self.model_id
     }

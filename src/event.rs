@@ -298,92 +298,11 @@ pub fn job_id<'k>(key: &'k str, uploads_prefix: &str) -> Result<&'k str, String>
     Ok(job)
 }
 
-/// Builds an S3 `ObjectCreated:Put` notification for one key, encoded as S3 encodes it.
-#[cfg(any(test, feature = "tools"))]
-pub fn sample_put_event(bucket: &str, key: &str, etag: &str, size: u64, region: &str) -> Value {
-    serde_json::json!({
-        "Records": [{
-            "eventVersion": "2.1",
-            "eventSource": "aws:s3",
-            "awsRegion": region,
-            "eventTime": "2026-11-29T12:00:00.000Z",
-            "eventName": "ObjectCreated:Put",
-            "userIdentity": { "principalId": "EXAMPLE" },
-            "requestParameters": { "sourceIPAddress": "127.0.0.1" },
-            "responseElements": {
-                "x-amz-request-id": "EXAMPLE123456789",
-                "x-amz-id-2": "EXAMPLE123/5678abcdefghijklambdaisawesome/mnopqrstuvwxyzABCDEFGH"
-            },
-            "s3": {
-                "s3SchemaVersion": "1.0",
-                "configurationId": "tryon-job-manifest",
-                "bucket": {
-                    "name": bucket,
-                    "ownerIdentity": { "principalId": "EXAMPLE" },
-                    "arn": format!("arn:aws:s3:::{bucket}")
-                },
-                "object": {
-                    "key": encode_key(key),
-                    "size": size,
-                    "eTag": etag,
-                    "sequencer": "0A1B2C3D4E5F678901"
-                }
-            }
-        }]
-    })
-}
-
-/// The same object announced through an SQS queue (body = the S3 notification).
-#[cfg(any(test, feature = "tools"))]
-pub fn sample_sqs_event(bucket: &str, key: &str, etag: &str, region: &str, message_id: &str) -> Value {
-    serde_json::json!({
-        "Records": [{
-            "messageId": message_id,
-            "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a...",
-            "body": sample_put_event(bucket, key, etag, 1024, region).to_string(),
-            "attributes": {
-                "ApproximateReceiveCount": "1",
-                "SentTimestamp": "1764417600000",
-                "SenderId": "AIDAIENQZJOLO23YVJ4VO",
-                "ApproximateFirstReceiveTimestamp": "1764417600001"
-            },
-            "messageAttributes": {},
-            "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": format!("arn:aws:sqs:{region}:123456789012:tryon-jobs"),
-            "awsRegion": region
-        }]
-    })
-}
-
-/// The same object announced by EventBridge (S3 "Object Created"); the key as S3 sends it.
-#[cfg(any(test, feature = "tools"))]
-pub fn sample_eventbridge_event(bucket: &str, key: &str, etag: &str, region: &str) -> Value {
-    serde_json::json!({
-        "version": "0",
-        "id": "17793124-05d4-b198-2fde-7ededc63b103",
-        "detail-type": "Object Created",
-        "source": "aws.s3",
-        "account": "123456789012",
-        "time": "2026-11-29T12:00:00Z",
-        "region": region,
-        "resources": [format!("arn:aws:s3:::{bucket}")],
-        "detail": {
-            "version": "0",
-            "bucket": { "name": bucket },
-            "object": { "key": encode_key(key), "size": 1024, "etag": etag.trim_matches('"'), "sequencer": "617f08299329d189" },
-            "request-id": "N4N7GDK58NMKJ12R",
-            "requester": "123456789012",
-            "source-ip-address": "127.0.0.1",
-            "reason": "PutObject"
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use tryon_tools::sample_events::{sample_eventbridge_event, sample_put_event, sample_sqs_event};
 
     #[test]
     fn decodes_plus_before_percent() {

@@ -272,8 +272,9 @@ fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{sample_put_event, sample_sqs_event, Message};
+    use crate::event::Message;
     use serde_json::json;
+    use tryon_tools::sample_events::{sample_put_event, sample_sqs_event};
 
     fn created(key: &str) -> Record {
         Record::Created(ObjectCreated {

@@ -8,19 +8,13 @@
 
 pub mod aws;
 pub mod backend;
-#[cfg(feature = "tools")]
-pub mod bench;
 pub mod budget;
 pub mod cache;
-#[cfg(feature = "tools")]
-pub mod capacity;
 pub mod catalog;
 pub mod completion;
 pub mod config;
 pub mod converse_client;
 pub mod digest;
-#[cfg(feature = "tools")]
-pub mod emulator;
 pub mod error;
 pub mod event;
 pub mod eventbridge;
@@ -29,8 +23,6 @@ pub mod handler;
 pub mod image;
 pub mod job;
 pub mod limits;
-#[cfg(feature = "tools")]
-pub mod local;
 pub mod manifest;
 pub mod memory;
 pub mod metrics;
@@ -39,7 +31,5 @@ pub mod quota_wait;
 
 pub mod plan;
 pub mod ports;
-#[cfg(feature = "tools")]
-pub mod samples;
 pub mod sheet;
 pub mod status;

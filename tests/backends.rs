@@ -21,8 +21,11 @@ const STATUS: &str = "outputs/j/status.json";
 fn service(manifest: Value, person: (u32, u32)) -> Service<MemoryStore, ScriptedModel> {
     let storage = MemoryStore::with_kill(Arc::new(Kill::default()));
     let (w, h) = person;
-    storage.insert("uploads/j/person.jpg", tryon::samples::phone_jpeg(&tryon::samples::person(w, h), 1).unwrap());
-    storage.insert("uploads/j/top.png", tryon::samples::png_rgba(&tryon::samples::garment(600)));
+    storage.insert(
+        "uploads/j/person.jpg",
+        tryon_tools::samples::phone_jpeg(&tryon_tools::samples::person(w, h), 1).unwrap(),
+    );
+    storage.insert("uploads/j/top.png", tryon_tools::samples::png_rgba(&tryon_tools::samples::garment(600)));
     storage.insert(JOB, serde_json::to_vec(&manifest).unwrap());
     let model = ScriptedModel::new(storage.kill.clone());
     let backends = Backends { default: Backend::NovaCanvas, enabled: Backend::ALL.to_vec() };

@@ -12,11 +12,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use fakes::{Kill, MemoryStore, ScriptedModel};
 use serde_json::{json, Value};
 use tryon::config::Config;
-use tryon::event::batch_operations::sample_batch_event;
-use tryon::event::{parse_event, sample_put_event, Record, Source};
+use tryon::event::{parse_event, Record, Source};
 use tryon::handler::{self, Invocation, Summary};
 use tryon::job::Service;
 use tryon::ports::ModelFailureKind;
+use tryon_tools::sample_events::{sample_batch_event, sample_put_event};
 
 const JOB: &str = "uploads/j/job.json";
 const STATUS: &str = "outputs/j/status.json";
@@ -25,8 +25,11 @@ type Svc = Service<MemoryStore, ScriptedModel>;
 
 fn service(manifest: Value) -> Arc<Svc> {
     let storage = MemoryStore::with_kill(Arc::new(Kill::default()));
-    storage.insert("uploads/j/person.jpg", tryon::samples::phone_jpeg(&tryon::samples::person(420, 560), 1).unwrap());
-    storage.insert("uploads/j/top.png", tryon::samples::png_rgba(&tryon::samples::garment(400)));
+    storage.insert(
+        "uploads/j/person.jpg",
+        tryon_tools::samples::phone_jpeg(&tryon_tools::samples::person(420, 560), 1).unwrap(),
+    );
+    storage.insert("uploads/j/top.png", tryon_tools::samples::png_rgba(&tryon_tools::samples::garment(400)));
     storage.insert(JOB, serde_json::to_vec(&manifest).unwrap());
     let model = ScriptedModel::new(storage.kill.clone());
     Arc::new(Service {

@@ -39,10 +39,13 @@ fn upload(svc: &Svc, job: &str, manifest: &Value) {
     let s = &svc.storage;
     s.insert(
         &format!("uploads/{job}/person.jpg"),
-        tryon::samples::phone_jpeg(&tryon::samples::person(420, 560), 1).unwrap(),
+        tryon_tools::samples::phone_jpeg(&tryon_tools::samples::person(420, 560), 1).unwrap(),
     );
     for (name, size) in [("top.png", 400), ("jeans.png", 300)] {
-        s.insert(&format!("uploads/{job}/{name}"), tryon::samples::png_rgba(&tryon::samples::garment(size)));
+        s.insert(
+            &format!("uploads/{job}/{name}"),
+            tryon_tools::samples::png_rgba(&tryon_tools::samples::garment(size)),
+        );
     }
     s.insert(&format!("uploads/{job}/job.json"), serde_json::to_vec(manifest).unwrap());
 }

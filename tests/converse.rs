@@ -12,10 +12,10 @@ use tryon::backend::converse::BedrockConverse;
 use tryon::backend::{EncodedImage, RequestImages, TryOn};
 use tryon::catalog::Backend;
 use tryon::converse_client::ConverseModel;
-use tryon::emulator::Emulator;
 use tryon::error::{ErrorCode, JobError};
 use tryon::manifest::JobSpec;
 use tryon::ports::{ModelCallError, ModelFailureKind as K};
+use tryon_emulators::Emulator;
 
 const MODEL: &str = "us.amazon.nova-2-omni-v1:0";
 const GARMENT_RGB: [u8; 3] = [200, 30, 40];
@@ -27,7 +27,7 @@ async fn emulator() -> (Emulator, SocketAddr) {
 }
 
 fn client(addr: SocketAddr, model: &str) -> ConverseModel {
-    ConverseModel::for_emulator(&format!("http://{addr}"), model)
+    tryon_tools::wiring::converse(&format!("http://{addr}"), model)
 }
 
 fn spec() -> JobSpec {

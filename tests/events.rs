@@ -31,9 +31,13 @@ type Svc = Service<MemoryStore, ScriptedModel, EventRecorder>;
 
 fn service_with(manifest: Value, config: Config) -> Arc<Svc> {
     let storage = MemoryStore::with_kill(Arc::new(Kill::default()));
-    storage.insert("uploads/j/person.jpg", tryon::samples::phone_jpeg(&tryon::samples::person(420, 560), 1).unwrap());
+    storage.insert(
+        "uploads/j/person.jpg",
+        tryon_tools::samples::phone_jpeg(&tryon_tools::samples::person(420, 560), 1).unwrap(),
+    );
     for (name, size) in [("top.png", 400), ("jeans.png", 300)] {
-        storage.insert(&format!("uploads/j/{name}"), tryon::samples::png_rgba(&tryon::samples::garment(size)));
+        storage
+            .insert(&format!("uploads/j/{name}"), tryon_tools::samples::png_rgba(&tryon_tools::samples::garment(size)));
     }
     storage.insert(JOB, serde_json::to_vec(&manifest).unwrap());
     let model = ScriptedModel::new(storage.kill.clone());
@@ -212,8 +216,11 @@ async fn a_new_manifest_version_is_a_new_event() {
 #[tokio::test]
 async fn with_events_off_nothing_about_them_is_recorded() {
     let storage = MemoryStore::with_kill(Arc::new(Kill::default()));
-    storage.insert("uploads/j/person.jpg", tryon::samples::phone_jpeg(&tryon::samples::person(420, 560), 1).unwrap());
-    storage.insert("uploads/j/top.png", tryon::samples::png_rgba(&tryon::samples::garment(400)));
+    storage.insert(
+        "uploads/j/person.jpg",
+        tryon_tools::samples::phone_jpeg(&tryon_tools::samples::person(420, 560), 1).unwrap(),
+    );
+    storage.insert("uploads/j/top.png", tryon_tools::samples::png_rgba(&tryon_tools::samples::garment(400)));
     storage.insert(JOB, serde_json::to_vec(&one_call()).unwrap());
     let model = ScriptedModel::new(storage.kill.clone());
     let config = Config { emit_metrics: false, ..Config::default() };
@@ -235,7 +242,7 @@ fn invocation(request: &str) -> Invocation {
 async fn a_batch_operations_task_retried_for_its_event_answers_from_the_status() {
     let svc = service(one_call());
     svc.events.refuse_next(1);
-    let task = tryon::event::batch_operations::sample_batch_event("2.0", "b", JOB, None, "t1");
+    let task = tryon_tools::sample_events::sample_batch_event("2.0", "b", JOB, None, "t1");
     let first = handler::handle(&*svc, task.clone(), &invocation("b1")).await.unwrap().response();
     assert_eq!(first["results"][0]["resultCode"], "TemporaryFailure", "{first}");
     assert!(first["results"][0]["resultString"].as_str().unwrap().starts_with("event_not_published"), "{first}");
@@ -247,86 +254,6 @@ async fn a_batch_operations_task_retried_for_its_event_answers_from_the_status()
 
 // --- Against moto: EventBridge → rule → SQS, the real adapters, the emulator. ---
 
-mod moto {
-    use super::*;
-    use aws_sdk_sqs::Client as Sqs;
-    use tryon::aws::S3Storage;
-    use tryon::eventbridge::EventBridgeEvents;
-    use tryon::models::Models;
-
-    pub async fn sdk() -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "tests"))
-            .endpoint_url(support::moto_url())
-            .load()
-            .await
-    }
-
-    /// A bus with a rule on our source that targets a new queue; returns the bus and queue URL.
-    pub async fn bus_to_queue(name: &str) -> (String, String) {
-        let sdk = sdk().await;
-        let eb = aws_sdk_eventbridge::Client::new(&sdk);
-        let sqs = Sqs::new(&sdk);
-        eb.create_event_bus().name(name).send().await.expect("create bus");
-        let url = sqs.create_queue().queue_name(name).send().await.expect("queue").queue_url.unwrap();
-        let attrs = sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .expect("queue arn");
-        let arn = attrs.attributes().and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)).unwrap();
-        let pattern = json!({"source": [SOURCE], "detail-type": [DETAIL_TYPE]}).to_string();
-        eb.put_rule().name("done").event_bus_name(name).event_pattern(pattern).send().await.expect("rule");
-        let target = aws_sdk_eventbridge::types::Target::builder().id("q").arn(arn).build().unwrap();
-        eb.put_targets().rule("done").event_bus_name(name).targets(target).send().await.expect("target");
-        (name.to_owned(), url)
-    }
-
-    /// Every message in the queue, received until it stays empty.
-    pub async fn drain(url: &str) -> Vec<Value> {
-        let sqs = Sqs::new(&sdk().await);
-        let mut all = Vec::new();
-        loop {
-            let out = sqs.receive_message().queue_url(url).max_number_of_messages(10).send().await.expect("receive");
-            let messages = out.messages();
-            if messages.is_empty() {
-                return all;
-            }
-            for m in messages {
-                all.push(serde_json::from_str(m.body().unwrap()).expect("an EventBridge event"));
-                sqs.delete_message().queue_url(url).receipt_handle(m.receipt_handle().unwrap()).send().await.unwrap();
-            }
-        }
-    }
-
-    /// The world's service (moto S3, the emulator) with events on `bus` through the real adapter.
-    pub async fn with_events(w: &World, bus: &str) -> Service<S3Storage, Models, EventBridgeEvents> {
-        Service {
-            storage: w.svc.storage.clone(),
-            model: w.svc.model.clone(),
-            events: EventBridgeEvents::from_sdk_config(&sdk().await, bus),
-            config: w.svc.config.clone(),
-        }
-    }
-
-    pub fn files() -> Vec<(&'static str, Vec<u8>)> {
-        vec![("person.jpg", support::person_jpeg()), ("hoodie.png", support::garment_png())]
-    }
-
-    pub fn object(bucket: &str, job: &str) -> ObjectCreated {
-        ObjectCreated {
-            bucket: bucket.into(),
-            key: format!("uploads/{job}/job.json"),
-            etag: None,
-            version_id: None,
-            raw_key: None,
-        }
-    }
-}
-
 fn unique(prefix: &str) -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
     format!("{prefix}-{}-{nanos}", std::process::id())
@@ -335,9 +262,9 @@ fn unique(prefix: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn moto_a_burst_with_duplicates_yields_one_event_per_job_naming_existing_outputs() {
     let w = World::new().await;
-    let (bus, queue) = moto::bus_to_queue(&unique("tryon-done")).await;
-    let svc = Arc::new(moto::with_events(&w, &bus).await);
-    let files = moto::files();
+    let (bus, queue) = support::bus::bus_to_queue(&unique("tryon-done")).await;
+    let svc = Arc::new(support::bus::with_events(&w, &bus).await);
+    let files = support::bus::files();
     let jobs: Vec<String> = (0..20).map(|i| format!("burst-{i:02}")).collect();
     // Identical requests: the result cache is off so that every job pays its own call.
     let manifest = json!({"source": "person.jpg", "garment": "hoodie.png", "resultCache": "off"});
@@ -351,7 +278,7 @@ async fn moto_a_burst_with_duplicates_yields_one_event_per_job_naming_existing_o
         for c in 0..copies {
             let (svc, bucket, job) = (svc.clone(), w.bucket.clone(), job.clone());
             runs.push(tokio::spawn(async move {
-                let obj = moto::object(&bucket, &job);
+                let obj = support::bus::object(&bucket, &job);
                 svc.run_job(&obj, &format!("req-{job}-{c}"), Instant::now() + Duration::from_secs(300)).await
             }));
         }
@@ -361,7 +288,8 @@ async fn moto_a_burst_with_duplicates_yields_one_event_per_job_naming_existing_o
     }
     // A late duplicate of every fifth job: published already, so nothing more.
     for job in jobs.iter().step_by(5) {
-        let late = svc.run_job(&moto::object(&w.bucket, job), "late", Instant::now() + Duration::from_secs(300)).await;
+        let late =
+            svc.run_job(&support::bus::object(&w.bucket, job), "late", Instant::now() + Duration::from_secs(300)).await;
         assert!(matches!(late, Ok(Outcome::Duplicate { .. })), "{late:?}");
     }
     // Every fourth job as an invocation leaves it when it dies after PutEvents but before the
@@ -371,10 +299,11 @@ async fn moto_a_burst_with_duplicates_yields_one_event_per_job_naming_existing_o
         let mut status = w.status(job).await;
         status["completionEvent"]["published"] = json!(false);
         w.put(&format!("outputs/{job}/status.json"), serde_json::to_vec(&status).unwrap()).await;
-        let again = svc.run_job(&moto::object(&w.bucket, job), "redo", Instant::now() + Duration::from_secs(300)).await;
+        let again =
+            svc.run_job(&support::bus::object(&w.bucket, job), "redo", Instant::now() + Duration::from_secs(300)).await;
         assert!(matches!(again, Ok(Outcome::Duplicate { .. })), "{again:?}");
     }
-    let received = moto::drain(&queue).await;
+    let received = support::bus::drain(&queue).await;
     assert_eq!(received.len(), jobs.len() + republished.len(), "each publication reached the queue");
     let distinct = one_event_per_job(&w, &received, &jobs).await;
     assert_eq!(w.calls().len(), jobs.len(), "one paid call per job");
@@ -414,9 +343,9 @@ async fn one_event_per_job(w: &World, received: &[Value], jobs: &[String]) -> us
 async fn moto_a_missing_bus_fails_transiently_and_the_retry_publishes_once_it_exists() {
     let w = World::new().await;
     let bus = unique("tryon-later");
-    let svc = moto::with_events(&w, &bus).await;
-    w.upload_job("late-bus", &moto::files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
-    let obj = moto::object(&w.bucket, "late-bus");
+    let svc = support::bus::with_events(&w, &bus).await;
+    w.upload_job("late-bus", &support::bus::files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
+    let obj = support::bus::object(&w.bucket, "late-bus");
     let deadline = Instant::now() + Duration::from_secs(300);
     let e = svc.run_job(&obj, "r1", deadline).await.expect_err("no such bus");
     assert_eq!(e.code, ErrorCode::EventNotPublished, "{e}");
@@ -425,80 +354,13 @@ async fn moto_a_missing_bus_fails_transiently_and_the_retry_publishes_once_it_ex
         (status["state"].as_str(), status["completionEvent"]["published"].as_bool()),
         (Some("succeeded"), Some(false))
     );
-    let (_, queue) = moto::bus_to_queue(&bus).await;
+    let (_, queue) = support::bus::bus_to_queue(&bus).await;
     assert!(matches!(svc.run_job(&obj, "r2", deadline).await.unwrap(), Outcome::Duplicate { .. }));
-    let received = moto::drain(&queue).await;
+    let received = support::bus::drain(&queue).await;
     assert_eq!(received.len(), 1);
     assert_eq!(received[0]["detail"]["jobId"], "late-bus");
     assert_eq!(w.status("late-bus").await["completionEvent"]["published"], true);
     assert_eq!(w.calls().len(), 1, "the retry only published");
-}
-
-// --- `tryon submit --wait --events-queue`, against moto. ---
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn moto_submit_follows_the_event_and_leaves_other_jobs_messages() {
-    let w = World::new().await;
-    let (bus, queue) = moto::bus_to_queue(&unique("tryon-submit")).await;
-    let svc = moto::with_events(&w, &bus).await;
-    let sqs = aws_sdk_sqs::Client::new(&moto::sdk().await);
-    let foreign =
-        json!({"source": SOURCE, "detail-type": DETAIL_TYPE, "detail": {"eventId": "someone-else", "jobId": "other"}});
-    sqs.send_message().queue_url(&queue).message_body(foreign.to_string()).send().await.unwrap();
-
-    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hoodie");
-    let out = std::env::temp_dir().join(unique("tryon-submit-out"));
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tryon"))
-        .args(["submit", &folder.display().to_string(), "--bucket", &w.bucket, "--job-id", "by-event", "--wait"])
-        .args(["--events-queue", &queue, "--timeout", "120", "--out"])
-        .arg(&out)
-        .env("RUST_LOG", "warn")
-        .env("AWS_ENDPOINT_URL_S3", support::moto_url())
-        .env("AWS_ENDPOINT_URL_SQS", support::moto_url())
-        .env("S3_FORCE_PATH_STYLE", "true")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let key = "uploads/by-event/job.json";
-    for _ in 0..200 {
-        if w.get(key).await.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // The function plays the Lambda: the upload's delivery, then a duplicate of it.
-    let obj = moto::object(&w.bucket, "by-event");
-    for request in ["r1", "r2"] {
-        svc.run_job(&obj, request, Instant::now() + Duration::from_secs(300)).await.unwrap();
-    }
-    let o = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    println!("{stdout}{stderr}");
-    assert!(o.status.success(), "{stderr}");
-    assert!(stderr.contains("completion event received: succeeded"), "{stderr}");
-    assert!(stdout.contains("job by-event: succeeded"), "{stdout}");
-    for f in ["result.png", "sheet.jpg", "status.json"] {
-        assert!(out.join("by-event").join(f).is_file(), "{f} downloaded");
-    }
-    let left = moto::drain(&queue).await;
-    assert_eq!(left.len(), 1, "only the other job's message is left: {left:?}");
-    assert_eq!(left[0]["detail"]["eventId"], "someone-else");
-    let _ = std::fs::remove_dir_all(&out);
-}
-
-#[test]
-fn submit_refuses_an_events_queue_without_wait() {
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tryon"))
-        .args(["submit", "examples/hoodie", "--bucket", "b", "--events-queue", "http://q"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--wait"), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 #[tokio::test]
@@ -518,37 +380,4 @@ async fn the_documented_detail_is_what_the_function_sends() {
         k
     };
     assert_eq!(keys(&documented), keys(&sent));
-}
-
-/// `tryon run` (local): no events unless EVENT_BUS_NAME is set; then one, on that bus.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn moto_tryon_run_publishes_only_when_event_bus_name_is_set() {
-    let (bus, queue) = moto::bus_to_queue(&unique("tryon-run")).await;
-    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hoodie");
-    let run = |out: &std::path::Path, bus: Option<&str>| {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tryon"));
-        c.args(["run", &folder.display().to_string(), "--out"]).arg(out).env("RUST_LOG", "warn");
-        c.env("AWS_ENDPOINT_URL_EVENTBRIDGE", support::moto_url()).env("AWS_REGION", "us-east-1");
-        c.env("AWS_ACCESS_KEY_ID", "test").env("AWS_SECRET_ACCESS_KEY", "test").env_remove("EVENT_BUS_NAME");
-        if let Some(b) = bus {
-            c.env("EVENT_BUS_NAME", b);
-        }
-        let o = c.output().unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let status = std::fs::read(out.join("local/outputs/hoodie/status.json")).unwrap();
-        serde_json::from_slice::<Value>(&status).unwrap()
-    };
-    let off = std::env::temp_dir().join(unique("tryon-run-off"));
-    assert!(run(&off, None).get("completionEvent").is_none());
-    assert!(moto::drain(&queue).await.is_empty(), "no bus configured, no event");
-    let on = std::env::temp_dir().join(unique("tryon-run-on"));
-    let status = run(&on, Some(&bus));
-    assert_eq!(status["completionEvent"]["published"], true);
-    let received = moto::drain(&queue).await;
-    assert_eq!(received.len(), 1);
-    assert_eq!(received[0]["detail"]["eventId"], status["completionEvent"]["eventId"]);
-    assert_eq!(received[0]["detail"]["outputs"]["bucket"], "local");
-    for dir in [off, on] {
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }

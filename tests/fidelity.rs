@@ -17,11 +17,11 @@ fn marker_image() -> RgbImage {
 }
 
 fn tiff_orientation(o: u16) -> Vec<u8> {
-    tryon::samples::exif_orientation(o)[6..].to_vec()
+    tryon_tools::samples::exif_orientation(o)[6..].to_vec()
 }
 
 fn png_with_exif(img: &RgbImage, orientation: u16) -> Vec<u8> {
-    let png = tryon::samples::png_rgb(img);
+    let png = tryon_tools::samples::png_rgb(img);
     let idat = png.windows(4).position(|w| w == b"IDAT").unwrap() - 4;
     let data = tiff_orientation(orientation);
     let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
@@ -77,8 +77,8 @@ fn assert_upright(p: &Prepared, what: &str) {
 fn every_exif_orientation_is_applied_in_jpeg_png_and_webp() {
     let upright = marker_image();
     for o in 1..=8u16 {
-        let stored = tryon::samples::stored_for_orientation(&upright, o);
-        let jpeg = tryon::samples::phone_jpeg(&upright, o).unwrap();
+        let stored = tryon_tools::samples::stored_for_orientation(&upright, o);
+        let jpeg = tryon_tools::samples::phone_jpeg(&upright, o).unwrap();
         assert_upright(&prep(&jpeg), &format!("JPEG orientation {o}"));
         // The same photo prepared for a 4:2:0 JPEG request (half chroma, planes kept).
         let half = prepare_with(&jpeg, &Limits::default(), "test", Chroma::Half).unwrap();

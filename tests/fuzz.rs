@@ -153,10 +153,14 @@ fn event_parser_never_panics() {
     let strategy = (json_value(), prop::collection::vec(any::<usize>(), 0..6), ".{0,40}");
     run("event parser", &EVENTS, strategy, |(v, path, key)| {
         check_event(v.clone());
-        let sample = tryon::event::sample_put_event("b", &key, "\"e\"", 1, "us-east-1");
+        let sample = tryon_tools::sample_events::sample_put_event("b", &key, "\"e\"", 1, "us-east-1");
         check_event(mutate(sample, &path, v.clone()));
-        check_event(tryon::event::sample_sqs_event("b", &key, "e", "us-east-1", "m"));
-        check_event(mutate(tryon::event::sample_eventbridge_event("b", &key, "e", "us-east-1"), &path, v));
+        check_event(tryon_tools::sample_events::sample_sqs_event("b", &key, "e", "us-east-1", "m"));
+        check_event(mutate(
+            tryon_tools::sample_events::sample_eventbridge_event("b", &key, "e", "us-east-1"),
+            &path,
+            v,
+        ));
         let _ = tryon::event::decode_key(&key);
         prop_assert_eq!(
             tryon::event::decode_key(&tryon::event::encode_key(&key)).ok(),
@@ -186,13 +190,13 @@ fn manifest_parser_never_panics() {
 
 fn seeds() -> Vec<Vec<u8>> {
     use image::{DynamicImage, ImageFormat};
-    let person = tryon::samples::person(80, 100);
+    let person = tryon_tools::samples::person(80, 100);
     let mut webp = Vec::new();
     DynamicImage::ImageRgb8(person.clone()).write_to(&mut std::io::Cursor::new(&mut webp), ImageFormat::WebP).unwrap();
     vec![
-        tryon::samples::phone_jpeg(&person, 6).unwrap(),
-        tryon::samples::png_rgb(&person),
-        tryon::samples::png_rgba(&tryon::samples::garment(64)),
+        tryon_tools::samples::phone_jpeg(&person, 6).unwrap(),
+        tryon_tools::samples::png_rgb(&person),
+        tryon_tools::samples::png_rgba(&tryon_tools::samples::garment(64)),
         webp,
     ]
 }

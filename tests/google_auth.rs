@@ -21,9 +21,10 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use tryon::catalog::Backend;
 use tryon::config::{GoogleConfig, GoogleCredentials};
-use tryon::emulator::Emulator;
-use tryon::google::{emulator_key, VertexClient};
+use tryon::google::VertexClient;
 use tryon::ports::ModelFailureKind;
+use tryon_emulators::service_account as emulator_key;
+use tryon_emulators::Emulator;
 
 const AUDIENCE: &str =
     "//iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/tryon/providers/aws";
@@ -354,7 +355,7 @@ async fn a_service_account_key_file_signs_jwts_the_emulator_verifies() {
     assert!(rig.emu.backend_calls().is_empty(), "a self-signed JWT needs no token endpoint");
 
     // The `tryon run` client uses the same key.
-    let offline = VertexClient::for_emulator(&rig.model_url, &GoogleConfig::default());
+    let offline = tryon_tools::wiring::vertex(&rig.model_url, &GoogleConfig::default()).await;
     vto(&offline).await.expect("the emulator client");
     assert!(rig.model.seen().last().is_some_and(|s| s.bearer == "jwt" && s.path.contains("/projects/tryon-local/")));
 }
@@ -430,7 +431,7 @@ async fn a_key_in_secrets_manager_is_read_once_at_start() {
 #[tokio::test]
 async fn overload_is_retried_twice_with_backoff_and_other_errors_not_at_all() {
     let rig = Rig::new().await;
-    let client = VertexClient::for_emulator(&rig.model_url, &GoogleConfig::default());
+    let client = tryon_tools::wiring::vertex(&rig.model_url, &GoogleConfig::default()).await;
 
     rig.model.then(Canned::Status(503));
     rig.model.then(Canned::Status(429));
@@ -464,14 +465,14 @@ async fn overload_is_retried_twice_with_backoff_and_other_errors_not_at_all() {
 #[tokio::test]
 async fn the_timeout_bounds_a_slow_answer() {
     let rig = Rig::new().await;
-    let client = VertexClient::for_emulator(&rig.model_url, &GoogleConfig::default());
+    let client = tryon_tools::wiring::vertex(&rig.model_url, &GoogleConfig::default()).await;
     rig.model.then(Canned::Delay(Duration::from_secs(5)));
     let started = Instant::now();
     let e = client.invoke(Backend::VertexVto, b"{}".to_vec(), Duration::from_secs(1)).await.expect_err("slow");
     assert_eq!(e.kind, ModelFailureKind::Timeout, "{}", e.message);
     assert!(started.elapsed() < Duration::from_secs(3));
 
-    let closed = VertexClient::for_emulator("http://127.0.0.1:9", &GoogleConfig::default());
+    let closed = tryon_tools::wiring::vertex("http://127.0.0.1:9", &GoogleConfig::default()).await;
     let e = vto(&closed).await.expect_err("nothing listens");
     assert_eq!(e.kind, ModelFailureKind::Unavailable, "{}", e.message);
 }

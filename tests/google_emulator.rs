@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tryon::emulator::Emulator;
+use tryon_emulators::Emulator;
 
 const VTO: &str = "/v1/projects/p1/locations/us-central1/publishers/google/models/virtual-try-on-001:predict";
 
@@ -62,11 +62,11 @@ impl Google {
 }
 
 fn person_png(w: u32, h: u32) -> Vec<u8> {
-    tryon::samples::png_rgb(&tryon::samples::person(w, h))
+    tryon_tools::samples::png_rgb(&tryon_tools::samples::person(w, h))
 }
 
 fn garment_png() -> Vec<u8> {
-    tryon::samples::png_rgba(&tryon::samples::garment(160))
+    tryon_tools::samples::png_rgba(&tryon_tools::samples::garment(160))
 }
 
 fn vto_body() -> Value {
@@ -170,7 +170,7 @@ type Edit = fn(&mut Value);
 
 fn webp_b64() -> String {
     let mut out = std::io::Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(tryon::samples::person(64, 64))
+    image::DynamicImage::ImageRgb8(tryon_tools::samples::person(64, 64))
         .write_to(&mut out, image::ImageFormat::WebP)
         .unwrap();
     B64.encode(out.into_inner())

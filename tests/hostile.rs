@@ -122,12 +122,12 @@ fn generate_corpus() {
         img.write_to(&mut Cursor::new(&mut out), f).unwrap();
         out
     };
-    let person = tryon::samples::person(360, 480);
-    let person_jpg = tryon::samples::phone_jpeg(&person, 1).unwrap();
+    let person = tryon_tools::samples::person(360, 480);
+    let person_jpg = tryon_tools::samples::phone_jpeg(&person, 1).unwrap();
     write("good-person.jpg", &person_jpg);
-    write("good-garment.png", &tryon::samples::png_rgba(&tryon::samples::garment(320)));
-    write("good-mask.png", &tryon::samples::png_rgb(&tryon::samples::torso_mask(360, 480)));
-    let person_png = tryon::samples::png_rgb(&person);
+    write("good-garment.png", &tryon_tools::samples::png_rgba(&tryon_tools::samples::garment(320)));
+    write("good-mask.png", &tryon_tools::samples::png_rgb(&tryon_tools::samples::torso_mask(360, 480)));
+    let person_png = tryon_tools::samples::png_rgb(&person);
     let webp = encode(DynamicImage::ImageRgb8(person.clone()), ImageFormat::WebP);
     write("good-person.webp", &webp);
 
@@ -189,10 +189,13 @@ fn generate_corpus() {
     // Valid but unusual.
     write(
         "thin-1x10000.png",
-        &tryon::samples::png_rgb(&RgbImage::from_fn(1, 10_000, |_, y| Rgb([(y % 256) as u8, 90, 160]))),
+        &tryon_tools::samples::png_rgb(&RgbImage::from_fn(1, 10_000, |_, y| Rgb([(y % 256) as u8, 90, 160]))),
     );
-    write("tiny-1x1.png", &tryon::samples::png_rgb(&RgbImage::from_pixel(1, 1, Rgb([200, 30, 40]))));
-    write("panorama-3000x500.jpg", &tryon::samples::phone_jpeg(&tryon::samples::person(3000, 500), 1).unwrap());
+    write("tiny-1x1.png", &tryon_tools::samples::png_rgb(&RgbImage::from_pixel(1, 1, Rgb([200, 30, 40]))));
+    write(
+        "panorama-3000x500.jpg",
+        &tryon_tools::samples::phone_jpeg(&tryon_tools::samples::person(3000, 500), 1).unwrap(),
+    );
     write(
         "grey.jpg",
         &encode(DynamicImage::ImageLuma8(DynamicImage::ImageRgb8(person.clone()).to_luma8()), ImageFormat::Jpeg),
@@ -258,10 +261,10 @@ fn generate_corpus() {
     write("image.tiff", b"II*\x00\x08\x00\x00\x00\x00\x00");
 
     // Masks.
-    write("mask-wrong-size.png", &tryon::samples::png_rgb(&tryon::samples::torso_mask(500, 500)));
+    write("mask-wrong-size.png", &tryon_tools::samples::png_rgb(&tryon_tools::samples::torso_mask(500, 500)));
     write("mask-photo.png", &person_png);
-    write("mask-all-white.png", &tryon::samples::png_rgb(&RgbImage::from_pixel(360, 480, Rgb([255, 255, 255]))));
-    write("mask-half-size.png", &tryon::samples::png_rgb(&tryon::samples::torso_mask(180, 240)));
+    write("mask-all-white.png", &tryon_tools::samples::png_rgb(&RgbImage::from_pixel(360, 480, Rgb([255, 255, 255]))));
+    write("mask-half-size.png", &tryon_tools::samples::png_rgb(&tryon_tools::samples::torso_mask(180, 240)));
 
     // Manifests that are not JSON objects of the right shape.
     write("manifest-invalid.json", b"{\"source\": \"person.jpg\", \"garment\": ");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::*;
-use tryon::emulator::Fault;
+use tryon_emulators::Fault;
 
 fn decode_png(bytes: &[u8]) -> image::RgbImage {
     assert_eq!(image::guess_format(bytes).unwrap(), image::ImageFormat::Png);
@@ -151,7 +151,7 @@ async fn image_mask_is_sent_black_and_white_at_the_source_size() {
     // The garment was drawn inside the mask only.
     let result = decode_png(&w.get("outputs/m/result.png").await.unwrap());
     let near = |a: &image::Rgb<u8>, b: &image::Rgb<u8>| a.0.iter().zip(b.0).all(|(x, y)| x.abs_diff(y) <= 6);
-    let original = tryon::samples::person(420, 560);
+    let original = tryon_tools::samples::person(420, 560);
     assert!(near(result.get_pixel(5, 5), original.get_pixel(5, 5)), "outside the mask the photo is kept");
     assert!(!near(result.get_pixel(210, 300), original.get_pixel(210, 300)), "inside the mask the garment is drawn");
 }
@@ -394,7 +394,7 @@ async fn emulator_speaks_the_bedrock_wire_protocol() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panorama_is_padded_for_nova_and_cropped_back() {
     let w = World::new().await;
-    let wide = tryon::samples::png_rgb(&tryon::samples::person(2000, 400));
+    let wide = tryon_tools::samples::png_rgb(&tryon_tools::samples::person(2000, 400));
     w.upload_job(
         "wide",
         &[("pano.png", wide), ("hoodie.png", garment_png())],
@@ -423,9 +423,12 @@ async fn sqs_batches_report_only_the_failed_messages() {
     let uncached = json!({"source": "person.jpg", "garment": "hoodie.png", "resultCache": "off"});
     w.upload_job("slow", &standard_files(), &uncached).await;
     w.upload_job("bad", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png", "x": 1})).await;
-    let mut batch = tryon::event::sample_sqs_event(&w.bucket, "uploads/ok/job.json", "\"e\"", "us-east-1", "m-ok");
+    let mut batch =
+        tryon_tools::sample_events::sample_sqs_event(&w.bucket, "uploads/ok/job.json", "\"e\"", "us-east-1", "m-ok");
     let mut add = |key: &str, id: &str| {
-        let mut m = tryon::event::sample_sqs_event(&w.bucket, key, "\"e\"", "us-east-1", id)["Records"][0].clone();
+        let mut m = tryon_tools::sample_events::sample_sqs_event(&w.bucket, key, "\"e\"", "us-east-1", id)["Records"]
+            [0]
+        .clone();
         m["messageId"] = id.into();
         batch["Records"].as_array_mut().unwrap().push(m);
     };
@@ -454,13 +457,18 @@ async fn sqs_batches_report_only_the_failed_messages() {
 async fn eventbridge_object_created_runs_the_job() {
     let w = World::new().await;
     w.upload_job("eb job+1", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
-    let ev = tryon::event::sample_eventbridge_event(&w.bucket, "uploads/eb job+1/job.json", "\"e\"", "us-east-1");
+    let ev = tryon_tools::sample_events::sample_eventbridge_event(
+        &w.bucket,
+        "uploads/eb job+1/job.json",
+        "\"e\"",
+        "us-east-1",
+    );
     let summary = w.deliver_payload(ev, "req-eb").await.expect("success");
     assert_eq!(summary.records[0].outcome, "succeeded");
     assert_eq!(w.status("eb job+1").await["state"], "succeeded");
     // A key delivered unencoded (the encoding of EventBridge keys is undocumented) works too.
     w.upload_job("plain+key", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
-    let mut ev = tryon::event::sample_eventbridge_event(&w.bucket, "x", "\"e\"", "us-east-1");
+    let mut ev = tryon_tools::sample_events::sample_eventbridge_event(&w.bucket, "x", "\"e\"", "us-east-1");
     ev["detail"]["object"]["key"] = "uploads/plain+key/job.json".into();
     let summary = w.deliver_payload(ev, "req-eb2").await.expect("success");
     assert_eq!(summary.records[0].outcome, "succeeded", "{:?}", summary.records);

@@ -5,7 +5,7 @@ mod support;
 
 use serde_json::{json, Value};
 use support::*;
-use tryon::emulator::Fault;
+use tryon_emulators::Fault;
 
 fn files() -> Vec<(&'static str, Vec<u8>)> {
     vec![

@@ -30,9 +30,13 @@ fn service(manifest: Value) -> Arc<Svc> {
 /// A bucket holding the job's manifest, person and garments.
 fn job_store(manifest: Value) -> MemoryStore {
     let storage = MemoryStore::with_kill(Arc::new(Kill::default()));
-    storage.insert("uploads/j/person.jpg", tryon::samples::phone_jpeg(&tryon::samples::person(420, 560), 1).unwrap());
+    storage.insert(
+        "uploads/j/person.jpg",
+        tryon_tools::samples::phone_jpeg(&tryon_tools::samples::person(420, 560), 1).unwrap(),
+    );
     for (name, size) in [("top.png", 400), ("jeans.png", 300), ("boots.png", 200)] {
-        storage.insert(&format!("uploads/j/{name}"), tryon::samples::png_rgba(&tryon::samples::garment(size)));
+        storage
+            .insert(&format!("uploads/j/{name}"), tryon_tools::samples::png_rgba(&tryon_tools::samples::garment(size)));
     }
     storage.insert(JOB, serde_json::to_vec(&manifest).unwrap());
     storage

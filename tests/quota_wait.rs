@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 use support::*;
 use tryon::config::Config;
-use tryon::emulator::Fault;
+use tryon_emulators::Fault;
 
 fn files() -> Vec<(&'static str, Vec<u8>)> {
     vec![("person.jpg", person_jpeg()), ("hoodie.png", garment_png())]

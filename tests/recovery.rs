@@ -23,10 +23,10 @@ const STATUS: &str = "outputs/j1/status.json";
 fn service(manifest: Value) -> (Service<MemoryStore, ScriptedModel>, Arc<Kill>) {
     let kill = Arc::new(Kill::default());
     let storage = MemoryStore::with_kill(kill.clone());
-    let person = tryon::samples::phone_jpeg(&tryon::samples::person(420, 560), 6).unwrap();
+    let person = tryon_tools::samples::phone_jpeg(&tryon_tools::samples::person(420, 560), 6).unwrap();
     storage.insert("uploads/j1/person.jpg", person);
-    storage.insert("uploads/j1/garment.png", tryon::samples::png_rgba(&tryon::samples::garment(400)));
-    storage.insert("uploads/j1/top.png", tryon::samples::png_rgba(&tryon::samples::garment(300)));
+    storage.insert("uploads/j1/garment.png", tryon_tools::samples::png_rgba(&tryon_tools::samples::garment(400)));
+    storage.insert("uploads/j1/top.png", tryon_tools::samples::png_rgba(&tryon_tools::samples::garment(300)));
     storage.insert(JOB, serde_json::to_vec(&manifest).unwrap());
     let config = Config { emit_metrics: false, lease_margin: Duration::ZERO, ..Config::default() };
     (Service { storage, model: ScriptedModel::new(kill.clone()), events: tryon::ports::NoEvents, config }, kill)

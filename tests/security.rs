@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::json;
 use serde_yaml::Value as Yaml;
 use support::*;
-use tryon::emulator::Fault;
+use tryon_emulators::Fault;
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);

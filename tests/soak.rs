@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use support::*;
 use tokio::sync::Semaphore;
-use tryon::emulator::Fault;
+use tryon_emulators::Fault;
 
 const JOBS: usize = 500;
 const CONCURRENCY: usize = 32;

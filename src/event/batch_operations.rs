@@ -121,35 +121,12 @@ fn bucket_of_arn(arn: &str) -> Option<&str> {
     (!bucket.is_empty() && !bucket.contains('/')).then_some(bucket)
 }
 
-/// A Batch Operations invocation with one task for `key` (encoded as S3 encodes it), in
-/// schema `version` (`1.0` names the bucket by ARN, `2.0` by name).
-#[cfg(any(test, feature = "tools"))]
-pub fn sample_batch_event(version: &str, bucket: &str, key: &str, version_id: Option<&str>, task_id: &str) -> Value {
-    let mut task = serde_json::json!({
-        "taskId": task_id,
-        "s3Key": super::encode_key(key),
-        "s3VersionId": version_id,
-    });
-    let mut job = serde_json::json!({ "id": "f3cc4f60-61f6-4a2b-8a21-d07600c373ce" });
-    if version == "1.0" {
-        task["s3BucketArn"] = format!("arn:aws:s3:::{bucket}").into();
-    } else {
-        task["s3Bucket"] = bucket.into();
-        job["userArguments"] = serde_json::json!({ "reason": "backfill" });
-    }
-    serde_json::json!({
-        "invocationSchemaVersion": version,
-        "invocationId": "YXNkbGZqYWRmaiBhc2RmdW9hZHNmZGpmaGFzbGtkaGZza2RmaAo",
-        "job": job,
-        "tasks": [task]
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::parse_event;
     use super::*;
     use serde_json::json;
+    use tryon_tools::sample_events::sample_batch_event;
 
     fn invocation(incoming: &Incoming) -> &BatchInvocation {
         match &incoming.source {

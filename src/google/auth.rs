@@ -91,12 +91,6 @@ impl TokenSource {
         TokenSource { source, document, slot: Mutex::default() }
     }
 
-    /// A source over a credentials document given in code (the emulator's key).
-    #[cfg(feature = "tools")]
-    pub(crate) fn from_document(source: &'static str, json: &str) -> TokenSource {
-        TokenSource { source, document: parse(source, json), slot: Mutex::default() }
-    }
-
     /// The variable the credentials came from.
     pub(crate) fn source(&self) -> &'static str {
         self.source

@@ -42,20 +42,6 @@ impl VertexClient {
         VertexClient::with_auth(config, TokenSource::load(&config.credentials, sdk).await)
     }
 
-    /// A client for the emulator at `endpoint`, signing with the emulator-only
-    /// service-account key (`emulator_key`); nothing is read from the environment.
-    #[cfg(feature = "tools")]
-    pub fn for_emulator(endpoint: &str, config: &GoogleConfig) -> Self {
-        let project = config.project.clone().unwrap_or_else(|| "tryon-local".into());
-        let key = super::emulator_key::service_account_json(&project);
-        let config = GoogleConfig {
-            project: Some(project),
-            endpoint_url: Some(endpoint.trim_end_matches('/').to_owned()),
-            ..config.clone()
-        };
-        VertexClient::with_auth(&config, TokenSource::from_document("the emulator's service-account key", &key))
-    }
-
     fn with_auth(config: &GoogleConfig, auth: TokenSource) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)

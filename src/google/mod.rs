@@ -5,12 +5,9 @@
 //!   by `google-cloud-auth`;
 //! - `client`: [`VertexClient`], URLs, time bounds, retries, the 401 refresh -> `auth`, `errors`;
 //! - `errors`: Google's error bodies and statuses on the model port;
-//! - `emulator_key` (tools only): the emulator's service-account key.
 
 mod auth;
 mod client;
-#[cfg(feature = "tools")]
-pub mod emulator_key;
 mod errors;
 
 pub use client::VertexClient;

@@ -185,8 +185,7 @@ mod tests {
         assert!(prepare_with(&jpeg, &limits(), "the photo", Chroma::Half).is_ok());
     }
 
-    // The sample JPEG writer (with EXIF) is tooling, outside the function's build.
-    #[cfg(feature = "tools")]
+    // The sample JPEG writer (with EXIF) is tooling: the tools crate, a dev-dependency.
     #[test]
     fn all_eight_exif_orientations_come_out_upright() {
         // An asymmetric picture: a red block top-left, a blue block bottom-right.
@@ -196,7 +195,7 @@ mod tests {
             _ => Rgb([240, 240, 240]),
         });
         for o in 1..=8u16 {
-            let jpeg = crate::samples::phone_jpeg(&upright, o).unwrap();
+            let jpeg = tryon_tools::samples::phone_jpeg(&upright, o).unwrap();
             let p = prepare(&jpeg, &limits(), "source").unwrap();
             assert_eq!(p.input.orientation as u16, o);
             assert_eq!((p.input.width, p.input.height), (360, 480), "orientation {o}");

@@ -3,6 +3,8 @@
 //! handler wired to both through the real SDK clients.
 #![allow(dead_code)]
 
+pub mod bus;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -15,12 +17,18 @@ use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
 use tryon::aws::S3Storage;
 use tryon::config::Config;
-use tryon::emulator::{Emulator, RecordedRequest};
 use tryon::handler::{self, Invocation, InvocationError, Summary};
 use tryon::job::Service;
 use tryon::models::Models;
+use tryon_emulators::{Emulator, RecordedRequest};
 
 static MOTO: OnceLock<String> = OnceLock::new();
+
+/// The workspace root (the function's package), whichever crate's tests include this file.
+pub fn root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors().find(|d| d.join("template.yaml").is_file()).map_or(here.clone(), PathBuf::from)
+}
 
 /// The moto endpoint. Started here with a watchdog that stops it when this process exits
 /// (its stdin is our pipe), so no server outlives the tests.
@@ -29,7 +37,7 @@ pub fn moto_url() -> String {
         if let Ok(url) = std::env::var("TRYON_MOTO_URL") {
             return url;
         }
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let root = root();
         let venv = root.join(".venv-moto/bin/moto_server");
         let bin = if venv.exists() { venv.display().to_string() } else { "moto_server".to_string() };
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
@@ -51,7 +59,7 @@ pub fn moto_url() -> String {
     .clone()
 }
 
-fn unique(prefix: &str) -> String {
+pub fn unique(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
     format!("{prefix}-{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
@@ -143,7 +151,7 @@ impl World {
         request_id: &str,
         time_left: Duration,
     ) -> Result<Summary, InvocationError> {
-        let event = tryon::event::sample_put_event(&self.bucket, key, "\"etag\"", 100, "us-east-1");
+        let event = tryon_tools::sample_events::sample_put_event(&self.bucket, key, "\"etag\"", 100, "us-east-1");
         let deadline_ms =
             SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64 + time_left.as_millis() as u64;
         handler::handle(&self.svc, event, &Invocation::new(request_id, deadline_ms, Duration::from_secs(300))).await
@@ -162,15 +170,15 @@ impl World {
 
 /// Sample inputs, small enough for debug builds.
 pub fn person_jpeg() -> Vec<u8> {
-    tryon::samples::phone_jpeg(&tryon::samples::person(420, 560), 6).unwrap()
+    tryon_tools::samples::phone_jpeg(&tryon_tools::samples::person(420, 560), 6).unwrap()
 }
 
 pub fn garment_png() -> Vec<u8> {
-    tryon::samples::png_rgba(&tryon::samples::garment(400))
+    tryon_tools::samples::png_rgba(&tryon_tools::samples::garment(400))
 }
 
 pub fn mask_png() -> Vec<u8> {
-    tryon::samples::png_rgb(&tryon::samples::torso_mask(420, 560))
+    tryon_tools::samples::png_rgb(&tryon_tools::samples::torso_mask(420, 560))
 }
 
 /// A minimal HTTP/1.1 POST over a raw socket, for the emulator's control API.
