@@ -1,35 +1,21 @@
-//! tryon-lambda: S3 uploads in, Amazon Nova Canvas virtual try-on images out.
+//! tryon-lambda: person and garment photos uploaded to S3 in, virtual try-on images out.
 //!
-//! The pure core (`event`, `manifest`, `plan`, `image`, `nova`, `status`, `sheet`,
-//! `completion`) has no AWS types; `job` runs one job over the `ports`; `aws` implements them
-//! for S3 and Bedrock, `eventbridge` for completion events; `handler` is the Lambda entry. With the `tools` feature (never in the function's
-//! build): `local` (a folder as the bucket), `emulator` (the offline Nova Canvas), `bench`
-//! and `samples`, for the `tryon` command and the tests.
+//! The folders are the architecture; each imports only those below it:
+//!
+//! - [`entry`]: the Lambda entry: incoming triggers ([`entry::trigger`]) to jobs, one
+//!   result per invocation;
+//! - [`pipeline`]: one job from its manifest to its recorded outcome, over the ports;
+//! - [`backends`]: one folder per try-on model: its options and their checks, request,
+//!   reply, failures and price (pure);
+//! - [`adapters`]: the ports (storage, model, events), each beside its adapters;
+//! - [`config`]: one struct read once from the environment;
+//! - [`core`]: the pure core (manifest, images, status, sheet, cache keys, events);
+//! - [`compose`]: the composition root that wires the adapters into the pipeline.
 
-pub mod aws;
-pub mod backend;
-pub mod budget;
-pub mod cache;
-pub mod catalog;
-pub mod completion;
+pub mod adapters;
+pub mod backends;
+pub mod compose;
 pub mod config;
-pub mod converse_client;
-pub mod digest;
-pub mod error;
-pub mod event;
-pub mod eventbridge;
-pub mod google;
-pub mod handler;
-pub mod image;
-pub mod job;
-pub mod limits;
-pub mod manifest;
-pub mod memory;
-pub mod metrics;
-pub mod models;
-pub mod quota_wait;
-
-pub mod plan;
-pub mod ports;
-pub mod sheet;
-pub mod status;
+pub mod core;
+pub mod entry;
+pub mod pipeline;

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use tryon::config::Config;
-use tryon::handler::{self, Invocation};
+use tryon::entry::{self, Invocation};
 
 fn main() -> Result<(), lambda_runtime::Error> {
-    tryon::memory::tune_allocator();
+    tryon::entry::memory::tune_allocator();
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve())
 }
 
@@ -17,12 +17,12 @@ async fn serve() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env()?;
     // Used only when the runtime sends no plausible deadline.
     let fallback_deadline = config.model_timeout + config.deadline_reserve;
-    let service = Arc::new(tryon::aws::service(config).await);
+    let service = Arc::new(tryon::compose::service(config).await);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let service = Arc::clone(&service);
         async move {
             let inv = Invocation::new(event.context.request_id.clone(), event.context.deadline, fallback_deadline);
-            handler::handle(&service, event.payload, &inv).await.map(|summary| summary.response())
+            entry::handle(&service, event.payload, &inv).await.map(|summary| summary.response())
         }
     }))
     .await

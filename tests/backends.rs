@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use fakes::{Kill, MemoryStore, ScriptedModel};
 use serde_json::{json, Value};
-use tryon::catalog::{Backend, Backends};
 use tryon::config::Config;
-use tryon::event::ObjectCreated;
-use tryon::job::{Outcome, Service};
+use tryon::core::backend::{Backend, Backends};
+use tryon::entry::trigger::ObjectCreated;
+use tryon::pipeline::{Outcome, Service};
 
 const JOB: &str = "uploads/j/job.json";
 const STATUS: &str = "outputs/j/status.json";
@@ -30,7 +30,7 @@ fn service(manifest: Value, person: (u32, u32)) -> Service<MemoryStore, Scripted
     let model = ScriptedModel::new(storage.kill.clone());
     let backends = Backends { default: Backend::NovaCanvas, enabled: Backend::ALL.to_vec() };
     let config = Config { emit_metrics: false, backends, ..Config::default() };
-    Service { storage, model, events: tryon::ports::NoEvents, config }
+    Service { storage, model, events: tryon::adapters::events::NoEvents, config }
 }
 
 async fn deliver(svc: &Service<MemoryStore, ScriptedModel>) -> Outcome {
@@ -148,7 +148,7 @@ async fn one_job_compares_every_backend_side_by_side_each_with_its_cost() {
     let sources: Vec<(u32, u32)> =
         sent.iter().map(|(b, body)| request_images(*b, body)[0]).map(|(w, h, _)| (w, h)).collect();
     assert!(sources.windows(2).all(|p| p[0] == p[1]), "{sources:?}");
-    let all = tryon::catalog::Canvas::common(Backend::ALL.map(Backend::canvas));
+    let all = tryon::core::backend::Canvas::common(Backend::ALL.map(Backend::canvas));
     assert!(sources[0].0 as u64 * sources[0].1 as u64 <= all.max_pixels);
     assert!(svc.storage.object("outputs/j/sheet.jpg").is_some());
 }

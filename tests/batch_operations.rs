@@ -11,11 +11,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fakes::{Kill, MemoryStore, ScriptedModel};
 use serde_json::{json, Value};
+use tryon::adapters::model::ModelFailureKind;
 use tryon::config::Config;
-use tryon::event::{parse_event, Record, Source};
-use tryon::handler::{self, Invocation, Summary};
-use tryon::job::Service;
-use tryon::ports::ModelFailureKind;
+use tryon::entry::trigger::{parse_event, Record, Source};
+use tryon::entry::{self, Invocation, Summary};
+use tryon::pipeline::Service;
 use tryon_tools::sample_events::{sample_batch_event, sample_put_event};
 
 const JOB: &str = "uploads/j/job.json";
@@ -35,7 +35,7 @@ fn service(manifest: Value) -> Arc<Svc> {
     Arc::new(Service {
         storage,
         model,
-        events: tryon::ports::NoEvents,
+        events: tryon::adapters::events::NoEvents,
         config: Config { emit_metrics: false, ..Config::default() },
     })
 }
@@ -49,12 +49,12 @@ fn invocation(request: &str) -> Invocation {
     Invocation::new(request, deadline_ms, Duration::from_secs(300))
 }
 
-async fn invoke<S: tryon::ports::Storage, M: tryon::ports::Model>(
+async fn invoke<S: tryon::adapters::storage::Storage, M: tryon::adapters::model::Model>(
     svc: &Service<S, M>,
     payload: Value,
     request: &str,
 ) -> Summary {
-    handler::handle(svc, payload, &invocation(request)).await.expect("Batch Operations invocations are answered")
+    entry::handle(svc, payload, &invocation(request)).await.expect("Batch Operations invocations are answered")
 }
 
 /// A task for `key` in schema 2.0.

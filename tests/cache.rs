@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 use fakes::{Kill, MemoryStore, ScriptedModel};
 use serde_json::{json, Value};
-use tryon::cache::CacheMode;
-use tryon::catalog::{Backend, Backends};
 use tryon::config::Config;
-use tryon::event::ObjectCreated;
-use tryon::job::{Outcome, Service};
+use tryon::core::backend::{Backend, Backends};
+use tryon::core::result_cache::CacheMode;
+use tryon::entry::trigger::ObjectCreated;
+use tryon::pipeline::{Outcome, Service};
 
 type Svc = Service<MemoryStore, ScriptedModel>;
 
@@ -27,7 +27,7 @@ fn config() -> Config {
 fn service_with(config: Config) -> Svc {
     let storage = MemoryStore::with_kill(std::sync::Arc::new(Kill::default()));
     let model = ScriptedModel::new(storage.kill.clone());
-    Service { storage, model, events: tryon::ports::NoEvents, config }
+    Service { storage, model, events: tryon::adapters::events::NoEvents, config }
 }
 
 fn service() -> Svc {
@@ -195,7 +195,7 @@ async fn turned_off_by_the_deployment_or_the_manifest_the_model_is_called_every_
     assert!(entries(&svc).is_empty());
     upload(&svc, "bad", &json!({"source": "person.jpg", "garment": "top.png", "resultCache": "never"}));
     let outcome = run(&svc, "bad").await;
-    assert!(matches!(outcome, Outcome::Failed { code: tryon::error::ErrorCode::InvalidManifest, .. }));
+    assert!(matches!(outcome, Outcome::Failed { code: tryon::core::error::ErrorCode::InvalidManifest, .. }));
     let e = svc.storage.json("outputs/bad/status.json")["error"]["message"].as_str().unwrap().to_owned();
     assert!(e.contains("resultCache") && e.contains("auto") && e.contains("off"), "{e}");
 }
@@ -218,7 +218,7 @@ async fn a_damaged_entry_is_never_served_and_is_replaced() {
         assert_eq!(svc.model.calls(), calls, "{what}: the model was called");
         assert_eq!(s["diagnostics"]["cache"], "miss", "{what}");
         let repaired = svc.storage.object(&key).unwrap();
-        let reply = tryon::cache::open(repaired).expect("the entry was repaired and verifies");
+        let reply = tryon::core::result_cache::open(repaired).expect("the entry was repaired and verifies");
         assert!(!reply.is_empty());
         // The repaired entry answers the next run.
         let hit = job(&svc, "j", &single()).await;
@@ -232,7 +232,7 @@ async fn a_damaged_entry_is_never_served_and_is_replaced() {
 async fn a_verified_entry_that_does_not_parse_is_discarded_and_the_retry_calls_the_model() {
     let svc = service();
     let key = job(&svc, "j", &single()).await["diagnostics"]["cacheKey"].as_str().unwrap().to_owned();
-    svc.storage.insert(&key, tryon::cache::seal(br#"{"images": "not a list"}"#.to_vec()));
+    svc.storage.insert(&key, tryon::core::result_cache::seal(br#"{"images": "not a list"}"#.to_vec()));
     upload(&svc, "j", &single());
     let obj = ObjectCreated {
         bucket: "b".into(),
@@ -243,13 +243,13 @@ async fn a_verified_entry_that_does_not_parse_is_discarded_and_the_retry_calls_t
     };
     let deadline = Instant::now() + Duration::from_secs(300);
     let e = svc.run_job(&obj, "req", deadline).await.expect_err("transient: Lambda retries");
-    assert_eq!(e.code, tryon::error::ErrorCode::StorageError);
+    assert_eq!(e.code, tryon::core::error::ErrorCode::StorageError);
     assert!(e.message.contains("no longer parses") && e.message.contains(&key), "{}", e.message);
     assert_eq!(svc.storage.object(&key), Some(vec![]), "the entry was discarded");
     assert_eq!(svc.model.calls(), 1);
     assert!(matches!(svc.run_job(&obj, "req", deadline).await, Ok(Outcome::Succeeded { .. })));
     assert_eq!(svc.model.calls(), 2);
-    tryon::cache::open(svc.storage.object(&key).unwrap()).expect("a good entry again");
+    tryon::core::result_cache::open(svc.storage.object(&key).unwrap()).expect("a good entry again");
 }
 
 #[tokio::test]
@@ -332,7 +332,10 @@ async fn a_job_id_in_the_cache_folder_is_refused() {
     let svc = service();
     upload(&svc, "_cache", &single());
     let outcome = run(&svc, "_cache").await;
-    assert!(matches!(outcome, Outcome::Failed { code: tryon::error::ErrorCode::InvalidManifest, .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, Outcome::Failed { code: tryon::core::error::ErrorCode::InvalidManifest, .. }),
+        "{outcome:?}"
+    );
     let s = svc.storage.json("outputs/_cache/status.json");
     assert!(s["error"]["message"].as_str().unwrap().contains("reserved"), "{s}");
     assert_eq!(svc.model.calls(), 0);
@@ -365,7 +368,7 @@ async fn moto_twenty_identical_jobs_at_once_all_succeed_and_the_entries_stay_int
     let entries = w.keys("outputs/_cache/").await;
     assert_eq!(entries.len(), 1, "one request, one entry: {entries:?}");
     let entry = w.get(&entries[0]).await.unwrap();
-    tryon::cache::open(entry).expect("the entry verifies");
+    tryon::core::result_cache::open(entry).expect("the entry verifies");
     let mut hits = 0;
     for i in 0..JOBS {
         let s = w.status(&format!("same-{i}")).await;

@@ -8,13 +8,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tryon::backend::converse::BedrockConverse;
-use tryon::backend::{EncodedImage, RequestImages, TryOn};
-use tryon::catalog::Backend;
-use tryon::converse_client::ConverseModel;
-use tryon::error::{ErrorCode, JobError};
-use tryon::manifest::JobSpec;
-use tryon::ports::{ModelCallError, ModelFailureKind as K};
+use tryon::adapters::model::converse::ConverseModel;
+use tryon::adapters::model::{ModelCallError, ModelFailureKind as K};
+use tryon::backends::converse::BedrockConverse;
+use tryon::backends::{EncodedImage, RequestImages, TryOn};
+use tryon::core::backend::Backend;
+use tryon::core::error::{ErrorCode, JobError};
+use tryon::core::manifest::JobSpec;
 use tryon_emulators::Emulator;
 
 const MODEL: &str = "us.amazon.nova-2-omni-v1:0";
@@ -36,7 +36,8 @@ fn spec() -> JobSpec {
         "instruction": {"garmentClass": "UPPER_BODY", "garmentDescription": "the red shirt"},
         "converseParams": {"temperature": 0.2, "reasoningEffort": "medium"}
     });
-    tryon::manifest::parse(&serde_json::to_vec(&manifest).unwrap(), "uploads/j/", Backend::BedrockConverse).unwrap()
+    tryon::core::manifest::parse(&serde_json::to_vec(&manifest).unwrap(), "uploads/j/", Backend::BedrockConverse)
+        .unwrap()
 }
 
 /// A grey-blue person picture (JPEG) and a plain red garment (PNG).
@@ -79,7 +80,10 @@ fn small_body() -> Vec<u8> {
     body(&person_jpeg(160, 240), (160, 240), &garment_png(), (60, 80))
 }
 
-async fn call(model: &ConverseModel, body: Vec<u8>) -> Result<Result<tryon::backend::Reply, JobError>, ModelCallError> {
+async fn call(
+    model: &ConverseModel,
+    body: Vec<u8>,
+) -> Result<Result<tryon::backends::Reply, JobError>, ModelCallError> {
     let reply = model.invoke(body, Duration::from_secs(30)).await?;
     Ok(BedrockConverse.parse_reply(&reply.body))
 }

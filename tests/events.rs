@@ -16,13 +16,13 @@ use fakes::events::EventRecorder;
 use fakes::{Kill, MemoryStore, ScriptedModel};
 use serde_json::{json, Value};
 use support::World;
-use tryon::completion::{event_id, DETAIL_TYPE, SOURCE};
+use tryon::adapters::model::ModelFailureKind;
 use tryon::config::Config;
-use tryon::error::ErrorCode;
-use tryon::event::ObjectCreated;
-use tryon::handler::{self, Invocation};
-use tryon::job::{Outcome, Service};
-use tryon::ports::ModelFailureKind;
+use tryon::core::completion_event::{event_id, DETAIL_TYPE, SOURCE};
+use tryon::core::error::ErrorCode;
+use tryon::entry::trigger::ObjectCreated;
+use tryon::entry::{self, Invocation};
+use tryon::pipeline::{Outcome, Service};
 
 const JOB: &str = "uploads/j/job.json";
 const STATUS: &str = "outputs/j/status.json";
@@ -53,7 +53,7 @@ fn one_call() -> Value {
     json!({"source": "person.jpg", "garment": "top.png"})
 }
 
-async fn deliver(svc: &Svc, request: &str) -> Result<Outcome, tryon::error::JobError> {
+async fn deliver(svc: &Svc, request: &str) -> Result<Outcome, tryon::core::error::JobError> {
     let obj = ObjectCreated { bucket: "b".into(), key: JOB.into(), etag: None, version_id: None, raw_key: None };
     svc.run_job(&obj, request, Instant::now() + Duration::from_secs(300)).await
 }
@@ -224,7 +224,7 @@ async fn with_events_off_nothing_about_them_is_recorded() {
     storage.insert(JOB, serde_json::to_vec(&one_call()).unwrap());
     let model = ScriptedModel::new(storage.kill.clone());
     let config = Config { emit_metrics: false, ..Config::default() };
-    let off = Service { storage, model, events: tryon::ports::NoEvents, config };
+    let off = Service { storage, model, events: tryon::adapters::events::NoEvents, config };
     let obj = ObjectCreated { bucket: "b".into(), key: JOB.into(), etag: None, version_id: None, raw_key: None };
     assert!(matches!(
         off.run_job(&obj, "r", Instant::now() + Duration::from_secs(60)).await.unwrap(),
@@ -243,10 +243,10 @@ async fn a_batch_operations_task_retried_for_its_event_answers_from_the_status()
     let svc = service(one_call());
     svc.events.refuse_next(1);
     let task = tryon_tools::sample_events::sample_batch_event("2.0", "b", JOB, None, "t1");
-    let first = handler::handle(&*svc, task.clone(), &invocation("b1")).await.unwrap().response();
+    let first = entry::handle(&*svc, task.clone(), &invocation("b1")).await.unwrap().response();
     assert_eq!(first["results"][0]["resultCode"], "TemporaryFailure", "{first}");
     assert!(first["results"][0]["resultString"].as_str().unwrap().starts_with("event_not_published"), "{first}");
-    let retry = handler::handle(&*svc, task, &invocation("b2")).await.unwrap().response();
+    let retry = entry::handle(&*svc, task, &invocation("b2")).await.unwrap().response();
     assert_eq!(retry["results"][0]["resultCode"], "Succeeded", "{retry}");
     assert_eq!(retry["results"][0]["resultString"], "succeeded");
     assert_eq!((svc.model.calls(), svc.events.events().len()), (1, 1));

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use tryon::event::{parse_event, Record};
+use tryon::entry::trigger::{parse_event, Record};
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -85,7 +85,7 @@ fn every_variable_is_read_documented_and_the_deployed_ones_are_in_the_template()
 #[test]
 fn every_error_code_is_documented() {
     let contract = read("docs/contract.md");
-    for code in tryon::error::ErrorCode::ALL {
+    for code in tryon::core::error::ErrorCode::ALL {
         let row = format!("| `{}` |", code.as_str());
         assert!(contract.contains(&row), "docs/contract.md's error table lacks {code}");
     }
@@ -112,7 +112,8 @@ fn the_documented_status_json_is_what_the_code_writes() {
     let section = contract.split("### Outputs and `status.json`").nth(1).expect("the status section");
     let example = section.split("```json").nth(1).and_then(|b| b.split("```").next()).expect("a json example");
     let documented: serde_json::Value = serde_json::from_str(example).expect("the example is JSON");
-    let status: tryon::status::Status = serde_json::from_value(documented.clone()).expect("the example is a status");
+    let status: tryon::core::status::Status =
+        serde_json::from_value(documented.clone()).expect("the example is a status");
     let written = serde_json::to_value(&status).unwrap();
     let (mut a, mut b) = (Default::default(), Default::default());
     key_paths(&documented, "", &mut a);

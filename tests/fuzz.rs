@@ -106,12 +106,12 @@ static IMAGES: AtomicUsize = AtomicUsize::new(0);
 
 fn check_event(v: Value) {
     EVENTS.fetch_add(1, Ordering::Relaxed);
-    if let Ok(incoming) = tryon::event::parse_event(v) {
+    if let Ok(incoming) = tryon::entry::trigger::parse_event(v) {
         for m in incoming.messages {
             for r in m.records {
-                if let tryon::event::Record::Created(o) = r {
+                if let tryon::entry::trigger::Record::Created(o) = r {
                     assert!(!o.key.is_empty() && !o.bucket.is_empty());
-                    let _ = tryon::event::job_id(&o.key, "uploads/");
+                    let _ = tryon::entry::trigger::job_id(&o.key, "uploads/");
                 }
             }
         }
@@ -120,7 +120,7 @@ fn check_event(v: Value) {
 
 fn check_manifest(bytes: &[u8]) {
     MANIFESTS.fetch_add(1, Ordering::Relaxed);
-    if let Ok(spec) = tryon::manifest::parse(bytes, "uploads/job/", tryon::catalog::Backend::NovaCanvas) {
+    if let Ok(spec) = tryon::core::manifest::parse(bytes, "uploads/job/", tryon::core::backend::Backend::NovaCanvas) {
         for key in [Some(&spec.source_key), Some(&spec.garment_key), spec.mask_key.as_ref()].into_iter().flatten() {
             let rest = key.strip_prefix("uploads/job/").expect("inside the job folder");
             assert!(!rest.split('/').any(|s| s == ".." || s.is_empty()), "{key}");
@@ -161,9 +161,9 @@ fn event_parser_never_panics() {
             &path,
             v,
         ));
-        let _ = tryon::event::decode_key(&key);
+        let _ = tryon::entry::trigger::decode_key(&key);
         prop_assert_eq!(
-            tryon::event::decode_key(&tryon::event::encode_key(&key)).ok(),
+            tryon::entry::trigger::decode_key(&tryon::entry::trigger::encode_key(&key)).ok(),
             (!key.is_empty()).then(|| key.clone())
         );
         Ok(())
@@ -223,7 +223,7 @@ fn image_preparation_never_panics() {
             max_decode_alloc: 64 << 20,
             ..Default::default()
         };
-        match tryon::image::prepare(&bytes, &limits, "fuzzed") {
+        match tryon::core::image::prepare(&bytes, &limits, "fuzzed") {
             Ok(p) => {
                 let (w, h) = p.canvas.dimensions();
                 prop_assert!((320..=4096).contains(&w) && (320..=4096).contains(&h));

@@ -19,10 +19,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use tryon::catalog::Backend;
+use tryon::adapters::model::vertex::VertexClient;
+use tryon::adapters::model::ModelFailureKind;
 use tryon::config::{GoogleConfig, GoogleCredentials};
-use tryon::google::VertexClient;
-use tryon::ports::ModelFailureKind;
+use tryon::core::backend::Backend;
 use tryon_emulators::service_account as emulator_key;
 use tryon_emulators::Emulator;
 
@@ -189,7 +189,7 @@ impl Rig {
     }
 }
 
-async fn vto(client: &VertexClient) -> Result<Vec<u8>, tryon::ports::ModelCallError> {
+async fn vto(client: &VertexClient) -> Result<Vec<u8>, tryon::adapters::model::ModelCallError> {
     client.invoke(Backend::VertexVto, br#"{"instances":[]}"#.to_vec(), CALL).await.map(|r| r.body)
 }
 

@@ -519,17 +519,17 @@ async fn model_faults_end_in_their_documented_status() {
 
 /// The real S3 adapter with writes to matching keys failing, as when S3 has an outage.
 struct FlakyStorage {
-    inner: tryon::aws::S3Storage,
+    inner: tryon::adapters::storage::s3::S3Storage,
     fail_puts_containing: std::sync::Mutex<Option<&'static str>>,
 }
 
-impl tryon::ports::Storage for FlakyStorage {
+impl tryon::adapters::storage::Storage for FlakyStorage {
     async fn get(
         &self,
         bucket: &str,
         key: &str,
         max: u64,
-    ) -> Result<tryon::ports::StoredObject, tryon::ports::StorageError> {
+    ) -> Result<tryon::adapters::storage::StoredObject, tryon::adapters::storage::StorageError> {
         self.inner.get(bucket, key, max).await
     }
     async fn put(
@@ -538,11 +538,13 @@ impl tryon::ports::Storage for FlakyStorage {
         key: &str,
         body: Vec<u8>,
         content_type: &str,
-        condition: tryon::ports::PutCondition<'_>,
-    ) -> Result<String, tryon::ports::StorageError> {
+        condition: tryon::adapters::storage::PutCondition<'_>,
+    ) -> Result<String, tryon::adapters::storage::StorageError> {
         let pattern = *self.fail_puts_containing.lock().unwrap();
         if pattern.is_some_and(|p| key.contains(p)) {
-            return Err(tryon::ports::StorageError::Other("injected: ServiceUnavailable (HTTP 503)".into()));
+            return Err(tryon::adapters::storage::StorageError::Other(
+                "injected: ServiceUnavailable (HTTP 503)".into(),
+            ));
         }
         self.inner.put(bucket, key, body, content_type, condition).await
     }
@@ -551,17 +553,17 @@ impl tryon::ports::Storage for FlakyStorage {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_s3_failure_writing_outputs_is_transient_and_never_claims_success() {
     let w = World::new().await;
-    let flaky = tryon::job::Service {
+    let flaky = tryon::pipeline::Service {
         storage: FlakyStorage {
             inner: w.svc.storage.clone(),
             fail_puts_containing: std::sync::Mutex::new(Some("result")),
         },
         model: w.svc.model.clone(),
-        events: tryon::ports::NoEvents,
+        events: tryon::adapters::events::NoEvents,
         config: w.svc.config.clone(),
     };
     w.upload_job("s3", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
-    let obj = tryon::event::ObjectCreated {
+    let obj = tryon::entry::trigger::ObjectCreated {
         bucket: w.bucket.clone(),
         key: "uploads/s3/job.json".into(),
         etag: None,
@@ -605,8 +607,8 @@ async fn a_crashed_invocations_lease_is_respected_until_it_expires() {
             "jobId": "lease", "state": "processing",
             "manifest": {"bucket": w.bucket, "key": "uploads/lease/job.json", "etag": etag, "versionId": null},
             "attempts": 1,
-            "lease": {"owner": "crashed-invocation", "expiresAt": tryon::status::timestamp(expires)},
-            "updatedAt": tryon::status::timestamp(std::time::SystemTime::now())
+            "lease": {"owner": "crashed-invocation", "expiresAt": tryon::core::status::timestamp(expires)},
+            "updatedAt": tryon::core::status::timestamp(std::time::SystemTime::now())
         })
     };
     let now = std::time::SystemTime::now();

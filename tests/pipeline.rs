@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use fakes::{Kill, LockingStore, MemoryStore, ScriptedModel};
 use serde_json::{json, Value};
+use tryon::adapters::model::ModelFailureKind;
 use tryon::config::Config;
-use tryon::error::ErrorCode;
-use tryon::event::ObjectCreated;
-use tryon::job::{Outcome, Service};
-use tryon::ports::ModelFailureKind;
+use tryon::core::error::ErrorCode;
+use tryon::entry::trigger::ObjectCreated;
+use tryon::pipeline::{Outcome, Service};
 
 const JOB: &str = "uploads/j/job.json";
 const STATUS: &str = "outputs/j/status.json";
@@ -24,7 +24,7 @@ fn service(manifest: Value) -> Arc<Svc> {
     let storage = job_store(manifest);
     let model = ScriptedModel::new(storage.kill.clone());
     let config = Config { emit_metrics: false, ..Config::default() };
-    Arc::new(Service { storage, model, events: tryon::ports::NoEvents, config })
+    Arc::new(Service { storage, model, events: tryon::adapters::events::NoEvents, config })
 }
 
 /// A bucket holding the job's manifest, person and garments.
@@ -42,10 +42,10 @@ fn job_store(manifest: Value) -> MemoryStore {
     storage
 }
 
-async fn deliver<S: tryon::ports::Storage>(
+async fn deliver<S: tryon::adapters::storage::Storage>(
     svc: &Service<S, ScriptedModel>,
     request: &str,
-) -> Result<Outcome, tryon::error::JobError> {
+) -> Result<Outcome, tryon::core::error::JobError> {
     let obj = ObjectCreated { bucket: "b".into(), key: JOB.into(), etag: None, version_id: None, raw_key: None };
     svc.run_job(&obj, request, Instant::now() + Duration::from_secs(300)).await
 }
@@ -83,7 +83,7 @@ async fn concurrent_and_repeated_deliveries_pay_once() {
 }
 
 async fn futures_join<T: Send + 'static>(
-    handles: impl Iterator<Item = tokio::task::JoinHandle<Result<T, tryon::error::JobError>>>,
+    handles: impl Iterator<Item = tokio::task::JoinHandle<Result<T, tryon::core::error::JobError>>>,
 ) -> Vec<T> {
     let mut out = Vec::new();
     for h in handles {
@@ -187,7 +187,7 @@ async fn variants_finishing_during_a_checkpoint_do_not_hang_the_job() {
     model.delay("DETAILED", 30);
     model.delay("SEAMLESS", 60);
     let config = Config { emit_metrics: false, variant_concurrency: 3, ..Config::default() };
-    let svc = Service { storage, model, events: tryon::ports::NoEvents, config };
+    let svc = Service { storage, model, events: tryon::adapters::events::NoEvents, config };
     let run = tokio::time::timeout(Duration::from_secs(20), deliver(&svc, "r")).await;
     let outcome = run.expect("the job ends instead of hanging").unwrap();
     assert!(matches!(outcome, Outcome::Succeeded { images: 3, .. }), "{outcome:?}");

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use fakes::{Kill, MemoryStore, ScriptedModel};
 use serde_json::{json, Value};
 use tryon::config::Config;
-use tryon::event::ObjectCreated;
-use tryon::job::{Outcome, Service};
-use tryon::status::stage;
+use tryon::core::status::stage;
+use tryon::entry::trigger::ObjectCreated;
+use tryon::pipeline::{Outcome, Service};
 
 const JOB: &str = "uploads/j1/job.json";
 const STATUS: &str = "outputs/j1/status.json";
@@ -29,7 +29,10 @@ fn service(manifest: Value) -> (Service<MemoryStore, ScriptedModel>, Arc<Kill>) 
     storage.insert("uploads/j1/top.png", tryon_tools::samples::png_rgba(&tryon_tools::samples::garment(300)));
     storage.insert(JOB, serde_json::to_vec(&manifest).unwrap());
     let config = Config { emit_metrics: false, lease_margin: Duration::ZERO, ..Config::default() };
-    (Service { storage, model: ScriptedModel::new(kill.clone()), events: tryon::ports::NoEvents, config }, kill)
+    (
+        Service { storage, model: ScriptedModel::new(kill.clone()), events: tryon::adapters::events::NoEvents, config },
+        kill,
+    )
 }
 
 fn plain() -> Value {
@@ -78,7 +81,7 @@ async fn dying_twice_while_preparing_fails_the_job_instead_of_dying_forever() {
     die_at(&svc, &kill, stage::PREPARING, "req-1", long()).await;
     die_at(&svc, &kill, stage::PREPARING, "req-1", long()).await;
     let outcome = deliver(&svc, "req-1").await;
-    assert!(matches!(outcome, Outcome::Failed { code: tryon::error::ErrorCode::Crashed, .. }), "{outcome:?}");
+    assert!(matches!(outcome, Outcome::Failed { code: tryon::core::error::ErrorCode::Crashed, .. }), "{outcome:?}");
     let s = svc.storage.json(STATUS);
     assert_eq!((s["state"].as_str(), s["error"]["code"].as_str()), (Some("failed"), Some("crashed")));
     assert_eq!(s["error"]["retryable"], false);
@@ -93,7 +96,7 @@ async fn a_death_during_the_paid_call_is_never_retried() {
     let (svc, kill) = service(plain());
     die_at(&svc, &kill, stage::CALLING_MODEL, "req-1", long()).await;
     let outcome = deliver(&svc, "req-1").await;
-    assert!(matches!(outcome, Outcome::Failed { code: tryon::error::ErrorCode::Crashed, .. }), "{outcome:?}");
+    assert!(matches!(outcome, Outcome::Failed { code: tryon::core::error::ErrorCode::Crashed, .. }), "{outcome:?}");
     let s = svc.storage.json(STATUS);
     assert!(s["error"]["message"].as_str().unwrap().contains("may already have been paid"), "{s}");
     assert_eq!(svc.model.calls(), 0, "the retry made no call");
@@ -142,7 +145,7 @@ async fn a_one_call_job_whose_sheet_write_fails_is_finished_by_the_retry_without
     let (svc, _kill) = service(plain());
     svc.storage.fail_next_put("sheet.jpg");
     let err = svc.run_job(&event(), "req-1", long()).await.expect_err("a transient storage failure");
-    assert_eq!(err.code, tryon::error::ErrorCode::StorageError);
+    assert_eq!(err.code, tryon::core::error::ErrorCode::StorageError);
     let s = svc.storage.json(STATUS);
     assert_eq!((s["state"].as_str(), s["items"][0]["state"].as_str()), (Some("processing"), Some("succeeded")));
     assert!(matches!(deliver(&svc, "req-1").await, Outcome::Succeeded { images: 1, .. }));
@@ -162,7 +165,7 @@ async fn an_outfit_whose_copy_to_the_root_fails_resumes_without_calling_any_step
     let (svc, _kill) = service(manifest);
     svc.storage.fail_next_put("outputs/j1/result.png");
     let e = svc.run_job(&event(), "req-1", long()).await.expect_err("the copy to the root failed");
-    assert_eq!(e.code, tryon::error::ErrorCode::StorageError, "{e}");
+    assert_eq!(e.code, tryon::core::error::ErrorCode::StorageError, "{e}");
     assert!(e.message.contains("outputs/j1/result.png"), "{e}");
     assert_eq!(svc.model.calls(), 2);
     assert!(matches!(deliver(&svc, "req-1").await, Outcome::Succeeded { .. }));

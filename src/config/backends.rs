@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use super::table::{invalid, Vars};
 use super::ConfigError;
-use crate::catalog::{Backend, Backends};
+use crate::core::backend::{Backend, Backends};
 
 /// Vertex AI, for `vertex-vto` and `gemini-image`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::budget::MemoryBudget;
-use crate::cache::CacheMode;
-use crate::catalog::{Backend, Backends, Canvas};
-use crate::limits::DEFAULT_MEMORY_MB;
+use crate::core::backend::{Backend, Backends, Canvas};
+use crate::core::budget::MemoryBudget;
+use crate::core::limits::DEFAULT_MEMORY_MB;
+use crate::core::result_cache::CacheMode;
 
 pub mod table;
 
@@ -275,7 +275,7 @@ fn limits(v: &Vars<'_>, memory: &MemoryBudget) -> Result<Limits, ConfigError> {
             "must be at most {} (the memory budget for images: AWS_LAMBDA_FUNCTION_MEMORY_SIZE={} MB less {} MiB for the process); a larger cap lets one upload exhaust the function's memory",
             memory.bytes,
             memory.function_mb,
-            crate::limits::MEMORY_RESERVE_BYTES >> 20
+            crate::core::limits::MEMORY_RESERVE_BYTES >> 20
         );
         return Err(invalid(name, &max_decode_alloc.to_string(), &reason));
     }

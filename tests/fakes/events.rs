@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use tryon::completion::CompletionEvent;
-use tryon::ports::{Events, EventsError};
+use tryon::adapters::events::{Events, EventsError};
+use tryon::core::completion_event::CompletionEvent;
 
 use super::MemoryStore;
 

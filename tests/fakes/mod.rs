@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::Notify;
-use tryon::catalog::Backend;
-use tryon::ports::{Model, ModelCallError, ModelResponse, PutCondition, Storage, StorageError, StoredObject};
+use tryon::adapters::model::{Model, ModelCallError, ModelResponse};
+use tryon::adapters::storage::{PutCondition, Storage, StorageError, StoredObject};
+use tryon::core::backend::Backend;
 
 /// Shared by the store and the model: once set, every call of either hangs.
 #[derive(Default)]
@@ -200,7 +201,7 @@ impl ScriptedModel {
     }
 
     /// The next request whose body contains `marker` fails with `kind`.
-    pub fn fail_once(&self, marker: &str, kind: tryon::ports::ModelFailureKind) {
+    pub fn fail_once(&self, marker: &str, kind: tryon::adapters::model::ModelFailureKind) {
         let e =
             ModelCallError { kind, message: format!("scripted {kind:?}"), request_id: Some("scripted-failure".into()) };
         self.failures.lock().unwrap().push((marker.to_owned(), e));

@@ -2,14 +2,14 @@
 //! rule targets a queue, the queue drained, the world's service with events on a bus.
 
 use serde_json::{json, Value};
-use tryon::completion::{DETAIL_TYPE, SOURCE};
-use tryon::event::ObjectCreated;
-use tryon::job::Service;
+use tryon::core::completion_event::{DETAIL_TYPE, SOURCE};
+use tryon::entry::trigger::ObjectCreated;
+use tryon::pipeline::Service;
 
 use aws_sdk_sqs::Client as Sqs;
-use tryon::aws::S3Storage;
-use tryon::eventbridge::EventBridgeEvents;
-use tryon::models::Models;
+use tryon::adapters::events::eventbridge::EventBridgeEvents;
+use tryon::adapters::model::transports::Models;
+use tryon::adapters::storage::s3::S3Storage;
 
 use super::World;
 

@@ -15,11 +15,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
-use tryon::aws::S3Storage;
+use tryon::adapters::model::transports::Models;
+use tryon::adapters::storage::s3::S3Storage;
 use tryon::config::Config;
-use tryon::handler::{self, Invocation, InvocationError, Summary};
-use tryon::job::Service;
-use tryon::models::Models;
+use tryon::entry::{self, Invocation, InvocationError, Summary};
+use tryon::pipeline::Service;
 use tryon_emulators::{Emulator, RecordedRequest};
 
 static MOTO: OnceLock<String> = OnceLock::new();
@@ -107,7 +107,7 @@ impl World {
             bucket,
             emulator,
             emulator_url,
-            svc: Service { storage, model, events: tryon::ports::NoEvents, config },
+            svc: Service { storage, model, events: tryon::adapters::events::NoEvents, config },
         }
     }
 
@@ -154,13 +154,13 @@ impl World {
         let event = tryon_tools::sample_events::sample_put_event(&self.bucket, key, "\"etag\"", 100, "us-east-1");
         let deadline_ms =
             SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64 + time_left.as_millis() as u64;
-        handler::handle(&self.svc, event, &Invocation::new(request_id, deadline_ms, Duration::from_secs(300))).await
+        entry::handle(&self.svc, event, &Invocation::new(request_id, deadline_ms, Duration::from_secs(300))).await
     }
 
     /// Delivers any payload to the real handler.
     pub async fn deliver_payload(&self, payload: Value, request_id: &str) -> Result<Summary, InvocationError> {
         let deadline_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64 + 300_000;
-        handler::handle(&self.svc, payload, &Invocation::new(request_id, deadline_ms, Duration::from_secs(300))).await
+        entry::handle(&self.svc, payload, &Invocation::new(request_id, deadline_ms, Duration::from_secs(300))).await
     }
 
     pub fn calls(&self) -> Vec<RecordedRequest> {

@@ -11,27 +11,27 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tryon::catalog::Backend;
+use tryon::core::backend::Backend;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use image::{ImageDecoder, ImageReader, RgbImage};
 
-use tryon::backend::{nova, EncodedImage, RequestImages};
+use tryon::backends::{nova, EncodedImage, RequestImages};
 use tryon::config::{Limits, RequestEncoding};
-use tryon::error::{ErrorCode, JobError};
-use tryon::image::colour::to_srgb;
-use tryon::image::decode::{decode_pixels, flatten, into_rgb_on_white};
-use tryon::image::geometry::pad;
-use tryon::image::orient::orient;
-use tryon::image::planes::{decode_resized, Resized};
-use tryon::image::prepare::Target;
-use tryon::image::probe::{probe, InputInfo, Probe};
-use tryon::image::resize::resize_rgb;
-use tryon::image::{
+use tryon::core::error::{ErrorCode, JobError};
+use tryon::core::image::colour::to_srgb;
+use tryon::core::image::decode::{decode_pixels, flatten, into_rgb_on_white};
+use tryon::core::image::geometry::pad;
+use tryon::core::image::orient::orient;
+use tryon::core::image::planes::{decode_resized, Resized};
+use tryon::core::image::prepare::Target;
+use tryon::core::image::probe::{probe, InputInfo, Probe};
+use tryon::core::image::resize::resize_rgb;
+use tryon::core::image::{
     encode, encode_prepared, encode_with, finish_output, layout, prepare, Chroma, Encoding, Layout, Prepared,
 };
-use tryon::manifest;
+use tryon::core::manifest;
 
 /// Milliseconds per stage of one run, in order.
 pub type Stages = Vec<(&'static str, f64)>;
@@ -74,7 +74,7 @@ fn spec() -> manifest::JobSpec {
 
 fn encoding_for(choice: RequestEncoding, p: &Prepared) -> Encoding {
     match choice {
-        RequestEncoding::Auto => tryon::job::choose_encoding(p.input.format),
+        RequestEncoding::Auto => tryon::pipeline::choose_encoding(p.input.format),
         RequestEncoding::Jpeg => Encoding::Jpeg,
         RequestEncoding::Png => Encoding::Png,
     }
@@ -144,7 +144,7 @@ fn prepare_and_encode(
 ) -> Result<(Prepared, Vec<u8>, StepTimes, f64), JobError> {
     let (p, times) = prepare_timed(bytes, what, Chroma::for_request(choice))?;
     let t = Instant::now();
-    let encoded = encode_prepared(&p, encoding_for(choice, &p), tryon::job::subsample(choice, &p.input))?;
+    let encoded = encode_prepared(&p, encoding_for(choice, &p), tryon::pipeline::subsample(choice, &p.input))?;
     Ok((p, encoded, times, ms(t)))
 }
 
@@ -182,8 +182,8 @@ pub fn pipeline(job: &Job, choice: RequestEncoding, parallel: bool, out: &Path) 
     }
     let t = Instant::now();
     let mut tiles = vec![
-        tryon::sheet::tile_of(&src.canvas, src.layout.content, "Source")?,
-        tryon::sheet::tile_of(&gar.canvas, gar.layout.content, "Garment")?,
+        tryon::core::sheet::tile_of(&src.canvas, src.layout.content, "Source")?,
+        tryon::core::sheet::tile_of(&gar.canvas, gar.layout.content, "Garment")?,
     ];
     stages.push(("sheet_tiles", ms(t)));
     let t = Instant::now();
@@ -204,10 +204,10 @@ pub fn pipeline(job: &Job, choice: RequestEncoding, parallel: bool, out: &Path) 
     stages.push(("r_finish", ms(t)));
     let t = Instant::now();
     if let Some(m) = &mask {
-        tiles.push(tryon::sheet::tile_from_bytes(m, "Mask")?);
+        tiles.push(tryon::core::sheet::tile_from_bytes(m, "Mask")?);
     }
-    tiles.push(tryon::sheet::tile_from_bytes(&result, "Result")?);
-    let sheet = tryon::sheet::encode(&tiles)?;
+    tiles.push(tryon::core::sheet::tile_from_bytes(&result, "Result")?);
+    let sheet = tryon::core::sheet::encode(&tiles)?;
     stages.push(("r_sheet", ms(t)));
     let t = Instant::now();
     let io = |e: std::io::Error| JobError::new(ErrorCode::Internal, e.to_string());
@@ -223,8 +223,8 @@ pub fn pipeline(job: &Job, choice: RequestEncoding, parallel: bool, out: &Path) 
 
 /// A prepared image's encoded bytes as a request image.
 fn encoded<'a>(bytes: &'a [u8], p: &Prepared) -> EncodedImage<'a> {
-    let mime = tryon::image::format::sniff(bytes).map_or("image/png", |f| match f {
-        tryon::image::InputFormat::Jpeg => "image/jpeg",
+    let mime = tryon::core::image::format::sniff(bytes).map_or("image/png", |f| match f {
+        tryon::core::image::InputFormat::Jpeg => "image/jpeg",
         _ => "image/png",
     });
     EncodedImage { bytes, mime, width: p.canvas.width(), height: p.canvas.height() }
@@ -238,17 +238,17 @@ pub fn primitives(job: &Job, out: &Path) -> Result<BTreeMap<&'static str, f64>, 
     let t = Instant::now();
     let person = image::load_from_memory(&job.person).map_err(|e| bad(e.to_string()))?.into_rgb8();
     let mut decode = ms(t);
-    if let Some(hd) = tryon::image::jpeg::header(&job.person) {
+    if let Some(hd) = tryon::core::image::jpeg::header(&job.person) {
         let t = Instant::now();
-        drop(tryon::image::jpeg::decode_rgb(&job.person, &hd));
+        drop(tryon::core::image::jpeg::decode_rgb(&job.person, &hd));
         decode = decode.min(ms(t));
         let t = Instant::now();
-        if tryon::image::jpeg::decode_planes(&job.person, &hd).is_some() {
+        if tryon::core::image::jpeg::decode_planes(&job.person, &hd).is_some() {
             decode = decode.min(ms(t));
         }
     }
     m.insert("p_decode", decode);
-    let target = layout(person.height(), person.width(), &tryon::catalog::Backend::NovaCanvas.canvas());
+    let target = layout(person.height(), person.width(), &tryon::core::backend::Backend::NovaCanvas.canvas());
     let (w, h) = (target.content.height, target.content.width);
     let src = fast_image_resize::images::Image::from_vec_u8(
         person.width(),
@@ -375,14 +375,14 @@ pub fn largest_inputs(data: &Path, out: &Path) -> Result<Vec<(String, PathBuf)>,
     let limits = tryon::config::Limits::default();
     let side = |bytes_per_px: u64| {
         // decoded + conversion copy + canvas + bands + the upload itself (≤ 1 MiB) = budget
-        let fixed = tryon::budget::canvas_bytes() + (8 << 20) + (1 << 20);
+        let fixed = tryon::core::budget::canvas_bytes() + (8 << 20) + (1 << 20);
         ((limits.max_decode_alloc.saturating_sub(fixed) / (bytes_per_px + 4)) as f64).sqrt() as u32
     };
     let (jw, jh) = (8660u32, (limits.max_input_pixels / 8660) as u32);
     let cases: Vec<(String, Vec<u8>)> = vec![
         (format!("JPEG {jw}x{jh} (MAX_INPUT_PIXELS)"), {
             let img = RgbImage::from_fn(jw, jh, |x, y| image::Rgb([(x / 34) as u8, (y / 23) as u8, 128]));
-            tryon::image::jpeg::encode_rgb(&img, 90, true)?
+            tryon::core::image::jpeg::encode_rgb(&img, 90, true)?
         }),
         rgba_png("PNG RGBA 8-bit", side(4), false)?,
         rgba_png("PNG RGBA 16-bit", side(8), true)?,
@@ -513,7 +513,7 @@ pub fn prepare_for(job: &Job, backend: Backend) -> Result<(f64, (u32, u32), usiz
     let mut bytes = 0;
     for p in [&src, &gar] {
         let enc = encoding_for(RequestEncoding::Auto, p);
-        bytes += tryon::image::encode_prepared(p, enc, p.input.chroma_subsampled)?.len();
+        bytes += tryon::core::image::encode_prepared(p, enc, p.input.chroma_subsampled)?.len();
     }
     Ok((ms(t), (src.layout.canvas_width, src.layout.canvas_height), bytes))
 }
@@ -573,7 +573,7 @@ mod tests {
         for (i, bytes) in inputs.iter().enumerate() {
             for chroma in [Chroma::Full, Chroma::Half] {
                 let (timed, _) = prepare_timed(bytes, "input", chroma).unwrap();
-                let plain = tryon::image::prepare_with(bytes, &limits(), "input", chroma).unwrap();
+                let plain = tryon::core::image::prepare_with(bytes, &limits(), "input", chroma).unwrap();
                 let what = format!("input {i}, {chroma:?}");
                 assert_eq!(
                     (&timed.canvas, timed.layout, &timed.input),

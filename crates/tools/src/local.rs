@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tryon::ports::{PutCondition, Storage, StorageError, StoredObject};
+use tryon::adapters::storage::{PutCondition, Storage, StorageError, StoredObject};
 
 pub struct FsStorage {
     root: PathBuf,

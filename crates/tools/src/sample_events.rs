@@ -4,7 +4,7 @@
 //! Operations); `events/` holds the same shapes as files.
 
 use serde_json::Value;
-use tryon::event::encode_key;
+use tryon::entry::trigger::encode_key;
 
 /// Builds an S3 `ObjectCreated:Put` notification for one key, encoded as S3 encodes it.
 pub fn sample_put_event(bucket: &str, key: &str, etag: &str, size: u64, region: &str) -> Value {

@@ -3,8 +3,8 @@
 
 use image::{Rgb, RgbImage, Rgba, RgbaImage};
 
-use tryon::error::JobError;
-use tryon::image::{encode_png_rgb, JPEG_QUALITY};
+use tryon::core::error::JobError;
+use tryon::core::image::{encode_png_rgb, JPEG_QUALITY};
 
 /// A standing figure on a gradient background, `w`×`h` as displayed.
 pub fn person(w: u32, h: u32) -> RgbImage {
@@ -125,9 +125,9 @@ pub fn phone_jpeg(upright: &RgbImage, orientation: u16) -> Result<Vec<u8>, JobEr
     let mut out = Vec::new();
     let mut enc = jpeg_encoder::Encoder::new(&mut out, JPEG_QUALITY);
     enc.add_app_segment(1, exif_orientation(orientation))
-        .map_err(|e| JobError::new(tryon::error::ErrorCode::Internal, e.to_string()))?;
+        .map_err(|e| JobError::new(tryon::core::error::ErrorCode::Internal, e.to_string()))?;
     enc.encode(stored.as_raw(), stored.width() as u16, stored.height() as u16, jpeg_encoder::ColorType::Rgb)
-        .map_err(|e| JobError::new(tryon::error::ErrorCode::Internal, e.to_string()))?;
+        .map_err(|e| JobError::new(tryon::core::error::ErrorCode::Internal, e.to_string()))?;
     Ok(out)
 }
 

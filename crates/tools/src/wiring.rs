@@ -5,12 +5,12 @@
 //! its ordinary constructors given other endpoints and credentials.
 
 use aws_config::BehaviorVersion;
-use tryon::aws::BedrockModel;
-use tryon::catalog::Backend;
+use tryon::adapters::model::bedrock::BedrockModel;
+use tryon::adapters::model::converse::ConverseModel;
+use tryon::adapters::model::transports::Models;
+use tryon::adapters::model::vertex::VertexClient;
 use tryon::config::{Config, GoogleConfig, GoogleCredentials};
-use tryon::converse_client::ConverseModel;
-use tryon::google::VertexClient;
-use tryon::models::Models;
+use tryon::core::backend::Backend;
 use tryon_emulators::external_account_json;
 use tryon_emulators::service_account::service_account_json;
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::*;
-use tryon::completion::{DETAIL_TYPE, SOURCE};
+use tryon::core::completion_event::{DETAIL_TYPE, SOURCE};
 use tryon_emulators::Fault;
 
 fn tryon() -> Command {
@@ -121,9 +121,9 @@ fn event_prints_events_that_the_handler_reads() {
         let o = tryon().args(["event", "my-bucket", "uploads/a b/café/job.json", "--source", source]).output().unwrap();
         assert!(o.status.success());
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        let incoming = tryon::event::parse_event(v).unwrap();
+        let incoming = tryon::entry::trigger::parse_event(v).unwrap();
         match &incoming.messages[0].records[0] {
-            tryon::event::Record::Created(obj) => assert_eq!(obj.key, "uploads/a b/café/job.json"),
+            tryon::entry::trigger::Record::Created(obj) => assert_eq!(obj.key, "uploads/a b/café/job.json"),
             other => panic!("{source}: {other:?}"),
         }
     }

@@ -185,7 +185,7 @@ fn report_primitives(r: &Rounds) {
 
 /// Encoding choice: size, time and fidelity against the prepared pixels.
 fn report_encodings(job: &Job) {
-    use tryon::image::Encoding;
+    use tryon::core::image::Encoding;
     let (Ok((src, _)), Ok(gar)) = (prepared_source(job), prepared_garment(job)) else {
         return;
     };
@@ -195,7 +195,7 @@ fn report_encodings(job: &Job) {
             [("JPEG 4:4:4", Encoding::Jpeg, false), ("JPEG 4:2:0", Encoding::Jpeg, true), ("PNG", Encoding::Png, false)]
         {
             let t = Instant::now();
-            let bytes = tryon::image::encode_with(img, enc, sub).unwrap_or_default();
+            let bytes = tryon::core::image::encode_with(img, enc, sub).unwrap_or_default();
             let took = t.elapsed().as_secs_f64() * 1e3;
             say(&format!(
                 "  {what:<16} {name:<11} {:>9} bytes {took:>7.1} ms  PSNR {:>6.2}",
@@ -209,7 +209,7 @@ fn report_encodings(job: &Job) {
 /// The shared job prepared for each backend's limits (its canvas, its per-image bytes).
 fn report_backends(job: &Job) {
     say("\npreparation for each backend's limits (source + garment, auto encoding):");
-    for backend in tryon::catalog::Backend::ALL {
+    for backend in tryon::core::backend::Backend::ALL {
         match prepare_for(job, backend) {
             Ok((ms, (w, h), bytes)) => say(&format!(
                 "  {:<17} {ms:>7.1} ms  source canvas {w}x{h}  request images {bytes} bytes",
@@ -238,7 +238,7 @@ fn whole_invocations(exe: &Path, data: &Path, out: &Path) {
                     Err(e) => say(&format!("  PARALLEL_PREPARE={parallel}: {e}")),
                 }
             }
-            for backend in tryon::catalog::Backend::ALL {
+            for backend in tryon::core::backend::Backend::ALL {
                 let run = Process::new(exe)
                     .args(["bench-invocation", "--data", &data.display().to_string(), "--emulator", &url])
                     .args(["--backend", backend.name()])

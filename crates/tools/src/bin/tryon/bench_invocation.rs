@@ -5,10 +5,10 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tryon::catalog::{Backend, Backends};
+use tryon::adapters::storage::{PutCondition, Storage};
 use tryon::config::Config;
-use tryon::job::Service;
-use tryon::ports::{PutCondition, Storage};
+use tryon::core::backend::{Backend, Backends};
+use tryon::pipeline::Service;
 use tryon_tools::local::FsStorage;
 
 use crate::common::fail;
@@ -38,17 +38,17 @@ pub async fn bench_invocation(data: &Path, emulator: &str, backend: Backend) -> 
         .credentials_provider(aws_sdk_s3::config::Credentials::new("bench", "bench", None, None, "bench"))
         .load()
         .await;
-    let _s3 = tryon::aws::S3Storage::from_sdk_config(&sdk, true);
+    let _s3 = tryon::adapters::storage::s3::S3Storage::from_sdk_config(&sdk, true);
     // The same transports as the function, each pointed at the emulator.
     let model = tryon_tools::wiring::emulator_models(&config, emulator).await;
-    let svc = Service { storage, model, events: tryon::ports::NoEvents, config };
+    let svc = Service { storage, model, events: tryon::adapters::events::NoEvents, config };
     let after_init = peak_rss_mib().unwrap_or(0.0);
     let event = tryon_tools::sample_events::sample_put_event("bench", "uploads/job/job.json", "\"e\"", 1, "us-east-1");
     let deadline_ms =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
             + 600_000;
-    let inv = tryon::handler::Invocation::new("bench", deadline_ms, Duration::from_secs(600));
-    let summary = tryon::handler::handle(&svc, event, &inv).await;
+    let inv = tryon::entry::Invocation::new("bench", deadline_ms, Duration::from_secs(600));
+    let summary = tryon::entry::handle(&svc, event, &inv).await;
     let peak = peak_rss_mib().unwrap_or(0.0);
     let status: serde_json::Value = std::fs::read(root.join("bench/outputs/job/status.json"))
         .ok()

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use tryon::catalog::Backend;
+use tryon::core::backend::Backend;
 use tryon_emulators::Emulator;
 use tryon_tools::wiring::local_environment;
 

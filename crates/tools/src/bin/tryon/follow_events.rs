@@ -13,7 +13,7 @@ use aws_sdk_sqs::types::Message;
 use aws_sdk_sqs::Client;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use serde_json::Value;
-use tryon::completion::{self, SOURCE};
+use tryon::core::completion_event::{self, SOURCE};
 
 /// SQS's longest long poll.
 const MAX_WAIT_SECONDS: u64 = 20;
@@ -34,7 +34,7 @@ pub async fn wait_for_event(
     timeout: Duration,
 ) -> Result<Value, String> {
     let sqs = Client::new(sdk);
-    let wanted = completion::event_id(job.bucket, job.job_id, job.etag);
+    let wanted = completion_event::event_id(job.bucket, job.job_id, job.etag);
     eprintln!("[{:>5.1} s] waiting for event {wanted} on {queue_url}", started.elapsed().as_secs_f64());
     loop {
         let left = timeout.saturating_sub(started.elapsed());
@@ -117,9 +117,9 @@ mod tests {
 
     #[test]
     fn only_this_jobs_event_is_ours() {
-        let id = completion::event_id("b", "j", "\"e\"");
+        let id = completion_event::event_id("b", "j", "\"e\"");
         let event = |source: &str, id: &str| {
-            serde_json::json!({"source": source, "detail-type": completion::DETAIL_TYPE, "detail": {"eventId": id, "state": "failed"}})
+            serde_json::json!({"source": source, "detail-type": completion_event::DETAIL_TYPE, "detail": {"eventId": id, "state": "failed"}})
                 .to_string()
         };
         assert_eq!(detail_if_ours(&message(&event(SOURCE, &id)), &id).unwrap()["state"], "failed");

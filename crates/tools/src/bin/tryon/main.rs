@@ -53,7 +53,7 @@ enum Command {
         /// The backend of a manifest that names none (default TRYON_BACKEND, else nova-canvas):
         /// nova-canvas, vertex-vto, gemini-image or bedrock-converse.
         #[arg(long, value_parser = parse_backend)]
-        backend: Option<tryon::catalog::Backend>,
+        backend: Option<tryon::core::backend::Backend>,
         /// Call the real service with your credentials (AWS: BEDROCK_REGION or AWS_REGION;
         /// Google: VERTEX_PROJECT and GOOGLE_APPLICATION_CREDENTIALS) instead of the emulators.
         #[arg(long, alias = "bedrock")]
@@ -106,7 +106,7 @@ enum Command {
         model_ids: Vec<String>,
         /// Print the variables that point the function at this emulator for this backend.
         #[arg(long, value_parser = parse_backend)]
-        backend: Option<tryon::catalog::Backend>,
+        backend: Option<tryon::core::backend::Backend>,
         /// Refuse InvokeModel calls over this many a minute with 429 ThrottlingException, as
         /// Bedrock's quota does (a minute's worth at once, then the rate).
         #[arg(long)]
@@ -157,7 +157,7 @@ enum Command {
         emulator: String,
         /// The backend the job calls (all are served by the emulator).
         #[arg(long, value_parser = parse_backend, default_value = "nova-canvas")]
-        backend: tryon::catalog::Backend,
+        backend: tryon::core::backend::Backend,
     },
     /// Write the synthetic sample pictures (person.jpg with EXIF rotation, garment.png,
     /// trousers.png and boots.png with alpha, mask.png) into a folder.
@@ -170,7 +170,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tryon::memory::tune_allocator();
+    tryon::entry::memory::tune_allocator();
     let cli = Cli::parse();
     init_logging();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -216,6 +216,6 @@ async fn dispatch(command: Command) -> ExitCode {
     }
 }
 
-fn parse_backend(name: &str) -> Result<tryon::catalog::Backend, String> {
-    tryon::catalog::Backend::parse(name)
+fn parse_backend(name: &str) -> Result<tryon::core::backend::Backend, String> {
+    tryon::core::backend::Backend::parse(name)
 }

@@ -6,14 +6,14 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use tryon::catalog::Backend;
+use tryon::adapters::events::eventbridge::EventBridgeEvents;
+use tryon::adapters::model::transports::Models;
+use tryon::adapters::storage::{PutCondition, Storage};
 use tryon::config::Config;
-use tryon::event::{ObjectCreated, MANIFEST_NAME};
-use tryon::eventbridge::EventBridgeEvents;
-use tryon::job::{JobPaths, Service};
-use tryon::models::Models;
-use tryon::ports::{PutCondition, Storage};
-use tryon::status::{State, Status};
+use tryon::core::backend::Backend;
+use tryon::core::status::{State, Status};
+use tryon::entry::trigger::{ObjectCreated, MANIFEST_NAME};
+use tryon::pipeline::{JobPaths, Service};
 use tryon_emulators::Emulator;
 use tryon_tools::local::FsStorage;
 

@@ -6,13 +6,13 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use tryon::aws::S3Storage;
-use tryon::catalog::{Backend, Backends};
+use tryon::adapters::storage::s3::S3Storage;
+use tryon::adapters::storage::{PutCondition, Storage};
 use tryon::config::Config;
-use tryon::event::MANIFEST_NAME;
-use tryon::job::JobPaths;
-use tryon::ports::{PutCondition, Storage};
-use tryon::status::{State, Status};
+use tryon::core::backend::{Backend, Backends};
+use tryon::core::status::{State, Status};
+use tryon::entry::trigger::MANIFEST_NAME;
+use tryon::pipeline::JobPaths;
 
 use crate::common::{content_type, fail, files_under, folder_job_id};
 use crate::follow_events::{self, Awaited};
@@ -83,7 +83,7 @@ fn check_manifest(folder: &Path, manifest: &[u8], paths: &JobPaths) -> Result<()
     // The deployment decides which backends it enables; here any backend name is known.
     let default = Config::from_env().map_or(Backend::NovaCanvas, |c| c.backends.default);
     let backends = Backends { default, enabled: Backend::ALL.to_vec() };
-    if let Err(problems) = tryon::plan::parse(manifest, &paths.folder, usize::MAX, &backends) {
+    if let Err(problems) = tryon::pipeline::plan::parse(manifest, &paths.folder, usize::MAX, &backends) {
         eprintln!("{}: {} problem(s); nothing was uploaded", folder.join(MANIFEST_NAME).display(), problems.0.len());
         for p in &problems.0 {
             eprintln!("  - {p}");

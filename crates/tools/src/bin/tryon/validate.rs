@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use tryon::catalog::{Backend, Backends};
 use tryon::config::Config;
+use tryon::core::backend::{Backend, Backends};
 
 use crate::common::fail;
 
@@ -15,12 +15,16 @@ pub fn validate(path: &Path) -> ExitCode {
     };
     let max_calls = Config::from_env().map_or(10, |c| c.max_model_calls_per_job as usize);
     let backends = Config::from_env().map_or(Backends::only(Backend::NovaCanvas), |c| c.backends);
-    match tryon::plan::parse(&bytes, "uploads/<job>/", max_calls, &backends) {
+    match tryon::pipeline::plan::parse(&bytes, "uploads/<job>/", max_calls, &backends) {
         Ok(plan) => {
             println!("{}: valid, {} model call(s)", path.display(), plan.calls());
             let items = match plan {
-                tryon::plan::JobPlan::Single(spec) => vec![tryon::plan::Item { name: "job".into(), spec: *spec }],
-                tryon::plan::JobPlan::Variants(items) | tryon::plan::JobPlan::Outfit(items) => items,
+                tryon::pipeline::plan::JobPlan::Single(spec) => {
+                    vec![tryon::pipeline::plan::Item { name: "job".into(), spec: *spec }]
+                }
+                tryon::pipeline::plan::JobPlan::Variants(items) | tryon::pipeline::plan::JobPlan::Outfit(items) => {
+                    items
+                }
             };
             for it in items {
                 let spec = &it.spec;

@@ -1,0 +1,58 @@
+//! Object storage: the port the pipeline reads inputs and writes outputs through (plain
+//! types, so fakes stay trivial and the SDK can change underneath), and its S3 adapter.
+
+pub mod s3;
+
+use std::future::Future;
+
+/// An object read from storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    pub bytes: Vec<u8>,
+    pub etag: String,
+    pub version_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StorageError {
+    #[error("no such object")]
+    NotFound,
+    #[error("object is {size} bytes")]
+    TooLarge { size: u64 },
+    /// A conditional write lost: the object exists (`IfAbsent`) or changed (`IfMatch`).
+    #[error("precondition failed")]
+    PreconditionFailed,
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Conditions for a write, as S3 conditional writes express them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutCondition<'a> {
+    Always,
+    /// `If-None-Match: *`: only create.
+    IfAbsent,
+    /// `If-Match: <etag>`: only replace this version.
+    IfMatch(&'a str),
+}
+
+/// Object storage (S3, or a local folder for `tryon run`).
+pub trait Storage: Send + Sync {
+    /// Reads an object, refusing (before downloading it) one larger than `max_bytes`.
+    fn get(
+        &self,
+        bucket: &str,
+        key: &str,
+        max_bytes: u64,
+    ) -> impl Future<Output = Result<StoredObject, StorageError>> + Send;
+
+    /// Writes an object; returns its new ETag.
+    fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        condition: PutCondition<'_>,
+    ) -> impl Future<Output = Result<String, StorageError>> + Send;
+}

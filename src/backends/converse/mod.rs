@@ -1,0 +1,653 @@
+//! `bedrock-converse`: an image-editing model (Nova 2 Omni, preview) through Bedrock
+//! `Converse`, told what to do in words. The request is the Converse wire JSON of the
+//! reference (one `user` message: the person's image, the garment's image, the instruction);
+//! the transport ([`crate::adapters::model::converse`]) turns it into the SDK's typed call and the
+//! typed answer back into the wire JSON read here. Pure.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{base64_len, body_with_images, image_placeholder, instruction, Reply, Request, RequestImages, TryOn};
+use crate::adapters::model::{ModelCallError, ModelFailureKind};
+use crate::config::Prices;
+use crate::core::backend::Backend;
+use crate::core::error::{ErrorCode, JobError};
+use crate::core::manifest::JobSpec;
+
+/// What the model is told before the user message when the manifest gives no
+/// `converseParams.systemPrompt`. The samples use the system text to force an image answer
+/// and to fix the framing (reference §2); the model has no size or aspect parameter.
+pub const SYSTEM_TEXT: &str = "Interpret the user message as an image editing request. Output one photorealistic image: the first image, edited as the text asks, with the same framing and aspect ratio.";
+
+/// `inferenceConfig.maxTokens` when the manifest gives none: AWS's editing lab (reference §2,
+/// [C1]). An image answer is counted in output tokens, so the budget must hold one image.
+pub const DEFAULT_MAX_TOKENS: u32 = 10_000;
+/// `inferenceConfig.temperature` when the manifest gives none: the editing lab's value.
+pub const DEFAULT_TEMPERATURE: f64 = 0.1;
+/// The largest `maxTokens` accepted: the budget every editing sample found works with.
+/// Omni's documented output limit was not found (reference §1), so a larger value could
+/// only be refused by Bedrock after the images were uploaded.
+pub const MAX_TOKENS: std::ops::RangeInclusive<u32> = 1..=DEFAULT_MAX_TOKENS;
+/// Nova's temperature range.
+pub const TEMPERATURE: std::ops::RangeInclusive<f64> = 0.0..=1.0;
+/// Longest `systemPrompt`, as long as the longest `instruction.prompt`.
+pub const MAX_SYSTEM_PROMPT_CHARS: usize = crate::core::manifest::MAX_PROMPT_CHARS;
+/// Converse's cap on one image (reference §2.1); the catalog's canvas keeps ours under it.
+pub const MAX_IMAGE_BYTES: usize = 3_750_000;
+/// The most text of a text-only answer quoted in the error.
+const QUOTED_CHARS: usize = 300;
+
+/// Tokens one input image is billed at: Nova 2's documented flat rate for image input
+/// (reference §6, [B4], documented for Nova 2 Lite; Omni's was not found and is assumed equal).
+pub const IMAGE_INPUT_TOKENS: u64 = 230;
+
+/// Bedrock Converse with an image-editing model.
+pub struct BedrockConverse;
+
+/// `converseParams` of the manifest.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ConverseParams {
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<u32>,
+    pub reasoning_effort: Option<ReasoningEffort>,
+    pub system_prompt: Option<String>,
+}
+
+/// `additionalModelRequestFields.reasoningConfig.maxReasoningEffort`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReasoningEffort {
+    Low,
+    Medium,
+    High,
+}
+
+/// Reads `converseParams` field by field, so every problem is reported at once; the
+/// returned parameters hold the fields that parsed.
+fn read_params(options: Option<&Value>) -> (ConverseParams, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut params = ConverseParams::default();
+    let Some(options) = options else { return (params, problems) };
+    let Some(fields) = options.as_object() else {
+        problems.push("converseParams: must be an object".into());
+        return (params, problems);
+    };
+    for (key, value) in fields {
+        let one = serde_json::Value::Object([(key.clone(), value.clone())].into_iter().collect());
+        match serde_json::from_value::<ConverseParams>(one) {
+            Err(e) => problems.push(format!("converseParams.{key}: {e}")),
+            Ok(p) => {
+                params.temperature = params.temperature.or(p.temperature);
+                params.max_tokens = params.max_tokens.or(p.max_tokens);
+                params.reasoning_effort = params.reasoning_effort.or(p.reasoning_effort);
+                params.system_prompt = params.system_prompt.or(p.system_prompt);
+            }
+        }
+    }
+    if let Some(t) = params.temperature {
+        if !TEMPERATURE.contains(&t) {
+            problems.push(format!("converseParams.temperature: {t} is out of range; use 0.0 to 1.0"));
+        }
+    }
+    if let Some(n) = params.max_tokens {
+        if !MAX_TOKENS.contains(&n) {
+            problems.push(format!(
+                "converseParams.maxTokens: {n} is out of range; use 1 to {} (one image needs several thousand)",
+                MAX_TOKENS.end()
+            ));
+        }
+    }
+    if let Some(s) = &params.system_prompt {
+        if s.trim().is_empty() {
+            problems.push("converseParams.systemPrompt: empty; write the system text, or leave it out".into());
+        } else if s.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
+            problems.push(format!("converseParams.systemPrompt: at most {MAX_SYSTEM_PROMPT_CHARS} characters"));
+        }
+    }
+    (params, problems)
+}
+
+/// The parameters of a spec that passed [`TryOn::check_options`].
+fn params(spec: &JobSpec) -> ConverseParams {
+    read_params(spec.options.as_ref()).0
+}
+
+impl TryOn for BedrockConverse {
+    fn backend(&self) -> Backend {
+        Backend::BedrockConverse
+    }
+
+    fn check_options(&self, spec: &JobSpec) -> Vec<String> {
+        read_params(spec.options.as_ref()).1
+    }
+
+    /// Converse caps each image (3.75 MB, at most 20 per message), not the body; we send two
+    /// images, so the body is at most their base64 and the text (instruction and system text
+    /// are at most 2000 characters each, 4 bytes a character in JSON at worst).
+    fn max_body_bytes(&self) -> usize {
+        2 * base64_len(MAX_IMAGE_BYTES) + 64 * 1024
+    }
+
+    fn request(&self, spec: &JobSpec, images: RequestImages<'_>) -> Result<Request, JobError> {
+        let text = instruction::instruction(spec);
+        let body = request_body(spec, images, &text)?;
+        Ok(Request { body, instruction: Some(text) })
+    }
+
+    fn parse_reply(&self, body: &[u8]) -> Result<Reply, JobError> {
+        parse_reply(body)
+    }
+
+    fn classify(&self, e: &ModelCallError, model: &str) -> JobError {
+        classify(e, model)
+    }
+
+    fn price(&self, spec: &JobSpec, _width: u32, _height: u32, reply: Option<&Reply>, prices: &Prices) -> f64 {
+        let (input, output) = match reply {
+            Some(Reply { input_tokens: Some(i), output_tokens: Some(o), .. }) => (*i, *o),
+            _ => estimated_tokens(spec),
+        };
+        tokens_price(input, output, prices)
+    }
+}
+
+/// USD for these tokens.
+pub fn tokens_price(input: u64, output: u64, prices: &Prices) -> f64 {
+    (input as f64 * prices.converse_input_per_million_tokens
+        + output as f64 * prices.converse_output_per_million_tokens)
+        / 1e6
+}
+
+/// (input, output) tokens expected for one call, before it. No per-image price or image
+/// token count is published for Omni (reference §6), so this is an upper-leaning estimate:
+/// input: two images at Nova 2's flat [`IMAGE_INPUT_TOKENS`] plus the text at one token per
+/// 4 characters; output: the whole `maxTokens` budget, which one ~1 MP image has to fit in
+/// (the editing lab's 10,000 does) and which bounds what the call can bill.
+pub fn estimated_tokens(spec: &JobSpec) -> (u64, u64) {
+    let p = params(spec);
+    let system = p.system_prompt.as_deref().unwrap_or(SYSTEM_TEXT).chars().count();
+    let text = instruction::instruction(spec).chars().count();
+    let input = 2 * IMAGE_INPUT_TOKENS + (system + text).div_ceil(4) as u64;
+    let output = p.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS) as u64;
+    (input, output)
+}
+
+/// The Converse body. `messages` leads so the image placeholders come before any text a
+/// manifest gave (the system prompt, the instruction), as [`body_with_images`] requires.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Body<'a> {
+    messages: [Message<'a>; 1],
+    system: [Text<'a>; 1],
+    inference_config: InferenceConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    additional_model_request_fields: Option<Additional>,
+}
+
+#[derive(Serialize)]
+struct Message<'a> {
+    role: &'static str,
+    content: [Content<'a>; 3],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+enum Content<'a> {
+    Image { format: &'static str, source: Source },
+    Text(&'a str),
+}
+
+#[derive(Serialize)]
+struct Source {
+    bytes: String,
+}
+
+#[derive(Serialize)]
+struct Text<'a> {
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InferenceConfig {
+    max_tokens: u32,
+    temperature: f64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Additional {
+    reasoning_config: ReasoningConfig,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReasoningConfig {
+    r#type: &'static str,
+    max_reasoning_effort: ReasoningEffort,
+}
+
+/// Converse's `image.format` for the MIME types image preparation produces.
+fn format_of(mime: &str) -> Result<&'static str, JobError> {
+    match mime {
+        "image/jpeg" => Ok("jpeg"),
+        "image/png" => Ok("png"),
+        other => Err(JobError::new(ErrorCode::Internal, format!("no Converse image format for {other}"))),
+    }
+}
+
+/// The Converse wire JSON for these images and this instruction (reference §2): the person
+/// first, the garment second, then the text. `inferenceConfig` is always sent (the editing
+/// lab's values unless the manifest sets them): the model's default output budget is not
+/// documented and an image does not fit in a small one.
+pub fn request_body(spec: &JobSpec, images: RequestImages<'_>, text: &str) -> Result<Vec<u8>, JobError> {
+    let p = params(spec);
+    let image = |i: usize, mime: &str| {
+        Ok::<_, JobError>(Content::Image { format: format_of(mime)?, source: Source { bytes: image_placeholder(i) } })
+    };
+    let body = Body {
+        messages: [Message {
+            role: "user",
+            content: [image(0, images.source.mime)?, image(1, images.reference.mime)?, Content::Text(text)],
+        }],
+        system: [Text { text: p.system_prompt.as_deref().map_or(SYSTEM_TEXT, str::trim) }],
+        inference_config: InferenceConfig {
+            max_tokens: p.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+            temperature: p.temperature.unwrap_or(DEFAULT_TEMPERATURE),
+        },
+        additional_model_request_fields: p
+            .reasoning_effort
+            .map(|e| Additional { reasoning_config: ReasoningConfig { r#type: "enabled", max_reasoning_effort: e } }),
+    };
+    body_with_images(&body, &[images.source.bytes, images.reference.bytes])
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawReply {
+    output: Option<RawOutput>,
+    #[serde(default)]
+    stop_reason: Option<String>,
+    #[serde(default)]
+    usage: Option<RawUsage>,
+}
+
+#[derive(Deserialize)]
+struct RawOutput {
+    message: Option<RawMessage>,
+}
+
+#[derive(Deserialize)]
+struct RawMessage {
+    #[serde(default)]
+    content: Vec<RawBlock>,
+}
+
+/// One content block; blocks of other kinds (`reasoningContent`, …) have neither field.
+#[derive(Deserialize)]
+struct RawBlock {
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    image: Option<RawImage>,
+}
+
+#[derive(Deserialize)]
+struct RawImage {
+    #[serde(default)]
+    source: Option<RawSource>,
+    #[serde(default)]
+    error: Option<RawError>,
+}
+
+#[derive(Deserialize)]
+struct RawSource {
+    #[serde(default)]
+    bytes: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawError {
+    #[serde(default)]
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawUsage {
+    #[serde(default)]
+    input_tokens: Option<u64>,
+    #[serde(default)]
+    output_tokens: Option<u64>,
+}
+
+const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// Parses a 200 Converse reply: the first image block is the result ("for generated images,
+/// the format is always PNG", reference §3).
+pub fn parse_reply(body: &[u8]) -> Result<Reply, JobError> {
+    let internal = |m: String| JobError::new(ErrorCode::Internal, m);
+    let raw: RawReply = serde_json::from_slice(body)
+        .map_err(|e| internal(format!("the Converse reply is not the expected JSON ({e})")))?;
+    let stop = raw.stop_reason.unwrap_or_default();
+    if matches!(stop.as_str(), "content_filtered" | "guardrail_intervened") {
+        return Err(JobError::new(
+            ErrorCode::ContentFiltered,
+            format!("the model's content filters stopped the answer (stopReason {stop}); use other photos or another instruction"),
+        ));
+    }
+    let message = raw
+        .output
+        .and_then(|o| o.message)
+        .ok_or_else(|| internal("the Converse reply has no output.message".into()))?;
+    let (input_tokens, output_tokens) = raw.usage.map_or((None, None), |u| (u.input_tokens, u.output_tokens));
+    let mut text = String::new();
+    for block in message.content {
+        if let Some(t) = block.text {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(t.trim());
+        }
+        let Some(image) = block.image else { continue };
+        if let Some(bytes) = image.source.and_then(|s| s.bytes) {
+            let png = super::decode_base64(&bytes, "image", "Converse")?;
+            if !png.starts_with(PNG_SIGNATURE) {
+                return Err(internal("the Converse reply's image is not a PNG".into()));
+            }
+            return Ok(Reply { images: vec![png], input_tokens, output_tokens, ..Reply::default() });
+        }
+        let Some(error) = image.error else {
+            return Err(internal("the Converse reply's image block has neither bytes nor an error".into()));
+        };
+        let why = error.message.unwrap_or_else(|| "no message".into());
+        return Err(JobError::new(
+            ErrorCode::ModelError,
+            format!("the model could not produce the image (\"{}\")", quote(&why)),
+        ));
+    }
+    let budget = match stop.as_str() {
+        "max_tokens" => " It ran out of output tokens: raise converseParams.maxTokens.",
+        _ => "",
+    };
+    Err(JobError::new(
+        ErrorCode::NoImage,
+        match text.is_empty() {
+            true => format!("the model answered without an image or text (stopReason {stop}).{budget}"),
+            false => format!(
+                "the model answered with text instead of an image: \"{}\".{budget} Try a more explicit instruction.prompt",
+                quote(&text)
+            ),
+        },
+    ))
+}
+
+/// At most [`QUOTED_CHARS`] characters of `s`, marked when cut.
+fn quote(s: &str) -> String {
+    match s.char_indices().nth(QUOTED_CHARS) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_owned(),
+    }
+}
+
+/// Maps a failed Converse call (the message is `"{Code} (HTTP {status}): {message}"`) to the
+/// job error users see.
+pub fn classify(e: &ModelCallError, model_id: &str) -> JobError {
+    use ModelFailureKind as K;
+    let msg = e.message.trim();
+    match e.kind {
+        K::Validation if msg.to_ascii_lowercase().contains("content filter") => JobError::new(
+            ErrorCode::ContentFiltered,
+            format!("the model's content filters blocked the input (\"{msg}\"); use other photos or another instruction"),
+        ),
+        K::Validation => JobError::new(ErrorCode::ModelRejected, format!("Bedrock Converse rejected the request: {msg}")),
+        K::AccessDenied => JobError::new(
+            ErrorCode::ModelUnavailable,
+            format!(
+                "access to model {model_id} was denied (\"{msg}\"); Nova 2 Omni is in preview: preview access must be enabled for the AWS account (Bedrock console or AWS Support), and the function's role needs bedrock:InvokeModel on the model"
+            ),
+        ),
+        K::NotFound => JobError::new(
+            ErrorCode::ModelUnavailable,
+            format!(
+                "model {model_id} is not available (\"{msg}\"); check CONVERSE_MODEL_ID and BEDROCK_REGION (the ids seen, like us.amazon.nova-2-omni-v1:0, are US cross-region inference profiles used from us-west-2)"
+            ),
+        ),
+        K::Unauthenticated => {
+            JobError::new(ErrorCode::AuthFailed, format!("Bedrock refused the function's AWS credentials (\"{msg}\")"))
+        }
+        K::Throttled => JobError::new(
+            ErrorCode::Throttled,
+            format!("Bedrock throttled the call after retries (\"{msg}\"); the job will be retried"),
+        ),
+        K::Timeout => JobError::new(ErrorCode::ModelTimeout, format!("the model did not answer in time ({msg})")),
+        K::ModelError => {
+            JobError::new(ErrorCode::ModelError, format!("the model failed while processing the request (\"{msg}\")"))
+        }
+        K::Unavailable => JobError::new(ErrorCode::ModelError, format!("Bedrock is unavailable (\"{msg}\")")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::EncodedImage;
+    use super::*;
+    use crate::core::manifest;
+
+    fn spec(v: Value) -> JobSpec {
+        manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", Backend::BedrockConverse).unwrap()
+    }
+
+    fn with_params(p: Value) -> JobSpec {
+        spec(serde_json::json!({"source": "p.jpg", "garment": "g.png", "converseParams": p}))
+    }
+
+    fn images() -> RequestImages<'static> {
+        RequestImages {
+            source: EncodedImage { bytes: b"SOURCE", mime: "image/jpeg", width: 640, height: 480 },
+            reference: EncodedImage { bytes: b"GARMENT", mime: "image/png", width: 300, height: 400 },
+            mask: None,
+        }
+    }
+
+    #[test]
+    fn body_matches_golden_files() {
+        let cases = crate::backends::golden_cases("bedrock-converse");
+        assert!(cases.len() >= 3, "expected golden cases, found {}", cases.len());
+        for (name, manifest, want) in cases {
+            let s = spec(manifest);
+            assert_eq!(BedrockConverse.check_options(&s), Vec::<String>::new(), "golden {name}");
+            let req = BedrockConverse.request(&s, images()).unwrap();
+            let got: Value = serde_json::from_slice(&req.body).unwrap();
+            assert_eq!(got, want, "golden {name}");
+            assert_eq!(req.instruction.as_deref(), want["messages"][0]["content"][2]["text"].as_str(), "{name}");
+            let text = String::from_utf8(req.body).unwrap();
+            assert!(text.starts_with("{\"messages\":[{\"role\":\"user\",\"content\":[{\"image\":"), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_system_prompt_that_looks_like_a_placeholder_is_left_alone() {
+        let s = with_params(serde_json::json!({"systemPrompt": "@IMAGE0@ @IMAGE1@"}));
+        let body: Value = serde_json::from_slice(&BedrockConverse.request(&s, images()).unwrap().body).unwrap();
+        assert_eq!(body["system"][0]["text"], "@IMAGE0@ @IMAGE1@");
+        assert_eq!(body["messages"][0]["content"][0]["image"]["source"]["bytes"], "U09VUkNF");
+    }
+
+    #[test]
+    fn options_report_every_problem_at_once() {
+        assert!(BedrockConverse
+            .check_options(&spec(serde_json::json!({"source": "p.jpg", "garment": "g.png"})))
+            .is_empty());
+        let ok = with_params(
+            serde_json::json!({"temperature": 1.0, "maxTokens": 10000, "reasoningEffort": "medium", "systemPrompt": "x"}),
+        );
+        assert!(BedrockConverse.check_options(&ok).is_empty());
+        let bad = with_params(serde_json::json!({
+            "temperature": 1.5, "maxTokens": 0, "reasoningEffort": "max", "systemPrompt": "  ", "topK": 3
+        }));
+        let p = BedrockConverse.check_options(&bad);
+        assert_eq!(p.len(), 5, "{p:?}");
+        for want in [
+            "converseParams.temperature: 1.5 is out of range",
+            "converseParams.maxTokens: 0 is out of range",
+            "converseParams.reasoningEffort: unknown variant `max`",
+            "converseParams.systemPrompt: empty",
+            "converseParams.topK: unknown field `topK`",
+        ] {
+            assert!(p.iter().any(|m| m.starts_with(want)), "{want} in {p:?}");
+        }
+        let p = BedrockConverse.check_options(&with_params(serde_json::json!({
+            "maxTokens": 10001, "temperature": "hot", "systemPrompt": "x".repeat(2001)
+        })));
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert!(p.iter().any(|m| m.starts_with("converseParams.maxTokens: 10001 is out of range")), "{p:?}");
+        assert!(p.iter().any(|m| m.starts_with("converseParams.temperature: invalid type")), "{p:?}");
+        assert!(p.iter().any(|m| m.starts_with("converseParams.systemPrompt: at most 2000")), "{p:?}");
+        assert_eq!(
+            BedrockConverse.check_options(&with_params(serde_json::json!([1]))),
+            ["converseParams: must be an object"]
+        );
+    }
+
+    fn png_b64() -> String {
+        base64_simd::STANDARD.encode_to_string(b"\x89PNG\r\n\x1a\nrest")
+    }
+
+    #[test]
+    fn the_first_image_block_is_the_result_with_its_tokens() {
+        let body = serde_json::json!({
+            "output": {"message": {"role": "assistant", "content": [
+                {"text": "Here is the edited image."},
+                {"reasoningContent": {"reasoningText": {"text": "[REDACTED]"}}},
+                {"image": {"format": "png", "source": {"bytes": png_b64()}}},
+                {"image": {"format": "png", "source": {"bytes": "AAAA"}}}
+            ]}},
+            "stopReason": "end_turn",
+            "usage": {"inputTokens": 1234, "outputTokens": 5678, "totalTokens": 6912},
+            "metrics": {"latencyMs": 25000}
+        });
+        let r = parse_reply(&serde_json::to_vec(&body).unwrap()).unwrap();
+        assert_eq!(r.images, vec![b"\x89PNG\r\n\x1a\nrest".to_vec()]);
+        assert_eq!((r.input_tokens, r.output_tokens), (Some(1234), Some(5678)));
+        assert_eq!((r.mask, r.moderation), (None, None));
+    }
+
+    fn reply(content: Value, stop: &str) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "output": {"message": {"role": "assistant", "content": content}}, "stopReason": stop,
+            "usage": {"inputTokens": 1, "outputTokens": 2, "totalTokens": 3}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn replies_without_a_usable_image_are_errors() {
+        let long = "I cannot edit this image. ".repeat(40);
+        let e = parse_reply(&reply(serde_json::json!([{"text": long}]), "end_turn")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::NoImage);
+        assert!(e.message.contains("I cannot edit this image."), "{e}");
+        assert!(e.message.chars().count() < 300 + 200 && e.message.contains('…'), "{e}");
+        let e = parse_reply(&reply(serde_json::json!([{"text": "Thinking"}]), "max_tokens")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::NoImage);
+        assert!(e.message.contains("\"Thinking\"") && e.message.contains("maxTokens"), "{e}");
+        let e = parse_reply(&reply(serde_json::json!([]), "end_turn")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::NoImage);
+        assert!(e.message.contains("stopReason end_turn"), "{e}");
+
+        for stop in ["content_filtered", "guardrail_intervened"] {
+            let e = parse_reply(&reply(serde_json::json!([{"text": "no"}]), stop)).unwrap_err();
+            assert_eq!(e.code, ErrorCode::ContentFiltered, "{stop}");
+            assert!(e.message.contains(stop), "{e}");
+        }
+        let e = parse_reply(&reply(
+            serde_json::json!([{"image": {"format": "png", "error": {"message": "The image could not be generated."}}}]),
+            "end_turn",
+        ))
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::ModelError);
+        assert!(e.message.contains("The image could not be generated."), "{e}");
+
+        let internal = |b: &[u8]| parse_reply(b).unwrap_err().code;
+        assert_eq!(internal(b"not json"), ErrorCode::Internal);
+        assert_eq!(internal(br#"{"stopReason":"end_turn"}"#), ErrorCode::Internal);
+        assert_eq!(internal(br#"{"output":{"message":{"content":"x"}}}"#), ErrorCode::Internal);
+        let bad = reply(serde_json::json!([{"image": {"format": "png", "source": {"bytes": "***"}}}]), "end_turn");
+        assert_eq!(internal(&bad), ErrorCode::Internal);
+        let s3 = reply(
+            serde_json::json!([{"image": {"format": "png", "source": {"s3Location": {"uri": "s3://b/k"}}}}]),
+            "end_turn",
+        );
+        assert_eq!(internal(&s3), ErrorCode::Internal);
+        let jpeg = base64_simd::STANDARD.encode_to_string(b"\xff\xd8\xff\xe0JFIF");
+        let not_png = reply(serde_json::json!([{"image": {"format": "png", "source": {"bytes": jpeg}}}]), "end_turn");
+        assert_eq!(internal(&not_png), ErrorCode::Internal);
+    }
+
+    #[test]
+    fn model_failures_map_to_stable_codes() {
+        let e = |kind, message: &str| ModelCallError { kind, message: message.into(), request_id: None };
+        use ModelFailureKind as K;
+        let cases = [
+            (
+                e(
+                    K::Validation,
+                    "ValidationException (HTTP 400): This request has been blocked by our content filters.",
+                ),
+                ErrorCode::ContentFiltered,
+            ),
+            (
+                e(K::Validation, "ValidationException (HTTP 400): The model returned the following errors: bad image"),
+                ErrorCode::ModelRejected,
+            ),
+            (
+                e(K::AccessDenied, "AccessDeniedException (HTTP 403): Access denied to model"),
+                ErrorCode::ModelUnavailable,
+            ),
+            (
+                e(K::NotFound, "ResourceNotFoundException (HTTP 404): The provided model identifier is invalid."),
+                ErrorCode::ModelUnavailable,
+            ),
+            (e(K::Unauthenticated, "no credentials"), ErrorCode::AuthFailed),
+            (e(K::Throttled, "ThrottlingException (HTTP 429): slow down"), ErrorCode::Throttled),
+            (e(K::Timeout, "no reply within 300 s"), ErrorCode::ModelTimeout),
+            (e(K::ModelError, "ModelErrorException (HTTP 424): failed"), ErrorCode::ModelError),
+            (e(K::Unavailable, "ServiceUnavailableException (HTTP 503): down"), ErrorCode::ModelError),
+        ];
+        for (err, code) in cases {
+            let j = classify(&err, "us.amazon.nova-2-omni-v1:0");
+            assert_eq!(j.code, code, "{err}");
+            assert!(j.message.contains(err.message.trim()), "{j}");
+        }
+        let j = classify(&e(K::AccessDenied, "x"), "m");
+        assert!(j.message.contains("preview access") && j.message.contains("bedrock:InvokeModel"), "{j}");
+        let j = classify(&e(K::NotFound, "x"), "m");
+        assert!(j.message.contains("CONVERSE_MODEL_ID") && j.message.contains("BEDROCK_REGION"), "{j}");
+        assert!(j.message.contains("us-west-2"), "{j}");
+    }
+
+    #[test]
+    fn price_is_estimated_from_the_token_budget_and_billed_from_usage() {
+        let p = Prices::default();
+        let s = spec(serde_json::json!({"source": "p.jpg", "garment": "g.png", "instruction": {"prompt": "abcd"}}));
+        let (input, output) = estimated_tokens(&s);
+        assert_eq!(input, 2 * 230 + (SYSTEM_TEXT.chars().count() as u64 + 4).div_ceil(4));
+        assert_eq!(output, 10_000);
+        let want = (input as f64 * 0.3 + 10_000.0 * 2.5) / 1e6;
+        assert!((BedrockConverse.price(&s, 640, 480, None, &p) - want).abs() < 1e-12);
+        let smaller = with_params(serde_json::json!({"maxTokens": 2000}));
+        assert_eq!(estimated_tokens(&smaller).1, 2000);
+        let billed = Reply { input_tokens: Some(1_000_000), output_tokens: Some(2_000_000), ..Reply::default() };
+        assert!((BedrockConverse.price(&s, 640, 480, Some(&billed), &p) - 5.3).abs() < 1e-9);
+        // A reply without usage falls back to the estimate.
+        let bare = Reply { images: vec![vec![1]], ..Reply::default() };
+        assert!((BedrockConverse.price(&s, 640, 480, Some(&bare), &p) - want).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_body_cap_holds_two_images_at_converses_limit() {
+        assert_eq!(BedrockConverse.max_body_bytes(), 2 * 5_000_000 + 65_536);
+        assert!(Backend::BedrockConverse.canvas().max_image_bytes <= MAX_IMAGE_BYTES);
+    }
+}

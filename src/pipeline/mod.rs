@@ -1,0 +1,33 @@
+//! One job, from its manifest to its recorded outcome, over the storage and model ports.
+//! One pipeline for every job shape; each room does one thing:
+//!
+//! - [`service`]: the dependencies and the entry for one announced object;
+//! - [`run`]: manifest → claim → plan → calls → record;
+//! - [`claim`]: the rules of `status.json` (claim, lease, checkpoints, dead attempts);
+//! - [`announce`]: the completion event of a finished job, published after its record;
+//! - [`runner`]: the calls of a job (one, variants, outfit steps), each checkpointed;
+//! - [`call`]: one paid model call, its request and its written outputs;
+//! - [`cache`]: the result cache's lookups and stores around that call;
+//! - [`conclude`]: what the calls add up to, and the comparison sheet;
+//! - [`encoding`]: the request-encoding policy; [`keys`]: the bucket layout;
+//! - [`share`]: sharing the memory budget; [`objects`]: reading inputs, writing outputs;
+//!   [`measure`]: figures for `status.json`.
+
+mod announce;
+mod call;
+mod claim;
+mod conclude;
+pub mod encoding;
+pub mod keys;
+mod measure;
+mod objects;
+pub mod plan;
+mod result_cache;
+mod run;
+mod runner;
+mod service;
+mod share;
+
+pub use encoding::{build_body, choose_encoding, subsample, EncodedSizes};
+pub use keys::{mask_key, result_key, CallPlace, JobPaths};
+pub use service::{Outcome, Service};
