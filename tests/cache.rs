@@ -13,7 +13,7 @@ use fakes::{Kill, MemoryStore, ScriptedModel};
 use serde_json::{json, Value};
 use tryon::config::Config;
 use tryon::core::backend::{Backend, Backends};
-use tryon::core::result_cache::CacheMode;
+use tryon::core::manifest::CacheMode;
 use tryon::entry::trigger::ObjectCreated;
 use tryon::pipeline::{Outcome, Service};
 

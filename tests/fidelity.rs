@@ -4,8 +4,8 @@
 use std::io::Cursor;
 
 use image::{DynamicImage, ImageEncoder, ImageFormat, Rgb, RgbImage};
-use tryon::config::Limits;
 use tryon::core::image::{encode_prepared, prepare, prepare_with, Chroma, Encoding, Prepared};
+use tryon::core::input_limits::Limits;
 
 /// An asymmetric picture: red block top-left, blue block bottom-right, light grey elsewhere.
 fn marker_image() -> RgbImage {

@@ -111,7 +111,7 @@ fn check_event(v: Value) {
             for r in m.records {
                 if let tryon::entry::trigger::Record::Created(o) = r {
                     assert!(!o.key.is_empty() && !o.bucket.is_empty());
-                    let _ = tryon::entry::trigger::job_id(&o.key, "uploads/");
+                    let _ = tryon::pipeline::job_id(&o.key, "uploads/");
                 }
             }
         }
@@ -217,7 +217,7 @@ fn image_preparation_never_panics() {
             let n = bytes.len();
             bytes.truncate(cut % n);
         }
-        let limits = tryon::config::Limits {
+        let limits = tryon::core::input_limits::Limits {
             max_input_pixels: 4_000_000,
             max_input_side: 4096,
             max_decode_alloc: 64 << 20,

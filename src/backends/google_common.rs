@@ -5,7 +5,7 @@
 
 use serde::de::DeserializeOwned;
 
-use super::decode_base64;
+use super::body::decode_base64;
 use crate::adapters::model::{ModelCallError, ModelFailureKind};
 use crate::core::backend::Backend;
 use crate::core::error::{ErrorCode, JobError};
@@ -16,7 +16,7 @@ use crate::core::error::{ErrorCode, JobError};
 /// whole-request limit. `backend`'s canvas holds the same 7 MB, so a prepared pair fits.
 pub(super) fn max_body_bytes(backend: Backend) -> usize {
     const PARAMETERS_AND_TEXT: usize = 64 * 1024;
-    2 * super::base64_len(backend.canvas().max_image_bytes) + PARAMETERS_AND_TEXT
+    2 * super::body::base64_len(backend.canvas().max_image_bytes) + PARAMETERS_AND_TEXT
 }
 
 /// Reads an options block into `T` (all fields optional, unknown ones refused), reporting

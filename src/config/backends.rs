@@ -5,8 +5,7 @@
 
 use std::path::PathBuf;
 
-use super::table::{invalid, Vars};
-use super::ConfigError;
+use super::table::{invalid, ConfigError, Vars};
 use crate::core::backend::{Backend, Backends};
 
 /// Vertex AI, for `vertex-vto` and `gemini-image`.

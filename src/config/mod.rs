@@ -5,13 +5,14 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::core::backend::{Backend, Backends, Canvas};
+use crate::core::backend::{Backend, Backends};
 use crate::core::budget::MemoryBudget;
-use crate::core::limits::DEFAULT_MEMORY_MB;
-use crate::core::result_cache::CacheMode;
+use crate::core::input_limits::{default_budget, Limits, RequestEncoding};
+use crate::core::manifest::CacheMode;
 
 pub mod table;
 
+pub use table::ConfigError;
 use table::{invalid, Vars};
 
 mod backends;
@@ -124,46 +125,6 @@ impl Prices {
     }
 }
 
-/// `REQUEST_ENCODING`: how images are encoded in the model request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestEncoding {
-    /// JPEG q95 for JPEG uploads (4:2:0 when they were), fast PNG for PNG and WebP uploads.
-    Auto,
-    /// Every image as JPEG q95 4:2:0: size and speed first.
-    Jpeg,
-    /// Every image as PNG: nothing lost beyond the resize.
-    Png,
-}
-
-/// Caps on untrusted input, all configurable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    pub max_manifest_bytes: u64,
-    pub max_image_bytes: u64,
-    /// Decoded pixels (width × height) of one input image.
-    pub max_input_pixels: u64,
-    /// Decoded width or height of one input image.
-    pub max_input_side: u32,
-    /// Bytes the image decoder may allocate for one image; at most the memory budget (its
-    /// default), and lowered per image to what the job leaves available.
-    pub max_decode_alloc: u64,
-    /// The pictures the called backend accepts: what request images are laid out in.
-    pub canvas: Canvas,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_manifest_bytes: 64 * 1024,
-            max_image_bytes: 40 * 1024 * 1024,
-            max_input_pixels: 50_000_000,
-            max_input_side: 16_384,
-            max_decode_alloc: default_budget().bytes,
-            canvas: Backend::NovaCanvas.canvas(),
-        }
-    }
-}
-
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -193,19 +154,6 @@ impl Default for Config {
             result_cache: CacheMode::Auto,
         }
     }
-}
-
-fn default_budget() -> MemoryBudget {
-    MemoryBudget::for_function(DEFAULT_MEMORY_MB).unwrap_or(MemoryBudget { function_mb: DEFAULT_MEMORY_MB, bytes: 0 })
-}
-
-/// A variable that is set but unusable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("configuration variable {name}={value:?} is invalid: {reason}")]
-pub struct ConfigError {
-    pub name: &'static str,
-    pub value: String,
-    pub reason: String,
 }
 
 impl Config {

@@ -6,8 +6,6 @@
 use std::collections::HashMap;
 use std::ops::RangeInclusive;
 
-use super::ConfigError;
-
 /// A variable's default: a value parsed like any other, or a description of what applies
 /// when it is unset (the value then comes from elsewhere).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +33,15 @@ const fn var(
 }
 
 use DefaultValue::{Described, Value};
+
+/// A variable that is set but unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration variable {name}={value:?} is invalid: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: String,
+    pub reason: String,
+}
 
 const GIB: u64 = 1 << 30;
 

@@ -10,7 +10,8 @@
 //! - [`completion_event`]: the event a finished job announces;
 //! - [`metrics`]: the EMF line;
 //! - [`error`]: the one error type and its stable codes;
-//! - [`budget`], [`limits`]: the memory budget and every fixed limit;
+//! - [`budget`], [`limits`], [`input_limits`]: the memory budget, every fixed limit, and the
+//!   caps a deployment configures;
 //! - [`digest`]: the one SHA-256.
 
 pub mod backend;
@@ -19,6 +20,7 @@ pub mod completion_event;
 pub mod digest;
 pub mod error;
 pub mod image;
+pub mod input_limits;
 pub mod limits;
 pub mod manifest;
 pub mod metrics;

@@ -14,7 +14,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::core::backend::Backend;
-use crate::core::manifest::JobSpec;
+use crate::core::manifest::{CacheMode, JobSpec};
 
 /// The key layout's version: a change to the key or the entry format takes a new folder,
 /// so old entries are never misread (they expire with the outputs).
@@ -23,27 +23,6 @@ pub const VERSION: &str = "v1";
 /// The folder under the outputs prefix that holds the entries: `<outputs>_cache/`. A job id
 /// whose first segment is this name is refused ([`reserved_job_id`]).
 pub const FOLDER: &str = "_cache";
-
-/// `RESULT_CACHE` and the manifest's `resultCache`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CacheMode {
-    /// Cache the calls whose answer is reproducible ([`reproducible`]).
-    #[default]
-    Auto,
-    /// Never read or write the cache.
-    Off,
-}
-
-impl CacheMode {
-    pub fn parse(s: &str) -> Option<CacheMode> {
-        match s.to_ascii_lowercase().as_str() {
-            "auto" => Some(CacheMode::Auto),
-            "off" => Some(CacheMode::Off),
-            _ => None,
-        }
-    }
-}
 
 /// Whether the model answers `spec` the same way every time: a seed was given, or the
 /// backend's default seed is fixed. A backend that takes no seed is never reproducible.

@@ -13,7 +13,6 @@
 //! once however the job is delivered. A task for a job already finished answers from its
 //! `status.json` without calling the model.
 
-use serde::Serialize;
 use tracing::{info, warn};
 
 use crate::adapters::events::Events;
@@ -22,39 +21,11 @@ use crate::adapters::storage::Storage;
 use crate::core::error::JobError;
 use crate::core::limits::MAX_STATUS_BYTES;
 use crate::core::status::{State, Status};
-use crate::entry::trigger::{self, BatchInvocation, Message, ObjectCreated, Source};
+use crate::entry::trigger::{BatchInvocation, Message, ObjectCreated, Source};
 use crate::pipeline::{JobPaths, Outcome, Service};
 
-use super::{clip, job_result, settled, triage, Invocation, RecordResult, Reply, Summary, Triage, MAX_REASON_CHARS};
-
-/// A task's result code, as S3 Batch Operations reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum ResultCode {
-    Succeeded,
-    /// Retried by S3 Batch Operations.
-    TemporaryFailure,
-    PermanentFailure,
-}
-
-/// One task's line of the answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TaskResult {
-    pub task_id: String,
-    pub result_code: ResultCode,
-    pub result_string: String,
-}
-
-/// The whole answer: the invocation's ids echoed, one result per task.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BatchAnswer {
-    pub invocation_schema_version: String,
-    /// A task left out of `results` (one without a `taskId`) failed for good.
-    pub treat_missing_keys_as: ResultCode,
-    pub invocation_id: String,
-    pub results: Vec<TaskResult>,
-}
+use super::summary::{BatchAnswer, Invocation, RecordResult, Reply, ResultCode, Summary, TaskResult};
+use super::triage::{clip, job_result, settled, triage, Triage, MAX_REASON_CHARS};
 
 /// Runs every task and answers. Never an invocation error: that would fail every task alike.
 pub(super) async fn answer<S: Storage, M: Model, E: Events>(
@@ -172,7 +143,7 @@ fn state_answer(status: &Status, reason: &str) -> (ResultCode, String) {
 /// run the newer one under its name.
 async fn superseded<S: Storage, M: Model, E: Events>(svc: &Service<S, M, E>, obj: &ObjectCreated) -> Option<String> {
     let wanted = obj.version_id.as_deref()?;
-    trigger::job_id(&obj.key, &svc.config.uploads_prefix).ok()?;
+    crate::pipeline::job_id(&obj.key, &svc.config.uploads_prefix).ok()?;
     match svc.storage.get(&obj.bucket, &obj.key, svc.config.limits.max_manifest_bytes).await {
         Ok(current) if current.version_id.as_deref() != Some(wanted) => Some(format!(
             "the task names version {wanted} of {}, but the current version is {}; only the current job.json runs",

@@ -7,116 +7,25 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
 use serde_json::Value;
-use tracing::{error, warn};
+use tracing::warn;
 
 use crate::adapters::events::Events;
 use crate::adapters::model::Model;
 use crate::adapters::storage::Storage;
 use crate::core::error::{ErrorCode, JobError};
 use crate::pipeline::{Outcome, Service};
-use trigger::{Incoming, ObjectCreated, Record, Source};
+use trigger::{Incoming, ObjectCreated, Source};
 
 mod batch_answer;
 pub mod memory;
+mod summary;
+mod triage;
 pub mod trigger;
 
-pub use batch_answer::{BatchAnswer, ResultCode, TaskResult};
-
-/// What the runtime tells us about the invocation.
-#[derive(Debug, Clone)]
-pub struct Invocation {
-    /// Lambda's request id; async retries of one event keep it.
-    pub request_id: String,
-    pub deadline: Instant,
-}
-
-impl Invocation {
-    /// From the runtime's deadline in milliseconds since the epoch. A deadline more than an
-    /// hour in the past is not one Lambda sends (local runtime emulators send a constant such
-    /// as 600000): it is treated as unknown and `fallback` from now is used instead.
-    pub fn new(request_id: impl Into<String>, deadline_epoch_ms: u64, fallback: Duration) -> Self {
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-        let left = if deadline_epoch_ms.saturating_add(3_600_000) < now_ms {
-            warn!(
-                deadline_epoch_ms,
-                fallback_s = fallback.as_secs(),
-                "the invocation deadline is implausible; using the fallback"
-            );
-            fallback
-        } else {
-            Duration::from_millis(deadline_epoch_ms.saturating_sub(now_ms))
-        };
-        Invocation { request_id: request_id.into(), deadline: Instant::now() + left }
-    }
-}
-
-/// One line of the invocation's result per record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RecordResult {
-    pub key: String,
-    /// succeeded | failed | skipped | duplicate | retry | malformed
-    pub outcome: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub job_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-/// What the invocation did with every record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Summary {
-    pub records: Vec<RecordResult>,
-    /// What the invocation answers, by source.
-    #[serde(skip)]
-    pub reply: Reply,
-}
-
-/// The shape of an invocation's answer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
-    /// S3 and EventBridge: the per-record summary.
-    Records,
-    /// SQS: the messages to redeliver (transient failures, malformed messages).
-    BatchItemFailures(Vec<String>),
-    /// S3 Batch Operations: one result per task.
-    BatchOperations(BatchAnswer),
-}
-
-impl Summary {
-    /// The invocation's result: `{"batchItemFailures": [...]}` for SQS batches (so only the
-    /// failed messages are redelivered), the Batch Operations answer for its tasks, the
-    /// per-record summary otherwise.
-    pub fn response(&self) -> Value {
-        match &self.reply {
-            Reply::BatchItemFailures(ids) => serde_json::json!({
-                "batchItemFailures": ids.iter().map(|id| serde_json::json!({ "itemIdentifier": id })).collect::<Vec<_>>()
-            }),
-            Reply::BatchOperations(answer) => serde_json::to_value(answer).unwrap_or_default(),
-            Reply::Records => serde_json::json!({ "records": self.records }),
-        }
-    }
-}
-
-/// A failed invocation: its `errorType` is the stable code of the first transient failure.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct InvocationError {
-    pub code: ErrorCode,
-    pub message: String,
-}
-
-impl From<InvocationError> for lambda_runtime::Diagnostic {
-    fn from(e: InvocationError) -> Self {
-        lambda_runtime::Diagnostic { error_type: e.code.as_str().to_owned(), error_message: e.message }
-    }
-}
+pub use summary::{BatchAnswer, Invocation, InvocationError, RecordResult, Reply, ResultCode, Summary, TaskResult};
+use triage::{job_result, settled, triage, Triage};
 
 /// Handles a whole event. S3 and EventBridge invocations fail when any record failed
 /// transiently (Lambda retries them; finished jobs are then skipped as duplicates). SQS
@@ -182,66 +91,6 @@ async fn run_batch<'a>(
     finish(incoming.source, results, transient, failed_messages)
 }
 
-/// What a record asks for before any I/O.
-#[derive(Debug, Clone, PartialEq)]
-enum Triage {
-    /// A job to try.
-    Run(ObjectCreated),
-    /// Decided already. `redeliver`: its SQS message must come back.
-    Settled { result: RecordResult, redeliver: bool },
-}
-
-/// Longest `what` and reason reported for a record that runs no job: both can come from
-/// anyone allowed to send to the queue, and an error message may quote a whole value.
-const MAX_KEY_CHARS: usize = 1024;
-const MAX_REASON_CHARS: usize = 512;
-
-/// Decides the records that run no job, and logs them.
-fn triage(record: Record, source: &Source, message_id: Option<&str>) -> Triage {
-    match record {
-        Record::Created(obj) => Triage::Run(obj),
-        Record::Ignored { what, reason } => {
-            let (what, reason) = (clip(what, MAX_KEY_CHARS), clip(reason, MAX_REASON_CHARS));
-            warn!(key = %what, %reason, "record ignored");
-            Triage::Settled { result: settled(what, "skipped", reason), redeliver: false }
-        }
-        Record::Malformed { what, reason } => {
-            let (what, reason) = (clip(what, MAX_KEY_CHARS), clip(reason, MAX_REASON_CHARS));
-            // Only SQS can hand a record back: elsewhere a retry would read the same bytes.
-            let redeliver = *source == Source::Sqs;
-            error!(key = %what, %reason, source = ?source, message_id, redeliver, "malformed record");
-            Triage::Settled { result: settled(what, "malformed", reason), redeliver }
-        }
-    }
-}
-
-fn settled(key: String, outcome: &'static str, detail: String) -> RecordResult {
-    RecordResult { key, outcome, job_id: None, code: None, detail: Some(detail) }
-}
-
-fn clip(mut s: String, max_chars: usize) -> String {
-    if let Some((at, _)) = s.char_indices().nth(max_chars) {
-        s.truncate(at);
-        s.push('…');
-    }
-    s
-}
-
-/// The summary line of a job that ran, and its error when a retry could help.
-fn job_result(key: String, outcome: Result<Outcome, JobError>) -> (RecordResult, Option<JobError>) {
-    let line = |outcome, job_id, code, detail| RecordResult { key: key.clone(), outcome, job_id, code, detail };
-    match outcome {
-        Ok(Outcome::Succeeded { job_id, .. }) => (line("succeeded", Some(job_id), None, None), None),
-        Ok(Outcome::Failed { job_id, code }) => (line("failed", Some(job_id), Some(code.as_str()), None), None),
-        Ok(Outcome::Skipped { reason }) => (line("skipped", None, None, Some(reason)), None),
-        Ok(Outcome::Duplicate { job_id, reason }) => (line("duplicate", Some(job_id), None, Some(reason)), None),
-        Err(e) => {
-            error!(key = %key, code = %e.code, message = %e.message, "record needs a retry");
-            (line("retry", None, Some(e.code.as_str()), Some(e.message.clone())), Some(e))
-        }
-    }
-}
-
 /// The invocation's result. `failed_messages`: the messages to redeliver, by `messageId`.
 fn finish(
     source: Source,
@@ -275,9 +124,11 @@ fn finish(
 
 #[cfg(test)]
 mod tests {
+    use super::triage::{clip, MAX_KEY_CHARS, MAX_REASON_CHARS};
     use super::*;
-    use crate::entry::trigger::Message;
+    use crate::entry::trigger::{Message, Record};
     use serde_json::json;
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
     use tryon_tools::sample_events::{sample_put_event, sample_sqs_event};
 
     fn created(key: &str) -> Record {

@@ -73,13 +73,6 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
     }
 }
 
-/// Whether `found` is a finished run of manifest version `etag` whose event has not gone out.
-pub(crate) fn unannounced(found: &Status, etag: &str) -> bool {
-    found.manifest.etag == etag
-        && found.state != State::Processing
-        && found.completion_event.as_ref().is_some_and(|c| !c.published)
-}
-
 fn state_name(state: State) -> &'static str {
     match state {
         State::Processing => "processing",

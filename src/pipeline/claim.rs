@@ -15,9 +15,8 @@ use crate::adapters::model::Model;
 use crate::adapters::storage::{PutCondition, Storage, StorageError};
 use crate::core::error::{ErrorCode, JobError};
 use crate::core::limits::MAX_STATUS_BYTES;
-use crate::core::status::{self, Claim, Status};
+use crate::core::status::{self, Claim, State, Status};
 
-use super::announce::unannounced;
 use super::objects::storage_error;
 use super::service::Service;
 
@@ -140,4 +139,11 @@ fn record_death(previous: &Status, status: &mut Status) -> Option<JobError> {
 pub(crate) fn to_json(status: &Status) -> Result<Vec<u8>, JobError> {
     serde_json::to_vec_pretty(status)
         .map_err(|e| JobError::new(ErrorCode::Internal, format!("status.json could not be serialised: {e}")))
+}
+
+/// Whether `found` is a finished run of manifest version `etag` whose event has not gone out.
+pub(crate) fn unannounced(found: &Status, etag: &str) -> bool {
+    found.manifest.etag == etag
+        && found.state != State::Processing
+        && found.completion_event.as_ref().is_some_and(|c| !c.published)
 }

@@ -2,9 +2,9 @@
 //! request body built from them within the backend's size caps.
 
 use crate::backends::{self, EncodedImage, Request, RequestImages};
-use crate::config::RequestEncoding;
 use crate::core::error::{ErrorCode, JobError};
 use crate::core::image::{self as images, Encoding, InputFormat, Prepared};
+use crate::core::input_limits::RequestEncoding;
 use crate::core::manifest::JobSpec;
 
 /// Encoded sizes of the request images.

@@ -4,6 +4,7 @@
 
 use crate::config::Config;
 use crate::core::error::{ErrorCode, JobError};
+use crate::core::manifest::MANIFEST_NAME;
 use crate::core::result_cache;
 
 /// Key layout of one job.
@@ -90,9 +91,41 @@ pub fn mask_key(folder: &str) -> String {
     format!("{folder}mask.png")
 }
 
+/// The job id of a manifest key (`<uploads>/<jobId>/job.json`), or why the key starts no job.
+pub fn job_id<'k>(key: &'k str, uploads_prefix: &str) -> Result<&'k str, String> {
+    let Some(rest) = key.strip_prefix(uploads_prefix) else {
+        return Err(format!("key is outside the uploads prefix {uploads_prefix:?}"));
+    };
+    let Some(job) = rest.strip_suffix(MANIFEST_NAME).and_then(|j| j.strip_suffix('/')) else {
+        return Err(format!("not a job manifest (only keys ending in /{MANIFEST_NAME} start jobs)"));
+    };
+    if job.is_empty() || job.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
+        return Err(format!("job id {job:?} is empty or has an empty, '.' or '..' path segment"));
+    }
+    Ok(job)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_manifests_under_the_prefix_are_jobs() {
+        assert_eq!(job_id("uploads/j1/job.json", "uploads/"), Ok("j1"));
+        assert_eq!(job_id("uploads/shop/2026/j 1/job.json", "uploads/"), Ok("shop/2026/j 1"));
+        for key in [
+            "uploads/job.json",
+            "uploads/j1/person.jpg",
+            "uploads/j1/job.json.bak",
+            "uploads/j1/xjob.json",
+            "outputs/j1/job.json",
+            "uploads//job.json",
+            "uploads/a//b/job.json",
+            "uploads/../x/job.json",
+        ] {
+            assert!(job_id(key, "uploads/").is_err(), "{key}");
+        }
+    }
 
     #[test]
     fn layout() {

@@ -29,5 +29,6 @@ mod service;
 mod share;
 
 pub use encoding::{build_body, choose_encoding, subsample, EncodedSizes};
+pub use keys::job_id;
 pub use keys::{mask_key, result_key, CallPlace, JobPaths};
-pub use service::{Outcome, Service};
+pub use service::{ObjectCreated, Outcome, Service};

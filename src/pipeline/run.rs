@@ -10,12 +10,12 @@ use std::time::{Instant, SystemTime};
 
 use tracing::{info, warn};
 
+use super::service::ObjectCreated;
 use crate::adapters::events::Events;
 use crate::adapters::model::Model;
 use crate::adapters::storage::{PutCondition, Storage, StorageError, StoredObject};
 use crate::core::error::{ErrorCode, JobError};
 use crate::core::status::{self, stage, Diagnostics, Lease, ManifestRef, Outputs, State, Status};
-use crate::entry::trigger::ObjectCreated;
 use crate::pipeline::plan;
 
 use super::claim::{to_json, Checkpoint, Claimed, Stop};

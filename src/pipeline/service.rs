@@ -9,7 +9,19 @@ use crate::adapters::model::Model;
 use crate::adapters::storage::{Storage, StorageError};
 use crate::config::Config;
 use crate::core::error::{ErrorCode, JobError};
-use crate::entry::trigger::{self, ObjectCreated};
+
+/// One announced object that may start a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectCreated {
+    pub bucket: String,
+    /// The decoded key (S3 sends keys form-encoded).
+    pub key: String,
+    pub etag: Option<String>,
+    pub version_id: Option<String>,
+    /// The key exactly as the event carried it, when that differs from `key` and the source
+    /// does not document its encoding (EventBridge): tried if `key` does not exist.
+    pub raw_key: Option<String>,
+}
 
 /// The function's dependencies, built once at init. `events` is where completion events go
 /// ([`NoEvents`] when they are off, the default).
@@ -48,7 +60,7 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
     /// recorded permanent failure, a skip or a duplicate). `Err` is a transient failure,
     /// already recorded where storage allowed: the invocation must fail so Lambda retries it.
     pub async fn run_job(&self, obj: &ObjectCreated, invocation: &str, deadline: Instant) -> Result<Outcome, JobError> {
-        let job_id = match trigger::job_id(&obj.key, &self.config.uploads_prefix) {
+        let job_id = match super::keys::job_id(&obj.key, &self.config.uploads_prefix) {
             Ok(id) => id.to_owned(),
             Err(reason) => {
                 info!(key = %obj.key, %reason, "skipped object");
@@ -60,7 +72,7 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
             Some(raw) => self.pick_key(obj, raw).await,
             None => obj.clone(),
         };
-        let job_id = trigger::job_id(&obj.key, &self.config.uploads_prefix).unwrap_or(&job_id).to_owned();
+        let job_id = super::keys::job_id(&obj.key, &self.config.uploads_prefix).unwrap_or(&job_id).to_owned();
         self.run(&obj, &job_id, invocation, deadline).instrument(span).await
     }
 
@@ -72,7 +84,7 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
         let mut chosen = obj.clone();
         chosen.raw_key = None;
         if decoded_missing
-            && trigger::job_id(raw, &self.config.uploads_prefix).is_ok()
+            && super::keys::job_id(raw, &self.config.uploads_prefix).is_ok()
             && !matches!(self.storage.get(&obj.bucket, raw, max).await, Err(StorageError::NotFound))
         {
             info!(key = %raw, "using the key as the event carried it");

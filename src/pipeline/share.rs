@@ -1,10 +1,11 @@
 //! How a job shares the memory budget ([`crate::core::budget`]) between what it holds and what it
 //! is about to allocate.
 
-use crate::config::{Config, Limits};
+use crate::config::Config;
 use crate::core::backend::Canvas;
 use crate::core::error::{ErrorCode, JobError};
 use crate::core::image as images;
+use crate::core::input_limits::Limits;
 use crate::core::manifest::JobSpec;
 
 /// The limits for preparing one more image for a backend accepting `canvas` while `held`

@@ -18,7 +18,6 @@ use base64::Engine;
 use image::{ImageDecoder, ImageReader, RgbImage};
 
 use tryon::backends::{nova, EncodedImage, RequestImages};
-use tryon::config::{Limits, RequestEncoding};
 use tryon::core::error::{ErrorCode, JobError};
 use tryon::core::image::colour::to_srgb;
 use tryon::core::image::decode::{decode_pixels, flatten, into_rgb_on_white};
@@ -31,6 +30,8 @@ use tryon::core::image::resize::resize_rgb;
 use tryon::core::image::{
     encode, encode_prepared, encode_with, finish_output, layout, prepare, Chroma, Encoding, Layout, Prepared,
 };
+use tryon::core::input_limits::Limits;
+use tryon::core::input_limits::RequestEncoding;
 use tryon::core::manifest;
 
 /// Milliseconds per stage of one run, in order.
@@ -372,7 +373,7 @@ pub fn pillow(python: &Path, script: &Path, data: &Path, out: &Path, fmt: &str) 
 /// 16-bit RGBA PNGs just inside the budget, and one just past it (which must be refused).
 /// Smooth gradients, so the files stay small.
 pub fn largest_inputs(data: &Path, out: &Path) -> Result<Vec<(String, PathBuf)>, String> {
-    let limits = tryon::config::Limits::default();
+    let limits = tryon::core::input_limits::Limits::default();
     let side = |bytes_per_px: u64| {
         // decoded + conversion copy + canvas + bands + the upload itself (≤ 1 MiB) = budget
         let fixed = tryon::core::budget::canvas_bytes() + (8 << 20) + (1 << 20);

@@ -7,7 +7,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{base64_len, body_with_images, image_placeholder, instruction, Reply, Request, RequestImages, TryOn};
+use super::body::{base64_len, body_with_images, image_placeholder};
+use super::instruction;
+use super::try_on::{Reply, Request, RequestImages, TryOn};
 use crate::adapters::model::{ModelCallError, ModelFailureKind};
 use crate::config::Prices;
 use crate::core::backend::Backend;
@@ -352,7 +354,7 @@ pub fn parse_reply(body: &[u8]) -> Result<Reply, JobError> {
         }
         let Some(image) = block.image else { continue };
         if let Some(bytes) = image.source.and_then(|s| s.bytes) {
-            let png = super::decode_base64(&bytes, "image", "Converse")?;
+            let png = super::body::decode_base64(&bytes, "image", "Converse")?;
             if !png.starts_with(PNG_SIGNATURE) {
                 return Err(internal("the Converse reply's image is not a PNG".into()));
             }
@@ -431,7 +433,7 @@ pub fn classify(e: &ModelCallError, model_id: &str) -> JobError {
 
 #[cfg(test)]
 mod tests {
-    use super::super::EncodedImage;
+    use super::super::try_on::EncodedImage;
     use super::*;
     use crate::core::manifest;
 

@@ -12,7 +12,8 @@ pub use reply::parse_reply;
 pub use request::request_body;
 
 use super::google_common::{self, typed_block};
-use super::{instruction, Reply, Request, RequestImages, TryOn};
+use super::instruction;
+use super::try_on::{Reply, Request, RequestImages, TryOn};
 use crate::adapters::model::ModelCallError;
 use crate::config::Prices;
 use crate::core::backend::Backend;
@@ -20,7 +21,6 @@ use crate::core::error::JobError;
 use crate::core::manifest::JobSpec;
 use options::{Options, BLOCK};
 
-const TITLE: &str = "Gemini";
 /// Tokens Gemini 3.1 Flash Image bills per input image, whatever its size (reference §4).
 const INPUT_IMAGE_TOKENS: u64 = 1120;
 
@@ -81,7 +81,7 @@ pub fn classify(e: &ModelCallError, model: &str) -> JobError {
 
 /// What Gemini's failures tell the user to do.
 const HINTS: google_common::Hints = google_common::Hints {
-    title: TITLE,
+    title: reply::TITLE,
     refused: "Vertex AI",
     filters: "safety filters",
     filtered: "use other photos or another instruction, or a geminiParams.safetyThreshold or personGeneration that allows them",

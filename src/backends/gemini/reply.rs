@@ -4,10 +4,12 @@
 
 use serde::Deserialize;
 
-use super::TITLE;
 use crate::backends::google_common::{not_json, reply_image};
-use crate::backends::Reply;
+use crate::backends::try_on::Reply;
 use crate::core::error::{ErrorCode, JobError};
+
+/// The model family, in messages.
+pub(super) const TITLE: &str = "Gemini";
 
 /// Finish reasons that mean a filter stopped the answer (reference §3): the v1 proto's and
 /// the image ones of the SDK and docs.

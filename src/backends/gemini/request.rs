@@ -4,8 +4,9 @@
 use serde::Serialize;
 
 use super::options::{AspectRatio, Options, PersonGeneration, ThinkingLevel, Threshold, BLOCK};
+use crate::backends::body::{body_with_images, image_placeholder};
 use crate::backends::google_common::checked_block;
-use crate::backends::{body_with_images, image_placeholder, RequestImages};
+use crate::backends::try_on::RequestImages;
 use crate::core::error::JobError;
 use crate::core::manifest::JobSpec;
 

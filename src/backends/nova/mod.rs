@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{push_base64, Reply, Request, RequestImages, TryOn};
+use super::body::push_base64;
+use super::try_on::{Reply, Request, RequestImages, TryOn};
 use crate::adapters::model::{ModelCallError, ModelFailureKind};
 use crate::config::Prices;
 use crate::core::backend::Backend;
@@ -105,7 +106,7 @@ pub fn request_body(spec: &JobSpec, images: RequestImages<'_>) -> Vec<u8> {
 
 /// The body size for encoded images of these sizes, within the few hundred bytes of parameters.
 pub fn body_size(image_bytes: &[usize]) -> usize {
-    image_bytes.iter().map(|n| super::base64_len(*n)).sum::<usize>() + 1024
+    image_bytes.iter().map(|n| super::body::base64_len(*n)).sum::<usize>() + 1024
 }
 
 #[derive(Deserialize)]
@@ -219,8 +220,12 @@ mod tests {
         for (name, manifest, want) in cases {
             let s = spec(manifest);
             let mask = s.mask_key.as_ref().map(|_| b"MASK".as_slice());
-            let img =
-                |bytes: &'static [u8]| super::super::EncodedImage { bytes, mime: "image/png", width: 640, height: 480 };
+            let img = |bytes: &'static [u8]| super::super::try_on::EncodedImage {
+                bytes,
+                mime: "image/png",
+                width: 640,
+                height: 480,
+            };
             let body = request_body(&s, RequestImages { source: img(b"SOURCE"), reference: img(b"GARMENT"), mask });
             let got: serde_json::Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(got, want, "golden {name}");

@@ -6,8 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::body::{body_with_images, image_placeholder};
 use super::google_common::{self, checked_block, max_body_bytes, not_json, reply_image, typed_block};
-use super::{body_with_images, image_placeholder, Reply, Request, RequestImages, TryOn};
+use super::try_on::{Reply, Request, RequestImages, TryOn};
 use crate::adapters::model::ModelCallError;
 use crate::config::Prices;
 use crate::core::backend::Backend;

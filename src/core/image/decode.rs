@@ -8,8 +8,8 @@ use image::{DynamicImage, ImageDecoder, RgbImage};
 
 use super::jpeg;
 use super::probe::{decode_error, probe, InputInfo};
-use crate::config::Limits;
 use crate::core::error::{ErrorCode, JobError};
+use crate::core::input_limits::Limits;
 
 /// The pixels of a probed input in its stored orientation, as its decoder made them.
 /// `jpeg` is the probe's libjpeg-turbo reading (the fast decoder, tried first).

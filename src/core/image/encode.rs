@@ -71,9 +71,9 @@ mod tests {
     use image::Rgb;
 
     use super::*;
-    use crate::config::Limits;
     use crate::core::image::headers;
     use crate::core::image::prepare::{prepare_with, Chroma};
+    use crate::core::input_limits::Limits;
 
     fn headers_subsampled(bytes: &[u8]) -> bool {
         headers::jpeg_frame(bytes).is_some_and(|f| f.chroma_subsampled)

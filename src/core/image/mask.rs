@@ -9,8 +9,8 @@ use super::geometry::{pad, Layout};
 use super::orient::{orient, swaps_axes};
 use super::probe::InputInfo;
 use super::resize::resize_u8;
-use crate::config::Limits;
 use crate::core::error::{ErrorCode, JobError};
+use crate::core::input_limits::Limits;
 
 /// Converts an `imageBasedMask` upload into a pure black/white mask on the source's canvas.
 /// The mask must have the source's aspect ratio (it is usually drawn on the source photo);

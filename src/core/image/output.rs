@@ -7,8 +7,8 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
 use super::encode::encode_dynamic_png;
 use super::geometry::Layout;
-use crate::config::Limits;
 use crate::core::error::{ErrorCode, JobError};
+use crate::core::input_limits::Limits;
 use crate::core::limits::MAX_SIDE;
 
 /// Takes a model output (the canvas) back to the picture: crops the padding and returns PNG

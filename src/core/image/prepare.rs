@@ -20,9 +20,10 @@ use super::orient::{orient, swaps_axes};
 use super::planes::{decode_resized, Resized};
 use super::probe::{probe, InputInfo, Probe};
 use super::resize::resize_rgb;
-use crate::config::{Limits, RequestEncoding};
 use crate::core::backend::Canvas;
 use crate::core::error::JobError;
+use crate::core::input_limits::Limits;
+use crate::core::input_limits::RequestEncoding;
 
 /// How much colour resolution a prepared photo keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use super::format::{sniff, InputFormat};
 use super::orient::{exif_value, swaps_axes};
 use super::{headers, jpeg};
-use crate::config::Limits;
 use crate::core::budget;
 use crate::core::error::{ErrorCode, JobError};
+use crate::core::input_limits::Limits;
 use crate::core::limits::{MAX_ICC_BYTES, MAX_JPEG_SCANS};
 
 /// What the PNG decoder may allocate for chunks other than pixels (colour profiles inflated,

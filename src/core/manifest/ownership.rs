@@ -2,34 +2,13 @@
 //! name, saying which backend takes it, and the instruction of prompt-based backends is
 //! checked here. Each backend checks the inside of its own block ([`crate::backends`]).
 
-use serde::{Deserialize, Serialize};
-
-use super::{GarmentClass, GarmentStyling, Manifest, TryOnParams};
+use super::fields::{BodyRegion, GarmentStyling, Instruction, Manifest, TryOnParams};
 use crate::core::backend::Backend;
 
 /// Longest `instruction.prompt`.
 pub const MAX_PROMPT_CHARS: usize = 2000;
 /// Longest `instruction.garmentDescription`.
 pub const MAX_GARMENT_DESCRIPTION_CHARS: usize = 300;
-
-/// `instruction`: what prompt-based backends are told. Without `prompt`, the function
-/// writes the instruction from the garment class, styling and description.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Instruction {
-    /// The whole instruction, sent as given (the images come first: person, then garment).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub prompt: Option<String>,
-    /// What the garment is, in Nova Canvas' classes (`UPPER_BODY`, `LONG_DRESS`, …).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub garment_class: Option<GarmentClass>,
-    /// How an upper-body garment is worn, in Nova Canvas' terms.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub garment_styling: Option<GarmentStyling>,
-    /// A few words on the garment ("a red wool hoodie").
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub garment_description: Option<String>,
-}
 
 /// Refuses every option `backend` does not take, naming the backend that would.
 pub(super) fn check_fit(m: &Manifest, backend: Backend, problems: &mut Vec<String>) {
@@ -85,8 +64,8 @@ fn check_instruction(i: &Instruction, problems: &mut Vec<String>) {
         }
     }
     if let (Some(class), Some(styling)) = (i.garment_class, &i.garment_styling) {
-        if class.region() != super::BodyRegion::Upper
-            && class.region() != super::BodyRegion::Full
+        if class.region() != BodyRegion::Upper
+            && class.region() != BodyRegion::Full
             && styling != &GarmentStyling::default()
         {
             problems.push(format!(

@@ -8,26 +8,13 @@
 //! `aws_lambda_events::s3::batch_job` (1.2) models only schema 1.0 (no `s3Bucket`, no
 //! `userArguments`), so the fields are read here from the documented schema.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
-use super::{decode_key, EventError, Incoming, Message, ObjectCreated, Record, Source};
+use super::keys::decode_key;
+use super::records::{BatchInvocation, EventError, Incoming, Message, ObjectCreated, Record, Source};
 
 /// The schema versions this function answers.
 pub const SCHEMA_VERSIONS: [&str; 2] = ["1.0", "2.0"];
-
-/// What the answer must echo, and what the job was started with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchInvocation {
-    /// `1.0` or `2.0` (any other value is echoed, and every task fails permanently).
-    pub schema_version: String,
-    pub invocation_id: String,
-    /// The Batch Operations job id, for the logs.
-    pub job_id: Option<String>,
-    /// `job.userArguments` (2.0): accepted and logged; no argument changes how a job runs.
-    pub user_arguments: BTreeMap<String, String>,
-}
 
 /// Whether a payload is a Batch Operations invocation (its two top-level fields).
 pub(super) fn is_batch_operations(v: &Value) -> bool {

@@ -16,72 +16,11 @@ use serde_json::Value;
 pub mod batch_operations;
 pub mod invocation_record;
 
-pub use batch_operations::BatchInvocation;
+mod keys;
+mod records;
 
-/// One announced object that may start a job.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectCreated {
-    pub bucket: String,
-    /// The decoded key (S3 sends keys form-encoded).
-    pub key: String,
-    pub etag: Option<String>,
-    pub version_id: Option<String>,
-    /// The key exactly as the event carried it, when that differs from `key` and the source
-    /// does not document its encoding (EventBridge): tried if `key` does not exist.
-    pub raw_key: Option<String>,
-}
-
-/// What one record of an event asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Record {
-    Created(ObjectCreated),
-    /// Not for us (another event type, an undecodable key): logged, never an error.
-    Ignored {
-        what: String,
-        reason: String,
-    },
-    /// Meant for us but unreadable (a field of the wrong type, a part missing, a message
-    /// body that is no notification): a sender's bug that someone must see.
-    Malformed {
-        /// The object key if the record names one, else where the record sits (`Records[2]`).
-        what: String,
-        reason: String,
-    },
-}
-
-/// The payload is not an event this function understands.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unrecognised event: {0}")]
-pub struct EventError(pub String);
-
-/// Where an invocation's event came from; it decides how failures are reported.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// Asynchronous: a failed invocation is retried by Lambda.
-    S3,
-    /// Asynchronous, like S3.
-    EventBridge,
-    /// A batch: failed messages are reported in `batchItemFailures` and redelivered by SQS.
-    Sqs,
-    /// Synchronous: the answer has one result per task, and S3 Batch Operations retries the
-    /// tasks answered `TemporaryFailure`.
-    BatchOperations(BatchInvocation),
-}
-
-/// A unit of delivery: the whole event for S3 and EventBridge, one message for SQS, one task
-/// for S3 Batch Operations.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    /// The SQS `messageId`, or the Batch Operations `taskId`.
-    pub id: Option<String>,
-    pub records: Vec<Record>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Incoming {
-    pub source: Source,
-    pub messages: Vec<Message>,
-}
+pub use keys::{decode_key, encode_key};
+pub use records::{BatchInvocation, EventError, Incoming, Message, ObjectCreated, Record, Source};
 
 /// Parses any accepted payload.
 pub fn parse_event(mut payload: Value) -> Result<Incoming, EventError> {
@@ -255,49 +194,6 @@ fn record(r: S3EventRecord, what: String) -> Record {
     }
 }
 
-/// Decodes a key as S3 writes it into notifications: form encoding, so `+` is a space and
-/// `%XX` a byte (a literal `+` arrives as `%2B`). The order matters: `+` first, then `%`.
-pub fn decode_key(raw: &str) -> Result<String, String> {
-    let spaced = raw.replace('+', " ");
-    let bytes: Vec<u8> = percent_encoding::percent_decode_str(&spaced).collect();
-    let key = String::from_utf8(bytes).map_err(|_| format!("key {raw:?} does not decode to UTF-8"))?;
-    if key.is_empty() {
-        return Err("empty key".into());
-    }
-    Ok(key)
-}
-
-/// Encodes a key the way S3 does in notifications (the inverse of [`decode_key`]), for
-/// building test and sample events.
-pub fn encode_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        match b {
-            b' ' => out.push('+'),
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' | b'*' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// The manifest file name that starts a job.
-pub const MANIFEST_NAME: &str = "job.json";
-
-/// The job id of a manifest key (`<uploads>/<jobId>/job.json`), or why the key starts no job.
-pub fn job_id<'k>(key: &'k str, uploads_prefix: &str) -> Result<&'k str, String> {
-    let Some(rest) = key.strip_prefix(uploads_prefix) else {
-        return Err(format!("key is outside the uploads prefix {uploads_prefix:?}"));
-    };
-    let Some(job) = rest.strip_suffix(MANIFEST_NAME).and_then(|j| j.strip_suffix('/')) else {
-        return Err(format!("not a job manifest (only keys ending in /{MANIFEST_NAME} start jobs)"));
-    };
-    if job.is_empty() || job.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
-        return Err(format!("job id {job:?} is empty or has an empty, '.' or '..' path segment"));
-    }
-    Ok(job)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,24 +217,6 @@ mod tests {
             assert_eq!(decode_key(&encode_key(k)).unwrap(), k);
         }
         assert_eq!(encode_key("uploads/summer sale/café/job.json"), "uploads/summer+sale/caf%C3%A9/job.json");
-    }
-
-    #[test]
-    fn only_manifests_under_the_prefix_are_jobs() {
-        assert_eq!(job_id("uploads/j1/job.json", "uploads/"), Ok("j1"));
-        assert_eq!(job_id("uploads/shop/2026/j 1/job.json", "uploads/"), Ok("shop/2026/j 1"));
-        for key in [
-            "uploads/job.json",
-            "uploads/j1/person.jpg",
-            "uploads/j1/job.json.bak",
-            "uploads/j1/xjob.json",
-            "outputs/j1/job.json",
-            "uploads//job.json",
-            "uploads/a//b/job.json",
-            "uploads/../x/job.json",
-        ] {
-            assert!(job_id(key, "uploads/").is_err(), "{key}");
-        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use tryon::config::Config;
-use tryon::config::RequestEncoding::{self, Auto, Jpeg, Png};
+use tryon::core::input_limits::RequestEncoding::{self, Auto, Jpeg, Png};
 use tryon_tools::bench::*;
 
 use crate::common::fail;

@@ -10,8 +10,8 @@ use tryon::adapters::storage::s3::S3Storage;
 use tryon::adapters::storage::{PutCondition, Storage};
 use tryon::config::Config;
 use tryon::core::backend::{Backend, Backends};
+use tryon::core::manifest::MANIFEST_NAME;
 use tryon::core::status::{State, Status};
-use tryon::entry::trigger::MANIFEST_NAME;
 use tryon::pipeline::JobPaths;
 
 use crate::common::{content_type, fail, files_under, folder_job_id};
