@@ -185,7 +185,8 @@ async fn each_fault_maps_to_its_kind_and_code() {
         (
             json!({"type": "validation", "message": "This request has been blocked by our content filters."}),
             1,
-            Seen::Failed(K::Validation, ErrorCode::ContentFiltered),
+            // Classified by the exception, never its wording: a refused request.
+            Seen::Failed(K::Validation, ErrorCode::ModelRejected),
             "blocked by our content filters",
         ),
         (

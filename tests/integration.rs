@@ -203,15 +203,18 @@ async fn unknown_field_is_named_in_the_status() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn content_filtered_input_and_output_are_permanent() {
+async fn moderated_input_and_output_are_permanent() {
     let w = World::new().await;
-    // Input moderation: a 400, queued through the HTTP control API.
+    // Input moderation: a 400 ValidationException, queued through the HTTP control API. Its
+    // only sign is its wording, so it is a refused request (never classified by text), and
+    // the message says what Bedrock said.
     let (code, _) = http_post(&w.emulator_url, "/_emulator/faults", r#"{"type":"inputModeration"}"#).await;
     assert_eq!(code, 200);
     w.upload_job("c1", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
     w.deliver("uploads/c1/job.json").await.expect("permanent");
     let s = w.status("c1").await;
-    assert_eq!((s["state"].as_str(), s["error"]["code"].as_str()), (Some("failed"), Some("content_filtered")));
+    assert_eq!((s["state"].as_str(), s["error"]["code"].as_str()), (Some("failed"), Some("model_rejected")));
+    assert!(s["error"]["message"].as_str().unwrap().contains("content filters"), "{s}");
     assert!(s["diagnostics"]["bedrockRequestId"].is_string());
 
     // Output moderation: a 200 with `error` and no images.
@@ -542,9 +545,7 @@ impl tryon::adapters::storage::Storage for FlakyStorage {
     ) -> Result<String, tryon::adapters::storage::StorageError> {
         let pattern = *self.fail_puts_containing.lock().unwrap();
         if pattern.is_some_and(|p| key.contains(p)) {
-            return Err(tryon::adapters::storage::StorageError::Other(
-                "injected: ServiceUnavailable (HTTP 503)".into(),
-            ));
+            return Err(tryon::adapters::storage::StorageError::other("injected: ServiceUnavailable (HTTP 503)"));
         }
         self.inner.put(bucket, key, body, content_type, condition).await
     }

@@ -114,7 +114,7 @@ async fn one_filtered_variant_leaves_the_others() {
     let items = s["items"].as_array().unwrap();
     let failed: Vec<&Value> = items.iter().filter(|i| i["state"] == "failed").collect();
     assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0]["error"]["code"], "content_filtered");
+    assert_eq!(failed[0]["error"]["code"], "model_rejected", "input moderation is a refused request");
     assert_eq!(s["warnings"][0]["code"], "partial_failure");
     assert!(s["warnings"][0]["message"].as_str().unwrap().contains("1 of 3 variants failed"));
     assert_eq!(w.calls().len(), 3);

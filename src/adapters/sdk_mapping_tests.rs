@@ -173,18 +173,26 @@ async fn get_at_exactly_max_is_read() {
     assert_eq!(s3(http).get("bucket", "k", 10).await.unwrap().bytes, b"0123456789");
 }
 
+/// The status and code an `Other` carries as fields (what callers classify by), and its message.
+fn cause(err: &StorageError) -> (Option<u16>, Option<&str>, &str) {
+    match err {
+        StorageError::Other { message, status, code } => (*status, code.as_deref(), message),
+        other => panic!("expected Other, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn get_5xx_is_other_with_code_and_status_after_retries() {
     let (http, seen) = s3_replying(503, "SlowDown", "Please reduce your request rate.");
     let err = s3(http).get("bucket", "k", 100).await.unwrap_err();
-    let StorageError::Other(msg) = &err else { panic!("expected Other, got {err:?}") };
-    assert!(msg.contains("SlowDown") && msg.contains("HTTP 503"), "{msg}");
+    assert_eq!(cause(&err).0, Some(503));
+    assert_eq!(cause(&err).1, Some("SlowDown"));
+    assert!(cause(&err).2.contains("SlowDown") && cause(&err).2.contains("HTTP 503"), "{err}");
     assert_eq!(seen.attempts(), 3, "the standard retry strategy retries 5xx");
 
     let (http, seen) = s3_replying(500, "InternalError", "We encountered an internal error.");
     let err = s3(http).get("bucket", "k", 100).await.unwrap_err();
-    let StorageError::Other(msg) = &err else { panic!("expected Other, got {err:?}") };
-    assert!(msg.contains("InternalError") && msg.contains("HTTP 500"), "{msg}");
+    assert_eq!((cause(&err).0, cause(&err).1), (Some(500), Some("InternalError")));
     assert_eq!(seen.attempts(), 3);
 }
 
@@ -192,8 +200,7 @@ async fn get_5xx_is_other_with_code_and_status_after_retries() {
 async fn get_access_denied_is_other() {
     let (http, seen) = s3_replying(403, "AccessDenied", "Access Denied");
     let err = s3(http).get("bucket", "k", 100).await.unwrap_err();
-    let StorageError::Other(msg) = &err else { panic!("expected Other, got {err:?}") };
-    assert!(msg.contains("AccessDenied") && msg.contains("HTTP 403"), "{msg}");
+    assert_eq!((cause(&err).0, cause(&err).1), (Some(403), Some("AccessDenied")));
     assert_eq!(seen.attempts(), 1);
 }
 
@@ -203,14 +210,15 @@ async fn get_412_is_not_a_lost_race() {
     let (http, _) =
         s3_replying(412, "PreconditionFailed", "At least one of the preconditions you specified did not hold");
     let err = s3(http).get("bucket", "k", 100).await.unwrap_err();
-    assert!(matches!(&err, StorageError::Other(m) if m.contains("HTTP 412")), "{err:?}");
+    assert_eq!((cause(&err).0, cause(&err).1), (Some(412), Some("PreconditionFailed")));
 }
 
 #[tokio::test]
 async fn get_without_a_reply_is_other_with_no_response() {
     let (http, attempts) = unreachable(|| ConnectorError::io("connection refused".into()));
     let err = s3(http).get("bucket", "k", 100).await.unwrap_err();
-    assert!(matches!(&err, StorageError::Other(m) if m.contains("no response")), "{err:?}");
+    assert_eq!((cause(&err).0, cause(&err).1), (None, None), "no answer, no status or code");
+    assert!(cause(&err).2.contains("no response"), "{err}");
     assert_eq!(attempts.load(Ordering::SeqCst), 3, "I/O failures are retried");
 }
 
@@ -236,7 +244,7 @@ async fn put_sends_each_condition_and_returns_the_etag() {
 async fn put_answered_without_an_etag_is_an_error_not_an_empty_version() {
     let (http, _seen) = replying(200, &[], "");
     match put(&s3(http), PutCondition::IfAbsent).await {
-        Err(StorageError::Other(m)) => assert!(m.contains("without an ETag"), "{m}"),
+        Err(StorageError::Other { message, .. }) => assert!(message.contains("without an ETag"), "{message}"),
         other => panic!("expected an error, got {other:?}"),
     }
 }
@@ -278,10 +286,7 @@ async fn put_409_or_412_on_an_unconditional_write_is_other() {
     for (status, code) in [(409, "OperationAborted"), (412, "PreconditionFailed")] {
         let (http, _) = s3_replying(status, code, "no");
         let err = put(&s3(http), PutCondition::Always).await.unwrap_err();
-        assert!(
-            matches!(&err, StorageError::Other(m) if m.contains(code) && m.contains(&format!("HTTP {status}"))),
-            "{err:?}"
-        );
+        assert_eq!((cause(&err).0, cause(&err).1), (Some(status), Some(code)), "{err:?}");
     }
 }
 
@@ -296,7 +301,7 @@ async fn put_if_match_on_a_deleted_object_is_not_found() {
 async fn put_5xx_is_other_after_retries() {
     let (http, seen) = s3_replying(500, "InternalError", "We encountered an internal error.");
     let err = put(&s3(http), PutCondition::IfAbsent).await.unwrap_err();
-    assert!(matches!(&err, StorageError::Other(m) if m.contains("InternalError") && m.contains("HTTP 500")), "{err:?}");
+    assert_eq!((cause(&err).0, cause(&err).1), (Some(500), Some("InternalError")));
     assert_eq!(seen.attempts(), 3);
 }
 
@@ -358,6 +363,7 @@ async fn invoke_maps_each_service_error_and_keeps_the_request_id() {
         assert_eq!(err.kind, kind, "{code}");
         assert_eq!(err.message, format!("{code} (HTTP {status}): {message}"), "{code}");
         assert_eq!(err.request_id.as_deref(), Some(REQUEST_ID), "{code}");
+        assert_eq!((err.status, err.code.as_deref()), (Some(status), Some(code)), "the cause as fields");
     }
 }
 
@@ -427,7 +433,7 @@ async fn invoke_unreachable_is_unavailable() {
     let (http, _) = unreachable(|| ConnectorError::io("connection refused".into()));
     let err = invoke(&bedrock(http)).await.unwrap_err();
     assert_eq!(err.kind, K::Unavailable, "{}", err.message);
-    assert_eq!(err.request_id, None);
+    assert_eq!((err.request_id, err.status, err.code), (None, None, None), "no answer, no cause fields");
 }
 
 // ---- Configuration from the environment ----

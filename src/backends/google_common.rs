@@ -85,23 +85,6 @@ pub(super) fn reply_image(b64: &str, mime: Option<&str>, what: &str, title: &str
     }
 }
 
-/// The `status` name the transport puts first in its message (`"INVALID_ARGUMENT (HTTP
-/// 400): …"`), if any.
-pub(super) fn google_status(message: &str) -> Option<&str> {
-    let head = message.split_once(" (HTTP ")?.0.trim();
-    head.chars().all(|c| c.is_ascii_uppercase() || c == '_').then_some(head)
-}
-
-/// Whether a 400 is Google's input moderation rather than a malformed request: Vertex says
-/// so in words (responsible-AI practices, support codes, blocked by safety settings). A
-/// refused setting such as `block_none` mentions safety too, but says "block_", not "blocked".
-pub(super) fn moderated(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    m.contains("responsible ai")
-        || m.contains("support code")
-        || (m.contains("safety") && (m.contains("blocked") || m.contains("filtered") || m.contains("violat")))
-}
-
 /// Why a reply is not the JSON expected, without the strings serde quotes: those can be
 /// image data.
 pub(super) fn not_json(title: &str, e: &serde_json::Error) -> String {
@@ -140,22 +123,25 @@ pub(super) struct Hints {
     pub(super) throttled: &'static str,
 }
 
-/// Maps a failed Vertex AI call onto the job error users see. The transport's message starts
-/// with Google's status name (`"INVALID_ARGUMENT (HTTP 400): …"`).
+/// Maps a failed Vertex AI call onto the job error users see, by the failure kind and
+/// Google's `status` (a field of the error, never read from the message). Google reports input
+/// moderation as a plain `INVALID_ARGUMENT` whose only sign is its wording, so it is
+/// `model_rejected` (permanent) like any refused request, with both remedies named.
 pub(super) fn classify(e: &ModelCallError, model: &str, h: &Hints) -> JobError {
     let msg = e.message.trim();
     let title = h.title;
     let (code, text) = match e.kind {
-        ModelFailureKind::Validation if google_status(msg) == Some("FAILED_PRECONDITION") => (
+        ModelFailureKind::Validation if e.code_is("FAILED_PRECONDITION") => (
             ErrorCode::ModelRejected,
             format!("{} refused to run {model} (\"{msg}\"); the model may need allowlisting for project VERTEX_PROJECT, or an organisation policy blocks it", h.refused),
         ),
-        ModelFailureKind::Validation if moderated(msg) => {
-            (ErrorCode::ContentFiltered, format!("{title}'s {} blocked the input (\"{msg}\"); {}", h.filters, h.filtered))
-        }
-        ModelFailureKind::Validation => {
-            (ErrorCode::ModelRejected, format!("{title} rejected the request (\"{msg}\"); {}", h.rejected))
-        }
+        ModelFailureKind::Validation => (
+            ErrorCode::ModelRejected,
+            format!(
+                "{title} rejected the request (\"{msg}\"); {}. If it says its {} blocked the input: {}",
+                h.rejected, h.filters, h.filtered
+            ),
+        ),
         ModelFailureKind::NotFound => {
             (ErrorCode::ModelUnavailable, format!("model {model} was not found (\"{msg}\"); {}", h.not_found))
         }

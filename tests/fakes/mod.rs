@@ -141,7 +141,7 @@ impl Storage for MemoryStore {
             let mut failing = self.failing.lock().unwrap();
             if let Some(i) = failing.iter().position(|f| key.ends_with(f.as_str())) {
                 failing.remove(i);
-                return Err(StorageError::Other(format!("injected failure writing {key}")));
+                return Err(StorageError::other(format!("injected failure writing {key}")));
             }
         }
         let etag = format!("\"{}\"", self.etags.fetch_add(1, Ordering::SeqCst));
@@ -202,8 +202,10 @@ impl ScriptedModel {
 
     /// The next request whose body contains `marker` fails with `kind`.
     pub fn fail_once(&self, marker: &str, kind: tryon::adapters::model::ModelFailureKind) {
-        let e =
-            ModelCallError { kind, message: format!("scripted {kind:?}"), request_id: Some("scripted-failure".into()) };
+        let e = ModelCallError {
+            request_id: Some("scripted-failure".into()),
+            ..ModelCallError::new(kind, format!("scripted {kind:?}"))
+        };
         self.failures.lock().unwrap().push((marker.to_owned(), e));
     }
 

@@ -19,7 +19,7 @@ impl FsStorage {
     pub fn path(&self, bucket: &str, key: &str) -> Result<PathBuf, StorageError> {
         let bad = |s: &str| s.is_empty() || s == "." || s == ".." || s.contains('\\');
         if bad(bucket) || bucket.contains('/') || key.starts_with('/') || key.split('/').any(bad) {
-            return Err(StorageError::Other(format!("key {key:?} cannot be stored in a folder")));
+            return Err(StorageError::other(format!("key {key:?} cannot be stored in a folder")));
         }
         Ok(self.root.join(bucket).join(key))
     }
@@ -38,7 +38,7 @@ pub fn etag_of(bytes: &[u8]) -> String {
 async fn read(path: &Path) -> Result<Vec<u8>, StorageError> {
     tokio::fs::read(path).await.map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => StorageError::NotFound,
-        _ => StorageError::Other(format!("{}: {e}", path.display())),
+        _ => StorageError::other(format!("{}: {e}", path.display())),
     })
 }
 
@@ -69,7 +69,7 @@ impl Storage for FsStorage {
             PutCondition::IfAbsent => {
                 // When existence cannot be told, writing could overwrite a claim: refuse.
                 let exists = tokio::fs::try_exists(&path).await.map_err(|e| {
-                    StorageError::Other(format!("{}: cannot tell whether it exists: {e}", path.display()))
+                    StorageError::other(format!("{}: cannot tell whether it exists: {e}", path.display()))
                 })?;
                 if exists {
                     return Err(StorageError::PreconditionFailed);
@@ -81,7 +81,7 @@ impl Storage for FsStorage {
                 }
             }
         }
-        let io = |e: std::io::Error| StorageError::Other(format!("{}: {e}", path.display()));
+        let io = |e: std::io::Error| StorageError::other(format!("{}: {e}", path.display()));
         if let Some(dir) = path.parent() {
             tokio::fs::create_dir_all(dir).await.map_err(io)?;
         }
@@ -108,7 +108,7 @@ mod tests {
         // replace it, which is what the old "treat unknown as absent" did.
         std::os::unix::fs::symlink(&path, &path).unwrap();
         let r = store.put("b", key, b"{}".to_vec(), "application/json", PutCondition::IfAbsent).await;
-        assert!(matches!(&r, Err(StorageError::Other(m)) if m.contains("cannot tell")), "{r:?}");
+        assert!(matches!(&r, Err(StorageError::Other { message, .. }) if message.contains("cannot tell")), "{r:?}");
         assert!(std::fs::symlink_metadata(&path).unwrap().file_type().is_symlink(), "nothing was overwritten");
         std::fs::remove_dir_all(&root).ok();
     }

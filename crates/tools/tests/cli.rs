@@ -86,7 +86,7 @@ async fn submit_exits_non_zero_with_the_error_code_when_the_job_fails() {
     let o = submit_and_process(&w, &example("hoodie"), "blocked", &out).await;
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("content_filtered"), "{stderr}");
+    assert!(stderr.contains("model_rejected"), "{stderr}");
 }
 
 #[test]

@@ -87,6 +87,7 @@ where
 {
     use ModelFailureKind as K;
     let request_id = e.request_id().map(str::to_owned);
+    let mut answered = None;
     let (kind, message) = match &e {
         SdkError::TimeoutError(_) => (K::Timeout, format!("no reply within {} s", timeout.as_secs())),
         SdkError::DispatchFailure(d) if d.is_timeout() => {
@@ -114,9 +115,14 @@ where
                 },
             };
             let msg = se.err().message().unwrap_or("no message");
+            answered = Some((status, code.to_owned()));
             (kind, format!("{code} (HTTP {status}): {msg}"))
         }
         _ => (K::Unavailable, DisplayErrorContext(&e).to_string()),
     };
-    ModelCallError { kind, message, request_id }
+    let error = ModelCallError { request_id, ..ModelCallError::new(kind, message) };
+    match answered {
+        Some((status, code)) => error.answered(status, code),
+        None => error,
+    }
 }

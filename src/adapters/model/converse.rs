@@ -134,13 +134,10 @@ struct Input {
 
 /// Our own body was not what the codec writes: a bug, reported before any call.
 fn bad_body(field: &str, what: impl std::fmt::Display) -> ModelCallError {
-    ModelCallError {
-        kind: ModelFailureKind::Validation,
-        message: format!(
-            "the Converse request body is not the expected JSON at {field}: {what} (a bug in the function)"
-        ),
-        request_id: None,
-    }
+    ModelCallError::new(
+        ModelFailureKind::Validation,
+        format!("the Converse request body is not the expected JSON at {field}: {what} (a bug in the function)"),
+    )
 }
 
 fn read_request(body: &[u8]) -> Result<Input, ModelCallError> {

@@ -42,12 +42,40 @@ pub enum ModelFailureKind {
     Unavailable,
 }
 
+/// A failed call, with its cause as the service gave it: the failure kind is derived by the
+/// transport from the HTTP status and the vendor's code, and backends classify by those
+/// fields, never by the message (vendors reword messages; codes are their contract).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{kind:?}: {message}")]
 pub struct ModelCallError {
     pub kind: ModelFailureKind,
+    /// For people: the vendor's code, status and message as one line.
     pub message: String,
     pub request_id: Option<String>,
+    /// The HTTP status the service answered with (`None`: no answer).
+    pub status: Option<u16>,
+    /// The vendor's error code: Bedrock's exception name (`ValidationException`), Google's
+    /// `status` (`FAILED_PRECONDITION`).
+    pub code: Option<String>,
+}
+
+impl ModelCallError {
+    /// A failure with no service answer behind it (a timeout, no credentials, a bad body).
+    pub fn new(kind: ModelFailureKind, message: impl Into<String>) -> Self {
+        ModelCallError { kind, message: message.into(), request_id: None, status: None, code: None }
+    }
+
+    /// The service's own answer: its HTTP status and error code.
+    pub fn answered(mut self, status: u16, code: impl Into<String>) -> Self {
+        self.status = Some(status);
+        self.code = Some(code.into());
+        self
+    }
+
+    /// Whether the vendor's code is `code`.
+    pub fn code_is(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
 }
 
 /// The try-on models: sends a backend's request body to the model that backend calls

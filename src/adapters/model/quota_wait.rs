@@ -91,7 +91,7 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn throttled() -> ModelCallError {
-        ModelCallError { kind: ModelFailureKind::Throttled, message: "429".into(), request_id: None }
+        ModelCallError::new(ModelFailureKind::Throttled, "429")
     }
 
     #[test]
@@ -126,9 +126,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         let r: Result<(), _> = call(Duration::from_secs(60), Duration::from_secs(60), |_| {
             calls.fetch_add(1, Ordering::SeqCst);
-            async {
-                Err(ModelCallError { kind: ModelFailureKind::Unavailable, message: "503".into(), request_id: None })
-            }
+            async { Err(ModelCallError::new(ModelFailureKind::Unavailable, "503")) }
         })
         .await;
         assert_eq!(r.unwrap_err().kind, ModelFailureKind::Unavailable);

@@ -74,11 +74,7 @@ impl Ids {
 }
 
 fn not_served(b: Backend) -> ModelCallError {
-    ModelCallError {
-        kind: ModelFailureKind::NotFound,
-        message: format!("{b} is not enabled in this deployment"),
-        request_id: None,
-    }
+    ModelCallError::new(ModelFailureKind::NotFound, format!("{b} is not enabled in this deployment"))
 }
 
 impl Model for Models {

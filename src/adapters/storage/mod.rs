@@ -22,8 +22,23 @@ pub enum StorageError {
     /// A conditional write lost: the object exists (`IfAbsent`) or changed (`IfMatch`).
     #[error("precondition failed")]
     PreconditionFailed,
-    #[error("{0}")]
-    Other(String),
+    /// Any other failure: the service's answer (HTTP status and error code, as fields) or
+    /// none (the network, the body).
+    #[error("{message}")]
+    Other {
+        message: String,
+        /// The HTTP status S3 answered with, if it answered.
+        status: Option<u16>,
+        /// S3's error code (`AccessDenied`, `InvalidObjectState`, `SlowDown`, …), if any.
+        code: Option<String>,
+    },
+}
+
+impl StorageError {
+    /// A failure with no answer from the service behind it.
+    pub fn other(message: impl Into<String>) -> Self {
+        StorageError::Other { message: message.into(), status: None, code: None }
+    }
 }
 
 /// Conditions for a write, as S3 conditional writes express them.

@@ -41,28 +41,32 @@ impl S3Storage {
 
 /// Maps an S3 failure onto the port. `conditional` says whether the request carried a
 /// precondition (`If-None-Match` / `If-Match`): only then can 412 or 409 mean a lost race.
+/// Anything else keeps S3's status and code as fields, for callers to classify by.
 fn s3_error<E>(e: SdkError<E, HttpResponse>, conditional: bool) -> StorageError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let status = e.raw_response().map(|r| r.status().as_u16());
-    if let SdkError::ServiceError(se) = &e {
-        let code = se.err().code().unwrap_or_default();
+    let code = match &e {
+        SdkError::ServiceError(se) => se.err().code().filter(|c| !c.is_empty()).map(str::to_owned),
+        _ => None,
+    };
+    if matches!(e, SdkError::ServiceError(_)) {
         // 404 includes NoSuchBucket, and an `If-Match` write whose object was deleted
         // meanwhile: nobody else won that race, so it is not reported as one.
-        if matches!(code, "NoSuchKey" | "NotFound") || status == Some(404) {
+        if matches!(code.as_deref(), Some("NoSuchKey" | "NotFound")) || status == Some(404) {
             return StorageError::NotFound;
         }
         // 412: the condition did not hold. 409 ConditionalRequestConflict: a concurrent
         // conditional write to the same key was in flight; S3 lets one of them win.
-        let lost =
-            matches!(code, "PreconditionFailed" | "ConditionalRequestConflict") || matches!(status, Some(412 | 409));
+        let lost = matches!(code.as_deref(), Some("PreconditionFailed" | "ConditionalRequestConflict"))
+            || matches!(status, Some(412 | 409));
         if conditional && lost {
             return StorageError::PreconditionFailed;
         }
     }
-    let status = status.map_or_else(|| "no response".to_owned(), |s| format!("HTTP {s}"));
-    StorageError::Other(format!("{} ({status})", DisplayErrorContext(&e)))
+    let answered = status.map_or_else(|| "no response".to_owned(), |s| format!("HTTP {s}"));
+    StorageError::Other { message: format!("{} ({answered})", DisplayErrorContext(&e)), status, code }
 }
 
 impl Storage for S3Storage {
@@ -80,7 +84,7 @@ impl Storage for S3Storage {
             .body
             .collect()
             .await
-            .map_err(|e| StorageError::Other(format!("reading the body failed: {e}")))?
+            .map_err(|e| StorageError::other(format!("reading the body failed: {e}")))?
             .into_bytes()
             .into();
         if bytes.len() as u64 > max_bytes {
@@ -111,6 +115,6 @@ impl Storage for S3Storage {
         out.e_tag()
             .filter(|e| !e.is_empty())
             .map(str::to_owned)
-            .ok_or_else(|| StorageError::Other(format!("S3 answered the write of {key} without an ETag")))
+            .ok_or_else(|| StorageError::other(format!("S3 answered the write of {key} without an ETag")))
     }
 }

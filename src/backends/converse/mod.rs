@@ -393,16 +393,14 @@ fn quote(s: &str) -> String {
     }
 }
 
-/// Maps a failed Converse call (the message is `"{Code} (HTTP {status}): {message}"`) to the
-/// job error users see.
+/// Maps a failed Converse call to the job error users see, by the failure kind the transport
+/// derived from Bedrock's exception name (never by the message).
 pub fn classify(e: &ModelCallError, model_id: &str) -> JobError {
     use ModelFailureKind as K;
     let msg = e.message.trim();
     match e.kind {
-        K::Validation if msg.to_ascii_lowercase().contains("content filter") => JobError::new(
-            ErrorCode::ContentFiltered,
-            format!("the model's content filters blocked the input (\"{msg}\"); use other photos or another instruction"),
-        ),
+        // Moderation comes back as a 200 with `stopReason: content_filtered` (parse_reply);
+        // a ValidationException is a refused request, whatever its wording.
         K::Validation => JobError::new(ErrorCode::ModelRejected, format!("Bedrock Converse rejected the request: {msg}")),
         K::AccessDenied => JobError::new(
             ErrorCode::ModelUnavailable,
@@ -589,7 +587,7 @@ mod tests {
 
     #[test]
     fn model_failures_map_to_stable_codes() {
-        let e = |kind, message: &str| ModelCallError { kind, message: message.into(), request_id: None };
+        let e = |kind, message: &str| ModelCallError::new(kind, message);
         use ModelFailureKind as K;
         let cases = [
             (
@@ -597,7 +595,7 @@ mod tests {
                     K::Validation,
                     "ValidationException (HTTP 400): This request has been blocked by our content filters.",
                 ),
-                ErrorCode::ContentFiltered,
+                ErrorCode::ModelRejected,
             ),
             (
                 e(K::Validation, "ValidationException (HTTP 400): The model returned the following errors: bad image"),

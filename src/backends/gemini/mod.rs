@@ -101,8 +101,10 @@ mod tests {
         crate::core::manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", Backend::GeminiImage).unwrap()
     }
 
+    /// A failure as the transport makes it: Google's status is the message's first word.
     fn failure(kind: ModelFailureKind, message: &str) -> ModelCallError {
-        ModelCallError { kind, message: message.into(), request_id: None }
+        let status = message.split(' ').next().unwrap_or_default();
+        ModelCallError::new(kind, message).answered(400, status)
     }
 
     #[test]
@@ -112,7 +114,7 @@ mod tests {
             (
                 Validation,
                 "INVALID_ARGUMENT (HTTP 400): The request was blocked by safety filters.",
-                ErrorCode::ContentFiltered,
+                ErrorCode::ModelRejected,
                 "safetyThreshold",
             ),
             (

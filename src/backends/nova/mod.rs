@@ -151,26 +151,17 @@ pub fn parse_reply(body: &[u8]) -> Result<Reply, JobError> {
 /// What every "Nova Canvas cannot be used" answer tells the user.
 pub const END_OF_LIFE: &str = "Amazon Nova Canvas reached end of life on 2026-09-30 and was removed from us-east-1, eu-west-1 and ap-northeast-1; only accounts with a private arrangement can still call it. Switch to a backend that answers today: set TRYON_BACKEND (or \"backend\" in job.json) to vertex-vto (Vertex AI Virtual Try-On), gemini-image (Gemini image models on Vertex AI) or bedrock-converse (Nova 2 Omni, preview); see README, Backends";
 
-/// Whether Bedrock's message says the model has ended.
-fn ended(msg: &str) -> bool {
-    let m = msg.to_ascii_lowercase();
-    m.contains("end of its life") || m.contains("end of life") || m.contains("legacy")
-}
-
-/// Maps a failed model call to the job error users see.
+/// Maps a failed model call to the job error users see, by the failure kind the transport
+/// derived from Bedrock's exception (never by the message: Bedrock rewords, its exception
+/// names are the contract). Input moderation is a `ValidationException` like any refused
+/// request (reference §7), so it is `model_rejected` with both remedies named.
 pub fn classify(e: &ModelCallError, model_id: &str) -> JobError {
     let msg = e.message.trim();
     match e.kind {
-        ModelFailureKind::Validation if msg.to_ascii_lowercase().contains("content filters") => JobError::new(
-            ErrorCode::ContentFiltered,
-            format!("Nova Canvas' content filters blocked the input (\"{msg}\"); use other photos or a different mask prompt"),
+        ModelFailureKind::Validation => JobError::new(
+            ErrorCode::ModelRejected,
+            format!("Nova Canvas rejected the request: {msg}. If its content filters blocked the input, use other photos or a different mask prompt; otherwise fix what the message names"),
         ),
-        ModelFailureKind::NotFound | ModelFailureKind::AccessDenied | ModelFailureKind::Validation
-            if ended(msg) =>
-        {
-            JobError::new(ErrorCode::ModelUnavailable, format!("{model_id}: \"{msg}\". {END_OF_LIFE}"))
-        }
-        ModelFailureKind::Validation => JobError::new(ErrorCode::ModelRejected, format!("Nova Canvas rejected the request: {msg}")),
         ModelFailureKind::NotFound => JobError::new(
             ErrorCode::ModelUnavailable,
             format!(
@@ -268,9 +259,9 @@ mod tests {
 
     #[test]
     fn model_failures_map_to_stable_codes() {
-        let e = |kind, message: &str| ModelCallError { kind, message: message.into(), request_id: None };
+        let e = |kind, message: &str| ModelCallError::new(kind, message);
         let cases = [
-            (e(ModelFailureKind::Validation, "This request has been blocked by our content filters. Please adjust your input image to submit a new request."), ErrorCode::ContentFiltered),
+            (e(ModelFailureKind::Validation, "This request has been blocked by our content filters. Please adjust your input image to submit a new request."), ErrorCode::ModelRejected),
             (e(ModelFailureKind::Validation, "Malformed input request: 1 schema violations found"), ErrorCode::ModelRejected),
             (e(ModelFailureKind::NotFound, "This model version has reached the end of its life."), ErrorCode::ModelUnavailable),
             (e(ModelFailureKind::AccessDenied, "no"), ErrorCode::ModelUnavailable),
@@ -284,11 +275,28 @@ mod tests {
             assert_eq!(j.code, code, "{err}");
             assert!(j.message.contains(err.message.trim()), "{j}");
         }
-        for kind in [ModelFailureKind::NotFound, ModelFailureKind::AccessDenied, ModelFailureKind::Validation] {
+        for kind in [ModelFailureKind::NotFound, ModelFailureKind::AccessDenied] {
             let j = classify(&e(kind, "This model version has reached the end of its life."), "m");
             assert_eq!(j.code, ErrorCode::ModelUnavailable);
             assert!(j.message.contains("2026-09-30") && j.message.contains("vertex-vto"), "{j}");
             assert!(j.message.contains("gemini-image") && j.message.contains("bedrock-converse"), "{j}");
+        }
+        let moderated = classify(&e(ModelFailureKind::Validation, "blocked by our content filters"), "m");
+        assert!(moderated.message.contains("other photos"), "the remedy is named: {moderated}");
+    }
+
+    #[test]
+    fn the_message_never_decides_the_code() {
+        // Bedrock rewording a message must not move a failure to another code or class.
+        let said = ["end of life", "content filters", "legacy", "throttled", "", "ResourceNotFoundException"];
+        for kind in [ModelFailureKind::Validation, ModelFailureKind::NotFound, ModelFailureKind::Throttled] {
+            let codes: std::collections::BTreeSet<_> = said
+                .iter()
+                .map(|m| {
+                    classify(&ModelCallError::new(kind, *m).answered(400, "ValidationException"), "m").code.as_str()
+                })
+                .collect();
+            assert_eq!(codes.len(), 1, "{kind:?}: {codes:?}");
         }
     }
 

@@ -309,7 +309,6 @@ const HINTS: google_common::Hints = google_common::Hints {
 mod tests {
     use super::*;
     use crate::adapters::model::ModelFailureKind;
-    use crate::backends::google_common::google_status;
     use crate::backends::EncodedImage;
     use crate::core::manifest;
     use serde_json::json;
@@ -479,16 +478,21 @@ mod tests {
         assert_eq!(parse_reply(br#"{"predictions":{}}"#).unwrap_err().code, ErrorCode::Internal);
     }
 
+    /// A failure as the transport makes it: Google's status is the message's first word.
     fn failure(kind: ModelFailureKind, message: &str) -> ModelCallError {
-        ModelCallError { kind, message: message.into(), request_id: None }
+        let status = message.split(' ').next().filter(|s| s.chars().all(|c| c.is_ascii_uppercase() || c == '_'));
+        match status {
+            Some(s) if !s.is_empty() => ModelCallError::new(kind, message).answered(400, s),
+            _ => ModelCallError::new(kind, message),
+        }
     }
 
     #[test]
     fn every_failure_kind_maps_to_a_code_that_says_what_to_fix() {
         use ModelFailureKind::*;
         let cases = [
-            (Validation, "INVALID_ARGUMENT (HTTP 400): Image generation failed with the following error: The input image contains content that violates Google's Responsible AI practices. Support codes: 17301594", ErrorCode::ContentFiltered, "other photos"),
-            (Validation, "INVALID_ARGUMENT (HTTP 400): The input image was blocked by your current safety settings for person generation.", ErrorCode::ContentFiltered, "personGeneration"),
+            (Validation, "INVALID_ARGUMENT (HTTP 400): Image generation failed with the following error: The input image contains content that violates Google's Responsible AI practices. Support codes: 17301594", ErrorCode::ModelRejected, "other photos"),
+            (Validation, "INVALID_ARGUMENT (HTTP 400): The input image was blocked by your current safety settings for person generation.", ErrorCode::ModelRejected, "personGeneration"),
             (Validation, "FAILED_PRECONDITION (HTTP 400): Project is not allowlisted for this model.", ErrorCode::ModelRejected, "allowlisting"),
             (Validation, "FAILED_PRECONDITION (HTTP 400): Safety setting block_none is blocked by an organization policy.", ErrorCode::ModelRejected, "organisation policy"),
             (Validation, "INVALID_ARGUMENT (HTTP 400): safetySetting block_none needs restricted access.", ErrorCode::ModelRejected, "vertexTryOnParams"),
@@ -511,10 +515,14 @@ mod tests {
     }
 
     #[test]
-    fn the_transport_status_name_is_read_from_the_message() {
-        assert_eq!(google_status("FAILED_PRECONDITION (HTTP 400): no"), Some("FAILED_PRECONDITION"));
-        assert_eq!(google_status("failed (HTTP 400): no"), None);
-        assert_eq!(google_status("connection reset"), None);
+    fn googles_status_field_decides_not_the_message() {
+        // The same words under another status, and another status under the same words.
+        let refused = ModelCallError::new(ModelFailureKind::Validation, "INVALID_ARGUMENT: allowlisting")
+            .answered(400, "FAILED_PRECONDITION");
+        assert!(classify(&refused, "m").message.contains("allowlisting for project"), "by the field");
+        let plain = ModelCallError::new(ModelFailureKind::Validation, "FAILED_PRECONDITION (HTTP 400): no")
+            .answered(400, "INVALID_ARGUMENT");
+        assert!(!classify(&plain, "m").message.contains("allowlisting for project"), "not by the message");
     }
 
     #[test]

@@ -161,7 +161,7 @@ impl TokenSource {
     }
 
     fn failure(&self, kind: ModelFailureKind, detail: String) -> ModelCallError {
-        ModelCallError { kind, message: format!("Google credentials from {}: {detail}", self.source), request_id: None }
+        ModelCallError::new(kind, format!("Google credentials from {}: {detail}", self.source))
     }
 
     /// What to fix, by kind of credentials.

@@ -124,7 +124,7 @@ impl VertexClient {
 }
 
 fn failure(kind: ModelFailureKind, message: String) -> ModelCallError {
-    ModelCallError { kind, message, request_id: None }
+    ModelCallError::new(kind, message)
 }
 
 /// `{base}/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:{method}`;

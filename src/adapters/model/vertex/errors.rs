@@ -70,11 +70,7 @@ pub(crate) fn http_error(status: u16, body: &[u8]) -> ModelCallError {
         }
         None => (canonical_status(status).to_owned(), format!("no Google error body ({} bytes)", body.len())),
     };
-    ModelCallError {
-        kind: kind_for_status(status),
-        message: format!("{name} (HTTP {status}): {message}"),
-        request_id: None,
-    }
+    ModelCallError::new(kind_for_status(status), format!("{name} (HTTP {status}): {message}")).answered(status, name)
 }
 
 /// A request that got no HTTP answer: timed out, or could not connect.
@@ -86,16 +82,15 @@ pub(crate) fn transport_error(e: &reqwest::Error, timeout: Duration) -> ModelCal
     } else {
         (ModelFailureKind::Unavailable, "the request failed".to_owned())
     };
-    ModelCallError { kind, message: format!("Vertex AI: {what}: {}", chain(e)), request_id: None }
+    ModelCallError::new(kind, format!("Vertex AI: {what}: {}", chain(e)))
 }
 
 /// The call's time ran out between attempts (waiting for a token or a backoff).
 pub(crate) fn out_of_time(timeout: Duration, doing: &str) -> ModelCallError {
-    ModelCallError {
-        kind: ModelFailureKind::Timeout,
-        message: format!("Vertex AI: the call's {} s ran out {doing}", timeout.as_secs_f32()),
-        request_id: None,
-    }
+    ModelCallError::new(
+        ModelFailureKind::Timeout,
+        format!("Vertex AI: the call's {} s ran out {doing}", timeout.as_secs_f32()),
+    )
 }
 
 /// An error with its sources, for messages (`Display` alone often says only "error sending request").
@@ -139,6 +134,7 @@ mod tests {
             (e.kind, e.message.as_str()),
             (K::Validation, "FAILED_PRECONDITION (HTTP 400): Model is not allowlisted.")
         );
+        assert_eq!((e.status, e.code.as_deref()), (Some(400), Some("FAILED_PRECONDITION")), "the cause as fields");
     }
 
     #[test]
@@ -172,6 +168,7 @@ mod tests {
         // A Google body without a status takes the canonical one.
         let e = http_error(403, br#"{"error":{"code":403,"message":"denied"}}"#);
         assert_eq!(e.message, "PERMISSION_DENIED (HTTP 403): denied");
+        assert_eq!((e.status, e.code.as_deref()), (Some(403), Some("PERMISSION_DENIED")));
     }
 
     #[test]
