@@ -277,7 +277,11 @@ fn reply_of(backend: Backend, request: &Value, png: String, default_images: usiz
     match backend {
         Backend::NovaCanvas => {
             let n = request["imageGenerationConfig"]["numberOfImages"].as_u64().map_or(default_images, |n| n as usize);
-            json!({ "images": vec![png; n] })
+            // Nova returns the mask it used unless asked not to (reference §5).
+            match request["virtualTryOnParams"]["returnMask"].as_bool() {
+                Some(false) => json!({ "images": vec![png; n] }),
+                _ => json!({ "images": vec![png.clone(); n], "maskImage": png }),
+            }
         }
         Backend::VertexVto => {
             let n = request["parameters"]["sampleCount"].as_u64().unwrap_or(1) as usize;

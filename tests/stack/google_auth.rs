@@ -6,7 +6,7 @@
 //! Every test has its own emulator and model route. The AWS variables the Workload Identity
 //! Federation flow signs with are set once, to the same values, by every test.
 
-mod support;
+use crate::support;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, Once};

@@ -2,7 +2,7 @@
 //! Bedrock client against the emulator: a call whose SDK attempts are all throttled is sent
 //! again inside the same invocation, and `throttled` never ends a job `failed`.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -5,7 +5,7 @@
 //! which leaves the bucket exactly as a killed process does), then delivers the event again
 //! as Lambda or SQS would. In memory: milliseconds per test, no moto.
 
-mod fakes;
+use crate::fakes;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

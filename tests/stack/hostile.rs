@@ -5,7 +5,7 @@
 //! The corpus files are checked in; `cargo test --test hostile -- --ignored generate_corpus`
 //! rewrites them.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

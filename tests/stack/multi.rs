@@ -1,7 +1,7 @@
 //! Jobs of several model calls against moto and the emulator: variants, outfits, partial
 //! failures, retries that redo only what is missing, and the per-job call limit.
 
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use support::*;

@@ -2,7 +2,7 @@
 //! and transient failures and what a retry calls. A store with S3's conditional-write
 //! semantics and a scripted model: milliseconds per test, no moto, no HTTP.
 
-mod fakes;
+use crate::fakes;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! Security promises: logs carry no image bytes, base64 or credentials (checked at DEBUG,
 //! stricter than the deployed INFO), and the template grants least privilege.
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

@@ -3,7 +3,7 @@
 //! backends as variants with each one's cost, and what a prompt-based backend was told is
 //! recorded. The scripted model answers in each backend's own reply shape.
 
-mod fakes;
+use crate::fakes;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

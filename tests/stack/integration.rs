@@ -1,7 +1,7 @@
 //! The real handler against moto's S3 server and the Nova Canvas emulator over HTTP, through
 //! the real SDK clients. Each test has its own bucket and emulator.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

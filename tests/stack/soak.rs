@@ -4,7 +4,7 @@
 //! figures; asserts that every job ends, nothing stays `processing`, and every manifest
 //! version that reached the model was paid for exactly once.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
