@@ -18,7 +18,7 @@ function's reserved concurrency, shared by every trigger. Lambda's own waits are
 they are scaled down by flags, and the model is given the same values.
 
 Slow (minutes), so not part of CI. Usage:
-  cargo build --features tools --bin tryon --bin tryon-lambda
+  cargo build --workspace --bins
   scripts/burst.py --target /path/to/target/debug --jobs 300 --trigger all
 """
 import argparse

@@ -8,6 +8,16 @@ use tryon::config::Config;
 use tryon::entry::{self, Invocation};
 
 fn main() -> Result<(), lambda_runtime::Error> {
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        // `cargo run` on a workstation: say how to run a job here instead of failing obscurely.
+        eprintln!(
+            "tryon-lambda is the Lambda function: it serves invocations from the Lambda runtime API, and \
+             AWS_LAMBDA_RUNTIME_API is not set.\n\
+             Run a job end to end here: cargo tryon run examples/hoodie\n\
+             Serve this binary behind a local runtime API: cargo lambda watch (docs/development.md)"
+        );
+        std::process::exit(2);
+    }
     tryon::entry::memory::tune_allocator();
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve())
 }

@@ -26,9 +26,11 @@ pub enum ErrorCode {
     ImageTooLarge,
     /// The `imageBasedMask` image is not a usable black-and-white mask for the source.
     InvalidMask,
-    /// The model's content filters blocked the input or every output.
+    /// The model's content filters blocked the input or every output, and said so as data
+    /// (a finish reason, a filtered-reason field, an `error` beside fewer images).
     ContentFiltered,
-    /// The model rejected the request (a validation error other than moderation).
+    /// The model rejected the request (a validation error; input moderation the vendor
+    /// reports only in words is one).
     ModelRejected,
     /// A prompt-based model answered without an image (text only, `NO_IMAGE`).
     NoImage,
