@@ -333,3 +333,27 @@ impl Storage for LockingStore {
         self.inner.put(bucket, key, body, content_type, condition).await
     }
 }
+
+// --- S3 Batch Operations answers, as the tests read them. ---
+
+/// `(taskId, resultCode, resultString)` of every result, as sent.
+pub fn results(summary: &tryon::entry::Summary) -> Vec<(String, String, String)> {
+    let r = summary.response();
+    r["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no results: {r}"))
+        .iter()
+        .map(|x| {
+            let text = |f: &str| x[f].as_str().unwrap_or_else(|| panic!("{f}: {x}")).to_owned();
+            (text("taskId"), text("resultCode"), text("resultString"))
+        })
+        .collect()
+}
+
+/// The one result of a one-task invocation: `(resultCode, resultString)`.
+pub fn only(summary: &tryon::entry::Summary) -> (String, String) {
+    let mut r = results(summary);
+    assert_eq!(r.len(), 1, "{r:?}");
+    let (_, code, text) = r.pop().unwrap();
+    (code, text)
+}

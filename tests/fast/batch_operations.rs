@@ -2,7 +2,7 @@
 //! with S3's conditional writes and a scripted model), then exactly-once across Batch
 //! Operations tasks and S3 notifications against moto and the Nova Canvas emulator.
 
-use crate::fakes;
+use crate::fakes::{self, only, results};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -59,27 +59,6 @@ async fn invoke<S: tryon::adapters::storage::Storage, M: tryon::adapters::model:
 /// A task for `key` in schema 2.0.
 fn task(key: &str, task_id: &str) -> Value {
     sample_batch_event("2.0", "b", key, None, task_id)
-}
-
-/// `(taskId, resultCode, resultString)` of every result, as sent.
-fn results(summary: &Summary) -> Vec<(String, String, String)> {
-    let r = summary.response();
-    r["results"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no results: {r}"))
-        .iter()
-        .map(|x| {
-            let text = |f: &str| x[f].as_str().unwrap_or_else(|| panic!("{f}: {x}")).to_owned();
-            (text("taskId"), text("resultCode"), text("resultString"))
-        })
-        .collect()
-}
-
-fn only(summary: &Summary) -> (String, String) {
-    let mut r = results(summary);
-    assert_eq!(r.len(), 1, "{r:?}");
-    let (_, code, text) = r.pop().unwrap();
-    (code, text)
 }
 
 #[tokio::test]

@@ -6,30 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tryon::entry::Summary;
 use tryon_tools::sample_events::sample_batch_event;
 
+use crate::fakes::only;
 use crate::support;
-
-fn results(summary: &Summary) -> Vec<(String, String, String)> {
-    let r = summary.response();
-    r["results"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no results: {r}"))
-        .iter()
-        .map(|x| {
-            let text = |f: &str| x[f].as_str().unwrap_or_else(|| panic!("{f}: {x}")).to_owned();
-            (text("taskId"), text("resultCode"), text("resultString"))
-        })
-        .collect()
-}
-
-fn only(summary: &Summary) -> (String, String) {
-    let mut r = results(summary);
-    assert_eq!(r.len(), 1, "{r:?}");
-    let (_, code, text) = r.pop().unwrap();
-    (code, text)
-}
 
 fn standard_files() -> Vec<(&'static str, Vec<u8>)> {
     vec![("person.jpg", support::person_jpeg()), ("hoodie.png", support::garment_png())]

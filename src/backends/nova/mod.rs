@@ -1,6 +1,8 @@
-//! Nova Canvas `VIRTUAL_TRY_ON` through Bedrock `InvokeModel`: the request body exactly per
-//! the reference, reply parsing, the mapping of model failures to job errors, and the price
-//! table. Pure.
+//! Nova Canvas `VIRTUAL_TRY_ON` through Bedrock `InvokeModel`: the rules on its parameters
+//! ([`options`]), the request body exactly per the reference, reply parsing, the mapping of
+//! model failures to job errors, and the price table. Pure.
+
+pub mod options;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,9 +25,8 @@ impl TryOn for NovaCanvas {
         Backend::NovaCanvas
     }
 
-    /// Every Nova rule is checked by the manifest itself (the manifest has Nova's shape).
-    fn check_options(&self, _spec: &JobSpec) -> Vec<String> {
-        Vec::new()
+    fn check_options(&self, spec: &JobSpec) -> Vec<String> {
+        options::check(spec)
     }
 
     fn max_body_bytes(&self) -> usize {

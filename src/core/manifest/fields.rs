@@ -212,8 +212,6 @@ impl GarmentClass {
 pub const NUMBER_OF_IMAGES: std::ops::RangeInclusive<u32> = 1..=5;
 pub const CFG_SCALE: std::ops::RangeInclusive<f64> = 1.1..=10.0;
 pub const SEED: std::ops::RangeInclusive<i64> = 0..=2_147_483_646;
-/// Longest `maskPrompt` accepted (Nova Canvas' text limit for prompts).
-pub const MAX_MASK_PROMPT_CHARS: usize = 1024;
 /// Longest image reference accepted (S3 keys are at most 1024 bytes in all).
 pub const MAX_REFERENCE_BYTES: usize = 512;
 

@@ -183,7 +183,7 @@ pub fn validate(m: Manifest, job_folder: &str, default: Backend) -> Result<JobSp
     let backend = m.backend.unwrap_or(default);
     ownership::check_fit(&m, backend, &mut problems);
     let (params, mask_key) = match backend {
-        Backend::NovaCanvas => nova_params(m.virtual_try_on_params, job_folder, &mut problems),
+        Backend::NovaCanvas => nova_defaults(m.virtual_try_on_params, job_folder, &mut problems),
         _ => (TryOnParams::default(), None),
     };
     check_generation(&m.image_generation_config, backend, &mut problems);
@@ -209,63 +209,27 @@ pub fn validate(m: Manifest, job_folder: &str, default: Backend) -> Result<JobSp
     }
 }
 
-/// Nova Canvas' mask rules: the mask type's own block required, the others refused, and
-/// the defaults filled (`GARMENT`, `UPPER_BODY`, `returnMask`). Returns the parameters to
-/// send and the `imageBasedMask` key.
-fn nova_params(mut params: TryOnParams, job_folder: &str, problems: &mut Vec<String>) -> (TryOnParams, Option<String>) {
+/// Nova Canvas' parameters as they are sent: the reference's defaults filled (`GARMENT`,
+/// `UPPER_BODY`, `returnMask`) and the `imageBasedMask` image resolved in the job folder like
+/// every other reference. The rules on combining them are Nova's own
+/// (`crate::backends::nova::options`). Returns the parameters and the mask image's key.
+fn nova_defaults(
+    mut params: TryOnParams,
+    job_folder: &str,
+    problems: &mut Vec<String>,
+) -> (TryOnParams, Option<String>) {
     let mask_type = params.mask_type.unwrap_or(MaskType::Garment);
-    let mt = mask_type.as_str();
-    let mut mask_key = None;
-    let p = "virtualTryOnParams";
-    match mask_type {
-        MaskType::Garment => {
-            let g = params.garment_based_mask.get_or_insert_with(GarmentBasedMask::default);
-            let class = *g.garment_class.get_or_insert(GarmentClass::UpperBody);
-            if let Some(styling) = &g.garment_styling {
-                let region = class.region();
-                if matches!(region, BodyRegion::Lower | BodyRegion::Feet) && styling != &GarmentStyling::default() {
-                    problems.push(format!(
-                        "{p}.garmentBasedMask.garmentStyling: applies to upper-body garments only, not garmentClass {}",
-                        class.as_str()
-                    ));
-                }
-            }
-        }
-        MaskType::Prompt => match &params.prompt_based_mask {
-            None => problems.push(format!("{p}.promptBasedMask: required when maskType is PROMPT (give maskPrompt)")),
-            Some(pm) => {
-                let prompt = pm.mask_prompt.trim();
-                if prompt.is_empty() {
-                    problems.push(format!(
-                        "{p}.promptBasedMask.maskPrompt: required; describe the item to replace, e.g. \"the jacket\""
-                    ));
-                } else if pm.mask_prompt.chars().count() > MAX_MASK_PROMPT_CHARS {
-                    problems
-                        .push(format!("{p}.promptBasedMask.maskPrompt: at most {MAX_MASK_PROMPT_CHARS} characters"));
-                }
-            }
-        },
-        MaskType::Image => match &params.image_based_mask {
-            None => problems.push(format!(
-                "{p}.imageBasedMask: required when maskType is IMAGE (give maskImage, a key in the job folder)"
-            )),
-            Some(im) => {
-                match resolve_reference(job_folder, "virtualTryOnParams.imageBasedMask.maskImage", &im.mask_image) {
-                    Ok(k) => mask_key = Some(k),
-                    Err(e) => problems.push(e),
-                }
-            }
-        },
+    if mask_type == MaskType::Garment {
+        let g = params.garment_based_mask.get_or_insert_with(GarmentBasedMask::default);
+        g.garment_class.get_or_insert(GarmentClass::UpperBody);
     }
-    for (present, name, wanted) in [
-        (params.garment_based_mask.is_some(), "garmentBasedMask", MaskType::Garment),
-        (params.prompt_based_mask.is_some(), "promptBasedMask", MaskType::Prompt),
-        (params.image_based_mask.is_some(), "imageBasedMask", MaskType::Image),
-    ] {
-        if present && mask_type != wanted {
-            problems.push(format!("{p}.{name}: only allowed when maskType is {} (maskType is {mt})", wanted.as_str()));
+    let field = "virtualTryOnParams.imageBasedMask.maskImage";
+    let mask_key = match &params.image_based_mask {
+        Some(im) if mask_type == MaskType::Image => {
+            resolve_reference(job_folder, field, &im.mask_image).map_err(|e| problems.push(e)).ok()
         }
-    }
+        _ => None,
+    };
     params.mask_type = Some(mask_type);
     params.return_mask = Some(params.return_mask.unwrap_or(true));
     (params, mask_key)
@@ -587,41 +551,6 @@ pub(crate) mod tests {
                 && e.contains("source image's size"),
             "{e}"
         );
-    }
-
-    #[test]
-    fn mask_type_combinations() {
-        let base = |p: serde_json::Value| json!({"source": "a.jpg", "garment": "b.png", "virtualTryOnParams": p});
-        assert!(err(base(json!({"maskType": "PROMPT"}))).contains("promptBasedMask: required"));
-        assert!(err(base(json!({"maskType": "PROMPT", "promptBasedMask": {"maskPrompt": "  "}})))
-            .contains("maskPrompt: required"));
-        assert!(err(base(json!({"maskType": "PROMPT", "promptBasedMask": {"maskPrompt": "x".repeat(1025)}})))
-            .contains("at most 1024"));
-        assert!(err(base(json!({"maskType": "IMAGE"}))).contains("imageBasedMask: required"));
-        let e = err(base(json!({"promptBasedMask": {"maskPrompt": "coat"}})));
-        assert!(e.contains("promptBasedMask: only allowed when maskType is PROMPT (maskType is GARMENT)"), "{e}");
-        let e = err(base(
-            json!({"maskType": "PROMPT", "promptBasedMask": {"maskPrompt": "coat"}, "garmentBasedMask": {"garmentClass": "UPPER_BODY"}}),
-        ));
-        assert!(e.contains("garmentBasedMask: only allowed when maskType is GARMENT"), "{e}");
-        let e = err(base(
-            json!({"maskType": "IMAGE", "imageBasedMask": {"maskImage": "m.png"}, "promptBasedMask": {"maskPrompt": "x"}}),
-        ));
-        assert!(e.contains("promptBasedMask: only allowed"), "{e}");
-        let e = err(base(
-            json!({"garmentBasedMask": {"garmentClass": "LONG_PANTS", "garmentStyling": {"tuckingStyle": "TUCKED"}}}),
-        ));
-        assert!(e.contains("upper-body garments only"), "{e}");
-
-        let s = check(base(json!({"maskType": "IMAGE", "imageBasedMask": {"maskImage": "masks/m.png"}}))).unwrap();
-        assert_eq!(s.mask_key.as_deref(), Some("uploads/job 1/masks/m.png"));
-        assert_eq!(s.params.garment_based_mask, None);
-        let s = check(base(
-            json!({"maskType": "PROMPT", "promptBasedMask": {"maskPrompt": "the coat"}, "returnMask": false}),
-        ))
-        .unwrap();
-        assert_eq!(s.params.garment_based_mask, None);
-        assert!(!s.return_mask());
     }
 
     #[test]
