@@ -1,7 +1,7 @@
 //! One paid model call: the item's garment (and mask) read and prepared beside the source,
 //! the request encoded, the call cut off early enough to record its outcome, and the outputs
 //! cropped of any padding and written. A reproducible request is looked up in the result
-//! cache first ([`super::result_cache`]): a hit runs the same path from the reply on, with no call.
+//! cache first ([`super::cache_lookup`]): a hit runs the same path from the reply on, with no call.
 //! The caller checkpoints the result at once, so no retry pays for a call whose images exist.
 
 use std::sync::Arc;
@@ -20,11 +20,11 @@ use crate::core::manifest::JobSpec;
 use crate::core::sheet::{self, Tile};
 use crate::core::status::{CacheRecord, CacheUse, ImageDiagnostics, Outputs, PreparedInfo};
 
+use super::cache_lookup::Lookup;
 use super::encoding::build_body;
 use super::keys::{mask_key, result_key};
 use super::measure::{image_diag, ms};
 use super::objects::blocking;
-use super::result_cache::Lookup;
 use super::service::Service;
 use super::share::room;
 

@@ -7,13 +7,15 @@
 //! - [`announce`]: the completion event of a finished job, published after its record;
 //! - [`runner`]: the calls of a job (one, variants, outfit steps), each checkpointed;
 //! - [`call`]: one paid model call, its request and its written outputs;
-//! - [`cache`]: the result cache's lookups and stores around that call;
+//! - [`cache_lookup`]: the result cache's lookups and stores around that call;
 //! - [`conclude`]: what the calls add up to, and the comparison sheet;
 //! - [`encoding`]: the request-encoding policy; [`keys`]: the bucket layout;
 //! - [`share`]: sharing the memory budget; [`objects`]: reading inputs, writing outputs;
-//!   [`measure`]: figures for `status.json`.
+//!   [`measure`]: figures for `status.json`; [`plan`]: a manifest into its calls (one, variants,
+//!   outfit steps), every check before anything is paid.
 
 mod announce;
+mod cache_lookup;
 mod call;
 mod claim;
 mod conclude;
@@ -22,7 +24,6 @@ pub mod keys;
 mod measure;
 mod objects;
 pub mod plan;
-mod result_cache;
 mod run;
 mod runner;
 mod service;

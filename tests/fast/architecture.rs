@@ -6,7 +6,9 @@
 //!   `core`, however deep the two imports are);
 //! - the layers import downwards only: `core` imports no other room, `backends` nothing of
 //!   `pipeline` or `entry`, and so on (the order below);
-//! - no module's code (its tests aside) is over 500 lines.
+//! - no module's code (its tests aside) is over 500 lines;
+//! - the tooling crates (the emulators, the tools and the `tryon` command) have no import
+//!   circles either.
 //!
 //! An import is any `crate::a::b` path in code (comments and `#[cfg(test)]` modules aside)
 //! and any `super::` path, resolved to the deepest module that exists.
@@ -32,23 +34,28 @@ fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
-/// Every module of the library: `lib.rs` is `[]`, `a/mod.rs` is `[a]`, `a/b.rs` is `[a, b]`.
-fn modules(dir: &Path, prefix: &[String], out: &mut Vec<Module>) {
+/// Every module of a crate whose root file is `root` (`lib.rs` or `main.rs`): the root is `[]`,
+/// `a/mod.rs` is `[a]`, `a/b.rs` is `[a, b]`. Other crate roots inside (`src/bin/`) are left out.
+fn modules(dir: &Path, prefix: &[String], root: &str, out: &mut Vec<Module>) {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     entries.sort();
     for path in entries {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         if path.is_dir() {
+            if prefix.is_empty() && name == "bin" {
+                continue;
+            }
             let mut p = prefix.to_vec();
             p.push(name);
-            modules(&path, &p, out);
+            modules(&path, &p, root, out);
         } else if path.extension().is_some_and(|e| e == "rs") {
-            let mut p = prefix.to_vec();
-            if !(name == "mod" || (prefix.is_empty() && name == "lib")) {
-                p.push(name.clone());
-            }
-            if prefix.is_empty() && name == "main" {
+            let is_root = prefix.is_empty() && path.file_name().is_some_and(|f| f == root);
+            if prefix.is_empty() && (name == "main" || name == "lib") && !is_root {
                 continue;
+            }
+            let mut p = prefix.to_vec();
+            if !(name == "mod" || is_root) {
+                p.push(name.clone());
             }
             let text = std::fs::read_to_string(&path).unwrap();
             out.push(Module { path: p, code: code_of(&text) });
@@ -211,8 +218,13 @@ fn circles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
 /// The module graph: one node per module, an edge per import (`lib.rs`, which only declares
 /// the rooms, aside).
 fn module_graph() -> (Vec<Module>, Graph) {
+    crate_graph(&src(), "lib.rs")
+}
+
+/// The module graph of the crate rooted at `dir`/`root`.
+fn crate_graph(dir: &Path, root: &str) -> (Vec<Module>, Graph) {
     let mut all = Vec::new();
-    modules(&src(), &[], &mut all);
+    modules(dir, &[], root, &mut all);
     let known: BTreeSet<Vec<String>> = all.iter().map(|m| m.path.clone()).collect();
     let graph = all
         .iter()
@@ -267,14 +279,43 @@ fn no_module_imports_one_that_imports_it_back() {
 #[test]
 fn no_folder_imports_one_that_imports_it_back_at_any_depth() {
     let (all, graph) = module_graph();
+    let found = folder_circles(&all, &graph);
+    assert!(found.is_empty(), "import circles between folders:\n{}", found.join("\n"));
+}
+
+/// The circles between the children of every folder of a crate.
+fn folder_circles(all: &[Module], graph: &Graph) -> Vec<String> {
     let folders: BTreeSet<Vec<String>> = all.iter().map(|m| parent(&m.path)).chain([vec![]]).collect();
     let mut found = Vec::new();
     for folder in folders {
         found.extend(
-            circles(&folder_graph(&folder, &graph)).into_iter().map(|c| format!("inside {}: {c}", label(&folder))),
+            circles(&folder_graph(&folder, graph)).into_iter().map(|c| format!("inside {}: {c}", label(&folder))),
         );
     }
-    assert!(found.is_empty(), "import circles between folders:\n{}", found.join("\n"));
+    found
+}
+
+/// Every circle, between modules or between the folders at any depth, of one crate.
+fn every_circle(dir: &Path, root: &str) -> Vec<String> {
+    let (all, graph) = crate_graph(dir, root);
+    let named: BTreeMap<String, BTreeSet<String>> =
+        graph.iter().map(|(k, v)| (label(k), v.iter().map(|p| label(p)).collect())).collect();
+    let mut found = circles(&named);
+    found.extend(folder_circles(&all, &graph));
+    found
+}
+
+#[test]
+fn the_tooling_crates_have_no_import_circles_either() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (dir, file) in
+        [("crates/emulators/src", "lib.rs"), ("crates/tools/src", "lib.rs"), ("crates/tools/src/bin/tryon", "main.rs")]
+    {
+        let (all, _) = crate_graph(&root.join(dir), file);
+        assert!(all.len() > 5, "{dir}: the modules were found");
+        let found = every_circle(&root.join(dir), file);
+        assert!(found.is_empty(), "import circles in {dir}:\n{}", found.join("\n"));
+    }
 }
 
 #[test]

@@ -6,10 +6,8 @@
 //!
 //! Per emulator: set by `tryon emulator --requests-per-minute`; unset, every call is admitted.
 
-use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
-use super::state::Emulator;
 use crate::token_bucket::TokenBucket;
 
 /// The bucket and when it started filling.
@@ -18,24 +16,16 @@ pub(crate) struct Quota {
     bucket: TokenBucket,
 }
 
-impl Emulator {
-    /// Limits this emulator to `per_minute` model calls a minute (`None`: no limit).
-    pub fn set_requests_per_minute(&self, per_minute: Option<f64>) {
-        let quota = per_minute.map(|rpm| Quota { start: Instant::now(), bucket: TokenBucket::new(rpm, rpm) });
-        *lock(&self.quota) = quota;
+impl Quota {
+    /// `per_minute` calls a minute, a minute's worth at once.
+    pub(crate) fn new(per_minute: f64) -> Quota {
+        Quota { start: Instant::now(), bucket: TokenBucket::new(per_minute, per_minute) }
     }
 
     /// Whether a call arriving now is within the quota (it then counts against it).
-    pub(super) fn admit(&self) -> bool {
-        match lock(&self.quota).as_mut() {
-            Some(q) => q.bucket.try_take(q.start.elapsed().as_secs_f64()),
-            None => true,
-        }
+    pub(crate) fn admit(&mut self) -> bool {
+        self.bucket.try_take(self.start.elapsed().as_secs_f64())
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::faults::Fault;
 use super::log::RecordedRequest;
+use super::quota::Quota;
 
 #[derive(Default)]
 pub(super) struct Shared {
@@ -29,7 +30,7 @@ pub struct Emulator {
     shared: Arc<Mutex<Shared>>,
     model_ids: Arc<Vec<String>>,
     /// The `InvokeModel` quota, when one is set ([`super::quota`]).
-    pub(super) quota: Arc<Mutex<Option<super::quota::Quota>>>,
+    quota: Arc<Mutex<Option<Quota>>>,
 }
 
 impl Default for Emulator {
@@ -39,6 +40,16 @@ impl Default for Emulator {
 }
 
 impl Emulator {
+    /// Limits this emulator to `per_minute` model calls a minute (`None`: no limit).
+    pub fn set_requests_per_minute(&self, per_minute: Option<f64>) {
+        *self.quota.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = per_minute.map(Quota::new);
+    }
+
+    /// Whether a call arriving now is within the quota (it then counts against it).
+    pub(super) fn admit(&self) -> bool {
+        self.quota.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_mut().is_none_or(Quota::admit)
+    }
+
     pub fn new(model_ids: Vec<String>) -> Self {
         Emulator { shared: Arc::default(), model_ids: Arc::new(model_ids), quota: Arc::default() }
     }
