@@ -4,10 +4,11 @@
 //! the transport ([`crate::adapters::model::converse`]) turns it into the SDK's typed call and the
 //! typed answer back into the wire JSON read here. Pure.
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+mod options;
+mod reply;
+mod request;
 
-use super::body::{base64_len, body_with_images, image_placeholder};
+use super::body::base64_len;
 use super::instruction;
 use super::try_on::{Reply, Request, RequestImages, TryOn};
 use crate::adapters::model::{ModelCallError, ModelFailureKind};
@@ -16,104 +17,22 @@ use crate::core::backend::Backend;
 use crate::core::error::{ErrorCode, JobError};
 use crate::core::manifest::JobSpec;
 
-/// What the model is told before the user message when the manifest gives no
-/// `converseParams.systemPrompt`. The samples use the system text to force an image answer
-/// and to fix the framing (reference §2); the model has no size or aspect parameter.
-pub const SYSTEM_TEXT: &str = "Interpret the user message as an image editing request. Output one photorealistic image: the first image, edited as the text asks, with the same framing and aspect ratio.";
+use options::{params, read_params};
+pub use options::{
+    ConverseParams, ReasoningEffort, DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, MAX_SYSTEM_PROMPT_CHARS, MAX_TOKENS,
+    SYSTEM_TEXT, TEMPERATURE,
+};
+pub use reply::parse_reply;
+pub use request::request_body;
 
-/// `inferenceConfig.maxTokens` when the manifest gives none: AWS's editing lab (reference §2,
-/// [C1]). An image answer is counted in output tokens, so the budget must hold one image.
-pub const DEFAULT_MAX_TOKENS: u32 = 10_000;
-/// `inferenceConfig.temperature` when the manifest gives none: the editing lab's value.
-pub const DEFAULT_TEMPERATURE: f64 = 0.1;
-/// The largest `maxTokens` accepted: the budget every editing sample found works with.
-/// Omni's documented output limit was not found (reference §1), so a larger value could
-/// only be refused by Bedrock after the images were uploaded.
-pub const MAX_TOKENS: std::ops::RangeInclusive<u32> = 1..=DEFAULT_MAX_TOKENS;
-/// Nova's temperature range.
-pub const TEMPERATURE: std::ops::RangeInclusive<f64> = 0.0..=1.0;
-/// Longest `systemPrompt`, as long as the longest `instruction.prompt`.
-pub const MAX_SYSTEM_PROMPT_CHARS: usize = crate::core::manifest::MAX_PROMPT_CHARS;
 /// Converse's cap on one image (reference §2.1); the catalog's canvas keeps ours under it.
 pub const MAX_IMAGE_BYTES: usize = 3_750_000;
-/// The most text of a text-only answer quoted in the error.
-const QUOTED_CHARS: usize = 300;
-
 /// Tokens one input image is billed at: Nova 2's documented flat rate for image input
 /// (reference §6, [B4], documented for Nova 2 Lite; Omni's was not found and is assumed equal).
 pub const IMAGE_INPUT_TOKENS: u64 = 230;
 
 /// Bedrock Converse with an image-editing model.
 pub struct BedrockConverse;
-
-/// `converseParams` of the manifest.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ConverseParams {
-    pub temperature: Option<f64>,
-    pub max_tokens: Option<u32>,
-    pub reasoning_effort: Option<ReasoningEffort>,
-    pub system_prompt: Option<String>,
-}
-
-/// `additionalModelRequestFields.reasoningConfig.maxReasoningEffort`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ReasoningEffort {
-    Low,
-    Medium,
-    High,
-}
-
-/// Reads `converseParams` field by field, so every problem is reported at once; the
-/// returned parameters hold the fields that parsed.
-fn read_params(options: Option<&Value>) -> (ConverseParams, Vec<String>) {
-    let mut problems = Vec::new();
-    let mut params = ConverseParams::default();
-    let Some(options) = options else { return (params, problems) };
-    let Some(fields) = options.as_object() else {
-        problems.push("converseParams: must be an object".into());
-        return (params, problems);
-    };
-    for (key, value) in fields {
-        let one = serde_json::Value::Object([(key.clone(), value.clone())].into_iter().collect());
-        match serde_json::from_value::<ConverseParams>(one) {
-            Err(e) => problems.push(format!("converseParams.{key}: {e}")),
-            Ok(p) => {
-                params.temperature = params.temperature.or(p.temperature);
-                params.max_tokens = params.max_tokens.or(p.max_tokens);
-                params.reasoning_effort = params.reasoning_effort.or(p.reasoning_effort);
-                params.system_prompt = params.system_prompt.or(p.system_prompt);
-            }
-        }
-    }
-    if let Some(t) = params.temperature {
-        if !TEMPERATURE.contains(&t) {
-            problems.push(format!("converseParams.temperature: {t} is out of range; use 0.0 to 1.0"));
-        }
-    }
-    if let Some(n) = params.max_tokens {
-        if !MAX_TOKENS.contains(&n) {
-            problems.push(format!(
-                "converseParams.maxTokens: {n} is out of range; use 1 to {} (one image needs several thousand)",
-                MAX_TOKENS.end()
-            ));
-        }
-    }
-    if let Some(s) = &params.system_prompt {
-        if s.trim().is_empty() {
-            problems.push("converseParams.systemPrompt: empty; write the system text, or leave it out".into());
-        } else if s.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
-            problems.push(format!("converseParams.systemPrompt: at most {MAX_SYSTEM_PROMPT_CHARS} characters"));
-        }
-    }
-    (params, problems)
-}
-
-/// The parameters of a spec that passed [`TryOn::check_options`].
-fn params(spec: &JobSpec) -> ConverseParams {
-    read_params(spec.options.as_ref()).0
-}
 
 impl TryOn for BedrockConverse {
     fn backend(&self) -> Backend {
@@ -175,224 +94,6 @@ pub fn estimated_tokens(spec: &JobSpec) -> (u64, u64) {
     (input, output)
 }
 
-/// The Converse body. `messages` leads so the image placeholders come before any text a
-/// manifest gave (the system prompt, the instruction), as [`body_with_images`] requires.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Body<'a> {
-    messages: [Message<'a>; 1],
-    system: [Text<'a>; 1],
-    inference_config: InferenceConfig,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    additional_model_request_fields: Option<Additional>,
-}
-
-#[derive(Serialize)]
-struct Message<'a> {
-    role: &'static str,
-    content: [Content<'a>; 3],
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-enum Content<'a> {
-    Image { format: &'static str, source: Source },
-    Text(&'a str),
-}
-
-#[derive(Serialize)]
-struct Source {
-    bytes: String,
-}
-
-#[derive(Serialize)]
-struct Text<'a> {
-    text: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct InferenceConfig {
-    max_tokens: u32,
-    temperature: f64,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Additional {
-    reasoning_config: ReasoningConfig,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ReasoningConfig {
-    r#type: &'static str,
-    max_reasoning_effort: ReasoningEffort,
-}
-
-/// Converse's `image.format` for the MIME types image preparation produces.
-fn format_of(mime: &str) -> Result<&'static str, JobError> {
-    match mime {
-        "image/jpeg" => Ok("jpeg"),
-        "image/png" => Ok("png"),
-        other => Err(JobError::new(ErrorCode::Internal, format!("no Converse image format for {other}"))),
-    }
-}
-
-/// The Converse wire JSON for these images and this instruction (reference §2): the person
-/// first, the garment second, then the text. `inferenceConfig` is always sent (the editing
-/// lab's values unless the manifest sets them): the model's default output budget is not
-/// documented and an image does not fit in a small one.
-pub fn request_body(spec: &JobSpec, images: RequestImages<'_>, text: &str) -> Result<Vec<u8>, JobError> {
-    let p = params(spec);
-    let image = |i: usize, mime: &str| {
-        Ok::<_, JobError>(Content::Image { format: format_of(mime)?, source: Source { bytes: image_placeholder(i) } })
-    };
-    let body = Body {
-        messages: [Message {
-            role: "user",
-            content: [image(0, images.source.mime)?, image(1, images.reference.mime)?, Content::Text(text)],
-        }],
-        system: [Text { text: p.system_prompt.as_deref().map_or(SYSTEM_TEXT, str::trim) }],
-        inference_config: InferenceConfig {
-            max_tokens: p.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
-            temperature: p.temperature.unwrap_or(DEFAULT_TEMPERATURE),
-        },
-        additional_model_request_fields: p
-            .reasoning_effort
-            .map(|e| Additional { reasoning_config: ReasoningConfig { r#type: "enabled", max_reasoning_effort: e } }),
-    };
-    body_with_images(&body, &[images.source.bytes, images.reference.bytes])
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawReply {
-    output: Option<RawOutput>,
-    #[serde(default)]
-    stop_reason: Option<String>,
-    #[serde(default)]
-    usage: Option<RawUsage>,
-}
-
-#[derive(Deserialize)]
-struct RawOutput {
-    message: Option<RawMessage>,
-}
-
-#[derive(Deserialize)]
-struct RawMessage {
-    #[serde(default)]
-    content: Vec<RawBlock>,
-}
-
-/// One content block; blocks of other kinds (`reasoningContent`, …) have neither field.
-#[derive(Deserialize)]
-struct RawBlock {
-    #[serde(default)]
-    text: Option<String>,
-    #[serde(default)]
-    image: Option<RawImage>,
-}
-
-#[derive(Deserialize)]
-struct RawImage {
-    #[serde(default)]
-    source: Option<RawSource>,
-    #[serde(default)]
-    error: Option<RawError>,
-}
-
-#[derive(Deserialize)]
-struct RawSource {
-    #[serde(default)]
-    bytes: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RawError {
-    #[serde(default)]
-    message: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawUsage {
-    #[serde(default)]
-    input_tokens: Option<u64>,
-    #[serde(default)]
-    output_tokens: Option<u64>,
-}
-
-const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
-
-/// Parses a 200 Converse reply: the first image block is the result ("for generated images,
-/// the format is always PNG", reference §3).
-pub fn parse_reply(body: &[u8]) -> Result<Reply, JobError> {
-    let internal = |m: String| JobError::new(ErrorCode::Internal, m);
-    let raw: RawReply = serde_json::from_slice(body)
-        .map_err(|e| internal(format!("the Converse reply is not the expected JSON ({e})")))?;
-    let stop = raw.stop_reason.unwrap_or_default();
-    if matches!(stop.as_str(), "content_filtered" | "guardrail_intervened") {
-        return Err(JobError::new(
-            ErrorCode::ContentFiltered,
-            format!("the model's content filters stopped the answer (stopReason {stop}); use other photos or another instruction"),
-        ));
-    }
-    let message = raw
-        .output
-        .and_then(|o| o.message)
-        .ok_or_else(|| internal("the Converse reply has no output.message".into()))?;
-    let (input_tokens, output_tokens) = raw.usage.map_or((None, None), |u| (u.input_tokens, u.output_tokens));
-    let mut text = String::new();
-    for block in message.content {
-        if let Some(t) = block.text {
-            if !text.is_empty() {
-                text.push(' ');
-            }
-            text.push_str(t.trim());
-        }
-        let Some(image) = block.image else { continue };
-        if let Some(bytes) = image.source.and_then(|s| s.bytes) {
-            let png = super::body::decode_base64(&bytes, "image", "Converse")?;
-            if !png.starts_with(PNG_SIGNATURE) {
-                return Err(internal("the Converse reply's image is not a PNG".into()));
-            }
-            return Ok(Reply { images: vec![png], input_tokens, output_tokens, ..Reply::default() });
-        }
-        let Some(error) = image.error else {
-            return Err(internal("the Converse reply's image block has neither bytes nor an error".into()));
-        };
-        let why = error.message.unwrap_or_else(|| "no message".into());
-        return Err(JobError::new(
-            ErrorCode::ModelError,
-            format!("the model could not produce the image (\"{}\")", quote(&why)),
-        ));
-    }
-    let budget = match stop.as_str() {
-        "max_tokens" => " It ran out of output tokens: raise converseParams.maxTokens.",
-        _ => "",
-    };
-    Err(JobError::new(
-        ErrorCode::NoImage,
-        match text.is_empty() {
-            true => format!("the model answered without an image or text (stopReason {stop}).{budget}"),
-            false => format!(
-                "the model answered with text instead of an image: \"{}\".{budget} Try a more explicit instruction.prompt",
-                quote(&text)
-            ),
-        },
-    ))
-}
-
-/// At most [`QUOTED_CHARS`] characters of `s`, marked when cut.
-fn quote(s: &str) -> String {
-    match s.char_indices().nth(QUOTED_CHARS) {
-        Some((at, _)) => format!("{}…", &s[..at]),
-        None => s.to_owned(),
-    }
-}
-
 /// Maps a failed Converse call to the job error users see, by the failure kind the transport
 /// derived from Bedrock's exception name (never by the message).
 pub fn classify(e: &ModelCallError, model_id: &str) -> JobError {
@@ -434,6 +135,7 @@ mod tests {
     use super::super::try_on::EncodedImage;
     use super::*;
     use crate::core::manifest;
+    use serde_json::Value;
 
     fn spec(v: Value) -> JobSpec {
         manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", Backend::BedrockConverse).unwrap()
