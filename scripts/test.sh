@@ -5,7 +5,8 @@
 #                           pipeline over in-memory fakes, the house rules, docs held to code).
 #                           No moto, no HTTP server, no built binary.
 #   scripts/test.sh stack   tests/stack: the real handler and SDK clients against moto and the
-#                           emulators over HTTP (starts moto on 127.0.0.1).
+#                           emulators over HTTP (starts moto on 127.0.0.1); then tests/soak.rs,
+#                           500 jobs under faults, in a binary of its own so it runs alone.
 #   scripts/test.sh binary  the built binaries: the tryon command's tests, every example job
 #                           through `tryon run`, the Lambda behind the runtime API (cargo lambda
 #                           watch + invoke with events/), and a smoke run of the benchmark.
@@ -93,7 +94,8 @@ if [ "$tier" = fast ] || [ "$tier" = all ]; then
 fi
 if [ "$tier" = stack ] || [ "$tier" = all ]; then
   start_moto
-  step "stack: tests/stack (moto + emulators over HTTP)" cargo test -p tryon-lambda --test stack -- --nocapture
+  step "stack: tests/stack (moto + emulators over HTTP), then the soak alone" \
+    cargo test -p tryon-lambda --test stack --test soak -- --nocapture
 fi
 if [ "$tier" = binary ] || [ "$tier" = all ]; then
   [ -n "${TRYON_MOTO_URL:-}" ] || start_moto

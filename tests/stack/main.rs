@@ -18,4 +18,3 @@ mod integration;
 mod multi;
 mod quota_wait;
 mod security;
-mod soak;

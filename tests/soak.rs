@@ -3,8 +3,12 @@
 //! redelivers failed invocations with the same request id, like async retries. Prints the
 //! figures; asserts that every job ends, nothing stays `processing`, and every manifest
 //! version that reached the model was paid for exactly once.
+//!
+//! A binary of its own: a load test measures nothing while other tests share the machine,
+//! and its timings (leases, deadlines) are the point.
 
-use crate::support;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
