@@ -1,8 +1,9 @@
 //! Soak: 500 jobs through the real handler against moto and the emulator at concurrency 32,
 //! with duplicate deliveries, model faults and invalid manifests mixed in. A "Lambda" loop
 //! redelivers failed invocations with the same request id, like async retries. Prints the
-//! figures; asserts that every job ends, nothing stays `processing`, and every manifest
-//! version that reached the model was paid for exactly once.
+//! figures; asserts that every job ends, or (three deliveries failed transiently, as Lambda
+//! gives up on an async event) stays `processing` saying why, and that every manifest version
+//! that reached the model was paid for exactly once.
 //!
 //! A binary of its own: a load test measures nothing while other tests share the machine,
 //! and its timings (leases, deadlines) are the point.
@@ -122,11 +123,15 @@ async fn soak_500_jobs_with_duplicates_and_faults() {
     // Final states.
     let mut states: BTreeMap<String, usize> = BTreeMap::new();
     let mut codes: BTreeMap<String, usize> = BTreeMap::new();
+    let mut left = Vec::new();
     for i in 0..JOBS {
         let s = w.status(&format!("soak/{i}")).await;
         let state = s["state"].as_str().unwrap().to_string();
         if state == "failed" {
             *codes.entry(s["error"]["code"].as_str().unwrap().to_string()).or_default() += 1;
+        }
+        if state == "processing" {
+            left.push((i as u64, s["error"]["code"].as_str().unwrap_or("none").to_owned()));
         }
         *states.entry(state).or_default() += 1;
     }
@@ -151,7 +156,14 @@ async fn soak_500_jobs_with_duplicates_and_faults() {
         pct(0.99),
         peak_rss_mib()
     );
-    assert_eq!(states.get("processing"), None, "jobs left processing");
+    // A job stays processing only when each of its deliveries' three attempts failed
+    // transiently (the faults are taken by whichever calls come first, so under load one job
+    // can draw three): it says why, and Lambda would hand its event to the on-failure queue.
+    const TRANSIENT: [&str; 4] = ["throttled", "model_error", "model_timeout", "storage_error"];
+    assert!(left.len() <= outcomes.get("retry").copied().unwrap_or(0), "jobs left processing: {left:?}");
+    for (i, code) in &left {
+        assert!(TRANSIENT.contains(&code.as_str()), "job {i} left processing without a transient error: {code}");
+    }
     assert_eq!(states.values().sum::<usize>(), JOBS);
     assert_eq!(codes.get("invalid_manifest"), Some(&(JOBS / 10)));
     assert!(
@@ -165,5 +177,6 @@ async fn soak_500_jobs_with_duplicates_and_faults() {
         .filter(|(c, _)| ["throttled", "model_error", "model_timeout"].contains(&c.as_str()))
         .map(|(_, n)| n)
         .sum::<usize>();
-    assert_eq!(paid.len() + exhausted, valid);
+    let unpaid_left = left.iter().filter(|(i, _)| !paid.contains_key(i)).count();
+    assert_eq!(paid.len() + exhausted + unpaid_left, valid);
 }

@@ -9,5 +9,4 @@ pub mod storage;
 /// The raw HTTP reply the AWS SDKs keep on a service error (its status, for mapping).
 pub(crate) type HttpResponse = aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
-#[cfg(test)]
 mod sdk_mapping_tests;

@@ -1,4 +1,5 @@
-//! The bucket layout of one job: where its manifest, status and outputs live. The only
+//! The bucket layout of one job: which manifest key is a job ([`job_id`]), where its
+//! manifest, status and outputs live. The only
 //! place a job's output key names are made; the result cache's entries live beside the jobs
 //! under `<outputs>_cache/` ([`crate::core::result_cache::CacheKey::object_key`]), a name no job may take.
 

@@ -1,5 +1,6 @@
-//! Event adapter: turns an incoming Lambda payload into the objects it announces, and an
-//! object key into a job. Pure: no I/O, no AWS clients.
+//! The triggers: turns an incoming Lambda payload into the objects it announces
+//! (`records`), keys decoded as S3 encodes them (`keys`). Which key is a job is the
+//! pipeline's rule (`crate::pipeline::job_id`). Pure: no I/O, no AWS clients.
 //!
 //! Accepted payloads: S3 notifications (direct), SQS batches whose bodies are S3
 //! notifications (also wrapped in SNS, or EventBridge events; `s3:TestEvent` is skipped),
