@@ -202,6 +202,11 @@ fn circle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<String> {
     graph.keys().find_map(|n| visit(n, graph, &mut vec![], &mut done))
 }
 
+/// The graph with each module named by its path (`core::image::probe`).
+fn named(graph: &Graph) -> BTreeMap<String, BTreeSet<String>> {
+    graph.iter().map(|(k, v)| (label(k), v.iter().map(|p| label(p)).collect())).collect()
+}
+
 /// Every circle found by breaking each one found at its last edge and looking again.
 fn circles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
     let mut g = graph.clone();
@@ -269,8 +274,7 @@ fn label(p: &[String]) -> String {
 fn no_module_imports_one_that_imports_it_back() {
     let (_, graph) = module_graph();
     assert!(graph.len() > 50, "the crate's modules were found: {}", graph.len());
-    let named: BTreeMap<String, BTreeSet<String>> =
-        graph.iter().map(|(k, v)| (label(k), v.iter().map(|p| label(p)).collect())).collect();
+    let named = named(&graph);
     assert!(named["pipeline::call"].contains("backends"), "imports are read: {:?}", named["pipeline::call"]);
     let found = circles(&named);
     assert!(found.is_empty(), "import circles between modules:\n{}", found.join("\n"));
@@ -298,8 +302,7 @@ fn folder_circles(all: &[Module], graph: &Graph) -> Vec<String> {
 /// Every circle, between modules or between the folders at any depth, of one crate.
 fn every_circle(dir: &Path, root: &str) -> Vec<String> {
     let (all, graph) = crate_graph(dir, root);
-    let named: BTreeMap<String, BTreeSet<String>> =
-        graph.iter().map(|(k, v)| (label(k), v.iter().map(|p| label(p)).collect())).collect();
+    let named = named(&graph);
     let mut found = circles(&named);
     found.extend(folder_circles(&all, &graph));
     found

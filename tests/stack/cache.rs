@@ -8,10 +8,6 @@ use serde_json::json;
 
 use crate::support;
 
-fn files_again() -> [(&'static str, Vec<u8>); 2] {
-    [("person.jpg", support::person_jpeg()), ("hoodie.png", support::garment_png())]
-}
-
 /// 20 identical jobs at once against moto's atomic conditional writes: every job succeeds,
 /// every entry verifies, and the emulator's log says how many calls were paid.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -58,9 +54,9 @@ async fn moto_twenty_identical_jobs_at_once_all_succeed_and_the_entries_stay_int
     let again: Vec<_> = (0..JOBS)
         .map(|i| {
             let w = w.clone();
-            let (job, manifest) = (format!("again-{i}"), manifest.clone());
+            let (job, files, manifest) = (format!("again-{i}"), files.clone(), manifest.clone());
             tokio::spawn(async move {
-                w.upload_job(&job, &files_again(), &manifest).await;
+                w.upload_job(&job, &files, &manifest).await;
                 w.deliver_as(&format!("uploads/{job}/job.json"), &format!("again-{i}"), Duration::from_secs(300)).await
             })
         })
