@@ -9,6 +9,11 @@ use serde_json::json;
 
 const ERROR_TYPE_SUFFIX: &str = ":http://internal.amazon.com/coral/com.amazon.bedrock/";
 
+/// What Bedrock answers (404 ResourceNotFoundException) for a model past its end of life
+/// (Nova Canvas reference §6, [I4]).
+pub(super) const END_OF_LIFE: &str =
+    "This model version has reached the end of its life. Please refer to the AWS documentation for more details.";
+
 /// A Bedrock error answer: status, exception name and message.
 #[derive(Debug)]
 pub(super) struct Rejection {
@@ -24,6 +29,11 @@ impl Rejection {
 
     pub(super) fn validation(message: impl Into<String>) -> Self {
         Rejection::new(400, "ValidationException", message)
+    }
+
+    /// 404 ResourceNotFoundException: the model reached its end of life.
+    pub(super) fn end_of_life() -> Self {
+        Rejection::new(404, "ResourceNotFoundException", END_OF_LIFE)
     }
 
     /// The answer, with `request_id` as `x-amzn-RequestId`.

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::bedrock::END_OF_LIFE;
+
 /// A fault for the next call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
@@ -46,10 +48,14 @@ impl Fault {
             Fault::ModelNotReady => (429, "ModelNotReadyException", "Model is not ready to serve inference requests."),
             Fault::ServiceUnavailable => (503, "ServiceUnavailableException", "Service is temporarily unavailable."),
             Fault::InternalServer => (500, "InternalServerException", "The server encountered an internal error."),
-            Fault::ModelTimeout => (408, "ModelTimeoutException", "Model has timed out in processing the request. Try your request again."),
+            Fault::ModelTimeout => {
+                (408, "ModelTimeoutException", "Model has timed out in processing the request. Try your request again.")
+            }
             Fault::ModelError => (424, "ModelErrorException", "The model failed to process the request."),
-            Fault::EndOfLife => (404, "ResourceNotFoundException", "This model version has reached the end of its life. Please refer to the AWS documentation for more details."),
-            Fault::AccessDenied => (403, "AccessDeniedException", "You don't have access to the model with the specified model ID."),
+            Fault::EndOfLife => (404, "ResourceNotFoundException", END_OF_LIFE),
+            Fault::AccessDenied => {
+                (403, "AccessDeniedException", "You don't have access to the model with the specified model ID.")
+            }
             Fault::InputModeration | Fault::OutputModeration { .. } | Fault::Delay { .. } => return None,
         })
     }

@@ -11,18 +11,31 @@
 //! - `GET /_emulator/requests` lists the Nova Canvas calls, `GET /_emulator/calls` the
 //!   others' (images summarised, never base64);
 //! - `POST /_emulator/tokens/expire` expires every token issued; `POST /_emulator/reset`
-//!   clears the queues and logs.
+//!   clears the queues and logs;
+//! - `POST /_emulator/retired` retires a model id (a JSON string) or several (an array),
+//!   `GET /_emulator/retired` lists them, `DELETE /_emulator/retired/{model_id}` serves one again.
+//!
+//! Retired models: every route answers an id configured as retired with its platform's
+//! "this model is gone" reply, before faults, quota and body checks (Bedrock: 404
+//! `ResourceNotFoundException` "This model version has reached the end of its life. …";
+//! Vertex: 404 `NOT_FOUND` "Publisher Model `…` was not found …"). Configure them with the
+//! environment variable `EMULATOR_RETIRED_MODELS` ([`RETIRED_MODELS_ENV`], comma-separated
+//! ids, read by [`Emulator::new`] and so by `tryon emulator` and every test world), with
+//! [`Emulator::retire_model`] / [`Emulator::with_retired_models`], or with the route above.
 //!
 //! A crate of its own, independent of the function: its limits come from the references
-//! ([`reference`]), so it checks the numbers the function plans with instead of echoing them.
+//! ([`reference`](mod@reference)), so it checks the numbers the function plans with instead of echoing them.
 //!
 //! The rooms, each with one job (arrows are the only imports between them, no circles):
 //!
-//! - `state`: the shared [`Emulator`] (fault queues, request logs, model ids, issued tokens,
-//!   the quota) -> `faults`, `log`;
-//! - `faults`: the Nova Canvas [`Fault`] types and the canned Bedrock error each one answers;
+//! - `state`: the shared [`Emulator`] (fault queues, request logs, model ids, retired ids,
+//!   issued tokens, the quota, `EMULATOR_RETIRED_MODELS`) -> `faults`, `log`;
+//! - `faults`: the Nova Canvas [`Fault`] types and the canned Bedrock error each one answers
+//!   -> `bedrock`;
 //! - `log`: the [`RecordedRequest`] and the body summary that replaces images -> `faults`;
-//! - `bedrock`: Bedrock's error answer (`x-amzn-ErrorType`, `x-amzn-RequestId`);
+//! - `bedrock`: Bedrock's error answer (`x-amzn-ErrorType`, `x-amzn-RequestId`) and its
+//!   end-of-life message;
+//! - `retired`: the control routes of retired model ids -> `state`;
 //! - `server`: axum routes, the `InvokeModel` wire protocol and the control API -> all the others;
 //! - `validate`: strict checks of the body against the Nova Canvas reference;
 //! - `render`: the deterministic output images and mask -> `validate`;
@@ -31,7 +44,7 @@
 //! - `google/`: Vertex AI `:predict` and `:generateContent` -> `google_auth`, `state`;
 //! - `google_auth`: Google's token endpoints and the bearer check -> `state`;
 //! - `wif`: the Workload Identity Federation file whose token endpoint is here;
-//! - [`reference`]: the Nova Canvas limits and garment classes, from the reference;
+//! - [`reference`](mod@reference): the Nova Canvas limits and garment classes, from the reference;
 //! - [`service_account`]: the emulator-only service-account key its JWT check trusts;
 //! - `token_bucket`: the requests-per-minute rule `quota` and the capacity model share.
 
@@ -44,6 +57,7 @@ mod log;
 mod quota;
 pub mod reference;
 mod render;
+mod retired;
 mod server;
 pub mod service_account;
 mod state;
@@ -54,6 +68,6 @@ mod wif;
 pub use faults::Fault;
 pub use log::RecordedRequest;
 pub use reference::BodyRegion;
-pub use state::Emulator;
+pub use state::{Emulator, RETIRED_MODELS_ENV};
 pub use token_bucket::TokenBucket;
 pub use wif::{external_account_json, AUDIENCE};

@@ -29,6 +29,7 @@ impl Emulator {
             .route("/_emulator/faults/{backend}", post(add_backend_faults))
             .route("/_emulator/calls", get(list_backend_calls))
             .route("/_emulator/tokens/expire", post(expire_tokens))
+            .merge(super::retired::routes())
             .merge(super::google_auth::routes())
             .merge(super::google::routes())
             .merge(super::converse::routes())
@@ -114,21 +115,24 @@ struct Call {
 }
 
 impl Call {
-    fn begin(emu: Emulator, model_id: &str, headers: &HeaderMap, body_bytes: usize) -> Call {
+    fn begin(emu: Emulator, model_id: &str, headers: &HeaderMap, body_bytes: usize, take_fault: bool) -> Call {
         let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let (index, request_id, fault) = emu.begin(RecordedRequest {
-            request_id: String::new(),
-            model_id: model_id.to_owned(),
-            content_type: header("content-type"),
-            accept: header("accept"),
-            auth: auth_kind(header("authorization").as_deref()).into(),
-            sdk_request: header("amz-sdk-request"),
-            body_bytes,
-            body: Value::Null,
-            status: 0,
-            fault: None,
-            error: None,
-        });
+        let (index, request_id, fault) = emu.begin(
+            RecordedRequest {
+                request_id: String::new(),
+                model_id: model_id.to_owned(),
+                content_type: header("content-type"),
+                accept: header("accept"),
+                auth: auth_kind(header("authorization").as_deref()).into(),
+                sdk_request: header("amz-sdk-request"),
+                body_bytes,
+                body: Value::Null,
+                status: 0,
+                fault: None,
+                error: None,
+            },
+            take_fault,
+        );
         Call { emu, index, request_id, fault }
     }
 
@@ -171,7 +175,13 @@ async fn invoke(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let call = Call::begin(emu.clone(), &model_id, &headers, body.len());
+    // A retired model is refused first: no fault used, no quota counted, no body read.
+    let retired = emu.is_retired(&model_id);
+    let call = Call::begin(emu.clone(), &model_id, &headers, body.len(), !retired);
+    if retired {
+        let summary = tokio::task::spawn_blocking(move || summarise(&body)).await.unwrap_or(Value::Null);
+        return call.reject(Rejection::end_of_life(), summary, false);
+    }
     // Over the quota (`tryon emulator --requests-per-minute`): Bedrock's throttling answer.
     if let (false, Some((status, kind, message))) = (emu.admit(), Fault::Throttling.canned()) {
         return call.reject(Rejection::new(status, kind, message), Value::Null, true);

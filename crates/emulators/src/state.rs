@@ -1,6 +1,7 @@
-//! The emulator's shared state: the fault queue, the request log and the model ids it serves.
+//! The emulator's shared state: the fault queue, the request log, the model ids it serves
+//! and the ids it answers as retired.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,22 @@ pub(super) struct Shared {
     pub(super) backend_calls: Vec<Value>,
     /// Access tokens the emulated Google token endpoints issued, with their expiry.
     pub(super) tokens: HashMap<String, Instant>,
+    /// Model ids every route answers as retired (configuration: `reset` keeps them).
+    pub(super) retired: BTreeSet<String>,
+}
+
+/// The environment variable whose comma-separated model ids an emulator answers as retired
+/// (read by [`Emulator::new`]).
+pub const RETIRED_MODELS_ENV: &str = "EMULATOR_RETIRED_MODELS";
+
+/// The ids of a comma-separated list, trimmed, empty entries skipped.
+pub(super) fn parse_ids(list: &str) -> impl Iterator<Item = String> + '_ {
+    list.split(',').map(str::trim).filter(|id| !id.is_empty()).map(str::to_owned)
+}
+
+/// The ids [`RETIRED_MODELS_ENV`] names (none when it is unset or not Unicode).
+fn retired_from_env() -> Vec<String> {
+    std::env::var(RETIRED_MODELS_ENV).map(|v| parse_ids(&v).collect()).unwrap_or_default()
 }
 
 /// The emulator's state; clone it to share.
@@ -50,8 +67,43 @@ impl Emulator {
         self.quota.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_mut().is_none_or(Quota::admit)
     }
 
+    /// An emulator serving `model_ids` on `InvokeModel` and `Converse`, with the ids of
+    /// `EMULATOR_RETIRED_MODELS` (comma-separated) retired on every route.
     pub fn new(model_ids: Vec<String>) -> Self {
-        Emulator { shared: Arc::default(), model_ids: Arc::new(model_ids), quota: Arc::default() }
+        let emu = Emulator { shared: Arc::default(), model_ids: Arc::new(model_ids), quota: Arc::default() };
+        emu.lock().retired.extend(retired_from_env());
+        emu
+    }
+
+    /// Answers `model_id` as retired on every route from now on: Bedrock's 404
+    /// ResourceNotFoundException "end of its life", Vertex's 404 NOT_FOUND publisher model.
+    pub fn retire_model(&self, model_id: impl Into<String>) {
+        self.lock().retired.insert(model_id.into());
+    }
+
+    /// This emulator with `model_ids` retired too (see [`Emulator::retire_model`]).
+    pub fn with_retired_models<I, S>(self, model_ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.lock().retired.extend(model_ids.into_iter().map(Into::into));
+        self
+    }
+
+    /// Serves `model_id` again if it was retired; whether it was.
+    pub fn unretire_model(&self, model_id: &str) -> bool {
+        self.lock().retired.remove(model_id)
+    }
+
+    /// The retired model ids, sorted.
+    pub fn retired_models(&self) -> Vec<String> {
+        self.lock().retired.iter().cloned().collect()
+    }
+
+    /// Whether `model_id` is answered as retired.
+    pub(super) fn is_retired(&self, model_id: &str) -> bool {
+        self.lock().retired.contains(model_id)
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, Shared> {
@@ -124,13 +176,13 @@ impl Emulator {
         }
     }
 
-    /// Starts a call: numbers it, takes the next fault and logs it as in flight.
-    /// `record` is filled in with the request id and fault.
-    pub(super) fn begin(&self, mut record: RecordedRequest) -> (usize, String, Option<Fault>) {
+    /// Starts a call: numbers it, takes the next fault (if `take_fault`) and logs it as in
+    /// flight. `record` is filled in with the request id and fault.
+    pub(super) fn begin(&self, mut record: RecordedRequest, take_fault: bool) -> (usize, String, Option<Fault>) {
         let mut s = self.lock();
         s.counter += 1;
         let request_id = format!("{:08x}-e111-4a7e-8000-{:012x}", s.counter, std::process::id());
-        let fault = s.faults.pop_front();
+        let fault = if take_fault { s.faults.pop_front() } else { None };
         record.request_id = request_id.clone();
         record.fault = fault.clone();
         s.requests.push(record);

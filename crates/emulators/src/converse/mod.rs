@@ -106,6 +106,39 @@ impl ConverseFault {
 /// The answer of one call: a 200 reply or an error.
 type Outcome = Result<Value, Rejection>;
 
+/// What the emulator makes of the path's model id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Availability {
+    Served,
+    /// Not an id this emulator serves: "The provided model identifier is invalid."
+    Unknown,
+    /// Configured as retired: the end-of-life answer.
+    Retired,
+}
+
+impl Availability {
+    fn of(emu: &Emulator, model_id: &str) -> Self {
+        if emu.is_retired(model_id) {
+            Availability::Retired
+        } else if emu.serves(model_id) {
+            Availability::Served
+        } else {
+            Availability::Unknown
+        }
+    }
+
+    /// Bedrock's 404 for an id it does not serve.
+    fn check(self) -> Result<(), Rejection> {
+        match self {
+            Availability::Served => Ok(()),
+            Availability::Retired => Err(Rejection::end_of_life()),
+            Availability::Unknown => {
+                Err(Rejection::new(404, "ResourceNotFoundException", "The provided model identifier is invalid."))
+            }
+        }
+    }
+}
+
 async fn converse(
     State(emu): State<Emulator>,
     Path(model_id): Path<String>,
@@ -118,7 +151,9 @@ async fn converse(
         s.counter += 1;
         format!("{:08x}-c0e5-4a7e-8000-{:012x}", s.counter, std::process::id())
     };
-    let raw_fault = emu.next_backend_fault(BACKEND);
+    let model = Availability::of(&emu, &model_id);
+    // A retired model is refused before anything counts: its call uses no fault.
+    let raw_fault = if model == Availability::Retired { None } else { emu.next_backend_fault(BACKEND) };
     let fault = raw_fault.clone().map(serde_json::from_value::<ConverseFault>).transpose();
     if let Ok(Some(ConverseFault::Delay { ms })) = &fault {
         tokio::time::sleep(Duration::from_millis(*ms)).await;
@@ -126,10 +161,9 @@ async fn converse(
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let content_type = header("content-type").unwrap_or_default();
     let body_bytes = body.len();
-    let serves = emu.serves(&model_id);
     let (outcome, summary) = tokio::task::spawn_blocking(move || {
         let summary = validate::summarise(&body);
-        (answer(serves, fault, &content_type, &body), summary)
+        (answer(model, fault, &content_type, &body), summary)
     })
     .await
     .unwrap_or_else(|e| {
@@ -163,24 +197,22 @@ async fn converse(
     resp
 }
 
-/// What the service answers: the model id, then the fault's error, then the body's checks,
-/// then the model's reply (or the fault's 200 reply).
+/// The answer to a queued fault this emulator does not know.
+fn unknown_fault(e: serde_json::Error) -> Rejection {
+    let message = format!("the bedrock-converse emulator does not know this fault: {e}");
+    Rejection::new(400, "UnknownEmulatorFaultException", message)
+}
+
+/// What the service answers: the model id (retired, unknown), then the fault's error, then
+/// the body's checks, then the model's reply (or the fault's 200 reply).
 fn answer(
-    serves: bool,
+    model: Availability,
     fault: Result<Option<ConverseFault>, serde_json::Error>,
     content_type: &str,
     body: &[u8],
 ) -> Outcome {
-    let fault = fault.map_err(|e| {
-        Rejection::new(
-            400,
-            "UnknownEmulatorFaultException",
-            format!("the bedrock-converse emulator does not know this fault: {e}"),
-        )
-    })?;
-    if !serves {
-        return Err(Rejection::new(404, "ResourceNotFoundException", "The provided model identifier is invalid."));
-    }
+    let fault = fault.map_err(unknown_fault)?;
+    model.check()?;
     if let Some(r) = fault.as_ref().and_then(ConverseFault::rejection) {
         return Err(r);
     }
@@ -253,7 +285,9 @@ mod tests {
 
     #[test]
     fn the_answer_is_one_png_at_the_persons_size_with_usage() {
-        let r = answer(true, Ok(None), "application/json", &body(&png(64, 96), &png(20, 20), 10_000)).ok().unwrap();
+        let r = answer(Availability::Served, Ok(None), "application/json", &body(&png(64, 96), &png(20, 20), 10_000))
+            .ok()
+            .unwrap();
         assert_eq!(r["stopReason"], "end_turn");
         let content = r["output"]["message"]["content"].as_array().unwrap();
         let png = B64.decode(content[1]["image"]["source"]["bytes"].as_str().unwrap()).unwrap();
@@ -265,7 +299,9 @@ mod tests {
 
     #[test]
     fn a_budget_too_small_for_the_image_stops_at_max_tokens() {
-        let r = answer(true, Ok(None), "application/json", &body(&png(64, 96), &png(20, 20), 10)).ok().unwrap();
+        let r = answer(Availability::Served, Ok(None), "application/json", &body(&png(64, 96), &png(20, 20), 10))
+            .ok()
+            .unwrap();
         assert_eq!(r["stopReason"], "max_tokens");
         assert!(r["output"]["message"]["content"][0]["image"].is_null());
     }
@@ -275,24 +311,27 @@ mod tests {
         let b = body(&png(8, 8), &png(8, 8), 100);
         let status = |o: Outcome| o.err().map(|r| (r.status, r.kind));
         assert_eq!(
-            status(answer(false, Ok(Some(ConverseFault::Throttling)), "application/json", &b)),
+            status(answer(Availability::Unknown, Ok(Some(ConverseFault::Throttling)), "application/json", &b)),
             Some((404, "ResourceNotFoundException"))
         );
         assert_eq!(
-            status(answer(true, Ok(Some(ConverseFault::AccessDenied)), "application/json", b"{")),
+            status(answer(Availability::Served, Ok(Some(ConverseFault::AccessDenied)), "application/json", b"{")),
             Some((403, "AccessDeniedException"))
         );
         assert_eq!(
-            status(answer(true, Ok(Some(ConverseFault::ContentFiltered)), "application/json", b"{")),
+            status(answer(Availability::Served, Ok(Some(ConverseFault::ContentFiltered)), "application/json", b"{")),
             Some((400, "ValidationException"))
         );
-        assert_eq!(status(answer(true, Ok(None), "text/plain", &b)), Some((400, "ValidationException")));
+        assert_eq!(
+            status(answer(Availability::Served, Ok(None), "text/plain", &b)),
+            Some((400, "ValidationException"))
+        );
         let unknown = serde_json::from_value::<ConverseFault>(json!({"type": "meteorStrike"})).map(Some);
-        assert_eq!(status(answer(true, unknown, "application/json", &b)).map(|s| s.0), Some(400));
+        assert_eq!(status(answer(Availability::Served, unknown, "application/json", &b)).map(|s| s.0), Some(400));
         for (fault, stop) in
             [(ConverseFault::ContentFiltered, "content_filtered"), (ConverseFault::TextOnly, "end_turn")]
         {
-            let r = answer(true, Ok(Some(fault)), "application/json", &b).ok().unwrap();
+            let r = answer(Availability::Served, Ok(Some(fault)), "application/json", &b).ok().unwrap();
             assert_eq!(r["stopReason"], stop);
             assert!(r["output"]["message"]["content"].as_array().unwrap().iter().all(|c| c["image"].is_null()));
         }

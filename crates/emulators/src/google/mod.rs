@@ -6,7 +6,8 @@
 //! `VERTEX_ENDPOINT_URL`.
 //!
 //! A call is checked in Google's order: the bearer token (401; Google's front end
-//! authenticates before it looks the model up), the model, method and location (404), then
+//! authenticates before it looks the model up), a model configured as retired (404
+//! NOT_FOUND, Google's text alone), the model, method and location (404), then
 //! the queued fault, the content type and the body (400, Google's
 //! `{"error":{code,message,status,details}}` naming the field). Every call is logged with
 //! `Emulator::log_backend_call`, images summarised. Faults are queued with
@@ -96,6 +97,11 @@ async fn serve(emu: &Emulator, path: (&str, &str, &str), headers: &HeaderMap, bo
     let target = wire::resolve(path.0, path.1, path.2);
     if let Err(e) = wire::check_auth(emu, headers) {
         return Outcome { target: target.ok(), fault: None, result: Err(e) };
+    }
+    // A retired model is Google's 404, before the fault queue and the body are touched.
+    if let Some(t) = wire::named(path.0, path.1, path.2).filter(|t| emu.is_retired(&t.model)) {
+        let result = Err(wire::retired(&t));
+        return Outcome { target: Some(t), fault: None, result };
     }
     let target = match target {
         Ok(t) => t,

@@ -83,17 +83,36 @@ fn locations(backend: Backend, model: &str) -> Option<&'static [&'static str]> {
     }
 }
 
+/// Google's 404 text for a publisher model it does not serve (to this project).
+fn publisher_model_not_found(project: &str, location: &str, model: &str) -> String {
+    format!(
+        "Publisher Model `projects/{project}/locations/{location}/publishers/google/models/{model}` was not found or your project does not have access to it. Please ensure you are using a valid model version. For more information, see: https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions"
+    )
+}
+
+/// The 404 NOT_FOUND a retired (shut-down) model answers: Google's text, nothing added.
+pub(super) fn retired(target: &Target) -> GoogleError {
+    GoogleError::new(404, "NOT_FOUND", publisher_model_not_found(&target.project, &target.location, &target.model))
+}
+
+/// The target `{model}:{action}` names, whether or not Google serves it there; `None`
+/// for a method other than `:predict` and `:generateContent`.
+pub(super) fn named(project: &str, location: &str, model_action: &str) -> Option<Target> {
+    let (model, action) = model_action.rsplit_once(':')?;
+    let backend = match action {
+        "predict" => Backend::Vto,
+        "generateContent" => Backend::Gemini,
+        _ => return None,
+    };
+    Some(Target { project: project.to_owned(), location: location.to_owned(), model: model.to_owned(), backend })
+}
+
 /// Parses `{model}:{action}` (split at the last `:`) and checks that Google serves that
 /// model, for that action, in that location. Anything else is Google's 404.
 pub(super) fn resolve(project: &str, location: &str, model_action: &str) -> Result<Target, GoogleError> {
     let not_found = |model: &str, why: String| {
-        GoogleError::new(
-            404,
-            "NOT_FOUND",
-            format!(
-                "Publisher Model `projects/{project}/locations/{location}/publishers/google/models/{model}` was not found or your project does not have access to it. Please ensure you are using a valid model version. For more information, see: https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions ({why})"
-            ),
-        )
+        let text = publisher_model_not_found(project, location, model);
+        GoogleError::new(404, "NOT_FOUND", format!("{text} ({why})"))
     };
     let Some((model, action)) = model_action.rsplit_once(':') else {
         return Err(not_found(model_action, "the path names no method such as :predict".into()));
