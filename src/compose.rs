@@ -19,5 +19,7 @@ pub async fn service(config: Config) -> LambdaService {
     let storage = S3Storage::from_sdk_config(&sdk, config.s3_force_path_style);
     let model = Models::from_config(&sdk, &config).await;
     let events = EventBridgeEvents::for_bus(&sdk, config.event_bus_name.as_deref());
-    Service { storage, model, events, config }
+    let service = Service { storage, model, events, config };
+    service.log_model_lifecycle();
+    service
 }

@@ -95,7 +95,7 @@ mod tests {
     use crate::core::backend::Backend;
 
     fn spec(v: serde_json::Value) -> JobSpec {
-        crate::core::manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", Backend::GeminiImage).unwrap()
+        crate::core::manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", &[Backend::GeminiImage]).unwrap()
     }
 
     #[test]

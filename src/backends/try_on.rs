@@ -5,8 +5,8 @@
 //! credentials) is the transport's business ([`crate::adapters::model::Model`]).
 
 use crate::adapters::model::ModelCallError;
-use crate::config::Prices;
 use crate::core::backend::Backend;
+use crate::core::catalog::Price;
 use crate::core::error::JobError;
 use crate::core::manifest::JobSpec;
 
@@ -78,7 +78,7 @@ pub trait TryOn: Sync {
         width as u64 * height as u64
     }
 
-    /// USD for one call making `spec.number_of_images()` pictures of `width`×`height`: an
+    /// USD for one call at the model's catalog `price` making `spec.number_of_images()` pictures of `width`×`height`: an
     /// estimate before the call (`reply` is `None`), what was billed after it.
-    fn price(&self, spec: &JobSpec, width: u32, height: u32, reply: Option<&Reply>, prices: &Prices) -> f64;
+    fn price(&self, spec: &JobSpec, width: u32, height: u32, reply: Option<&Reply>, price: &Price) -> f64;
 }

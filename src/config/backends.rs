@@ -32,13 +32,18 @@ impl Default for GoogleConfig {
         GoogleConfig {
             project: None,
             location: "us-central1".into(),
-            vto_model: "virtual-try-on-001".into(),
-            gemini_model: "gemini-3.1-flash-image".into(),
+            vto_model: catalog_default(Backend::VertexVto),
+            gemini_model: catalog_default(Backend::GeminiImage),
             gemini_location: "global".into(),
             endpoint_url: None,
             credentials: GoogleCredentials::None,
         }
     }
+}
+
+/// The compiled catalog's default model of `b` on its platform.
+pub(super) fn catalog_default(b: Backend) -> String {
+    crate::core::catalog::Catalog::compiled().default_model(b, b.platform()).unwrap_or_default().to_owned()
 }
 
 /// Where the Google credentials come from, in the order of preference the README gives.
@@ -73,10 +78,19 @@ fn backend(name: &'static str, raw: &str) -> Result<Backend, ConfigError> {
     Backend::parse(raw.trim()).map_err(|e| invalid(name, raw, &e))
 }
 
-/// `TRYON_BACKEND` and `ENABLED_BACKENDS` (which always include the default).
+/// `TRYON_BACKEND` (a backend or an ordered chain, each once) and `ENABLED_BACKENDS` (which
+/// always include the chain's).
 pub(super) fn backends(v: &Vars<'_>) -> Result<Backends, ConfigError> {
-    let default = backend("TRYON_BACKEND", v.text("TRYON_BACKEND").unwrap_or_default())?;
-    let mut enabled = vec![default];
+    let raw = v.text("TRYON_BACKEND").unwrap_or_default();
+    let mut chain = Vec::new();
+    for name in raw.split(',').map(str::trim) {
+        let b = backend("TRYON_BACKEND", name)?;
+        if chain.contains(&b) {
+            return Err(invalid("TRYON_BACKEND", raw, &format!("{b} is named twice; a chain tries each backend once")));
+        }
+        chain.push(b);
+    }
+    let mut enabled = chain.clone();
     if let Some(list) = v.set("ENABLED_BACKENDS") {
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             let b = backend("ENABLED_BACKENDS", name)?;
@@ -85,11 +99,11 @@ pub(super) fn backends(v: &Vars<'_>) -> Result<Backends, ConfigError> {
             }
         }
     }
-    Ok(Backends { default, enabled })
+    Ok(Backends { chain, enabled })
 }
 
 /// The Vertex AI variables.
-pub(super) fn google(v: &Vars<'_>) -> Result<GoogleConfig, ConfigError> {
+pub(super) fn google(v: &Vars<'_>, vto_model: String, gemini_model: String) -> Result<GoogleConfig, ConfigError> {
     let text = |name| v.text(name).unwrap_or_default().to_owned();
     let endpoint_url = match v.set("VERTEX_ENDPOINT_URL") {
         Some(u) if !(u.starts_with("https://") || u.starts_with("http://")) => {
@@ -111,8 +125,8 @@ pub(super) fn google(v: &Vars<'_>) -> Result<GoogleConfig, ConfigError> {
     Ok(GoogleConfig {
         project: v.set("VERTEX_PROJECT").map(str::to_owned),
         location: text("VERTEX_LOCATION"),
-        vto_model: text("VERTEX_MODEL"),
-        gemini_model: text("GEMINI_MODEL"),
+        vto_model,
+        gemini_model,
         gemini_location: text("GEMINI_LOCATION"),
         endpoint_url,
         credentials: credentials(v)?,

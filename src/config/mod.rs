@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::core::backend::{Backend, Backends};
+use crate::core::backend::{Backend, Backends, Platform};
 use crate::core::budget::MemoryBudget;
+use crate::core::catalog::{Catalog, Price};
 use crate::core::input_limits::{default_budget, Limits, RequestEncoding};
 use crate::core::manifest::CacheMode;
 
@@ -26,7 +27,7 @@ pub struct Config {
     pub uploads_prefix: String,
     /// Prefix the function writes results under. Always ends with `/`, never overlaps uploads.
     pub outputs_prefix: String,
-    /// Bedrock model id.
+    /// Nova Canvas' Bedrock model id (`MODEL_ID`; the catalog has no live default).
     pub model_id: String,
     /// Region of the Bedrock client; `None` means the function's own region.
     pub bedrock_region: Option<String>,
@@ -53,8 +54,6 @@ pub struct Config {
     pub parallel_prepare: bool,
     /// Print a CloudWatch EMF metrics line per job on stdout.
     pub emit_metrics: bool,
-    /// Nova Canvas prices, for the estimated cost.
-    pub prices: Prices,
     /// Most model calls one manifest may ask for (variants or outfit steps).
     pub max_model_calls_per_job: u32,
     /// Variants of one job called at the same time.
@@ -74,55 +73,10 @@ pub struct Config {
     pub event_bus_name: Option<String>,
     /// `RESULT_CACHE`: whether reproducible requests are answered from the result cache.
     pub result_cache: CacheMode,
-}
-
-/// `PRICE_TABLE`, in USD. Nova Canvas: per generated image by quality and output size band
-/// (up to 1024×1024, and larger), the on-demand prices of its reference. The others, each
-/// optional in the variable: Vertex AI Virtual Try-On per image (Google publishes it under
-/// Imagen pricing, which the references could not confirm: an assumption, set yours);
-/// Gemini and Converse per million tokens, as billed.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
-pub struct Prices {
-    pub standard: [f64; 2],
-    pub premium: [f64; 2],
-    pub vertex_vto_per_image: f64,
-    pub gemini_input_per_million_tokens: f64,
-    pub gemini_output_per_million_tokens: f64,
-    pub converse_input_per_million_tokens: f64,
-    pub converse_output_per_million_tokens: f64,
-}
-
-impl Default for Prices {
-    fn default() -> Self {
-        Prices {
-            standard: [0.04, 0.06],
-            premium: [0.06, 0.08],
-            vertex_vto_per_image: 0.04,
-            gemini_input_per_million_tokens: 0.5,
-            gemini_output_per_million_tokens: 60.0,
-            converse_input_per_million_tokens: 0.3,
-            converse_output_per_million_tokens: 2.5,
-        }
-    }
-}
-
-impl Prices {
-    fn all(&self) -> [f64; 9] {
-        let [s0, s1] = self.standard;
-        let [p0, p1] = self.premium;
-        [
-            s0,
-            s1,
-            p0,
-            p1,
-            self.vertex_vto_per_image,
-            self.gemini_input_per_million_tokens,
-            self.gemini_output_per_million_tokens,
-            self.converse_input_per_million_tokens,
-            self.converse_output_per_million_tokens,
-        ]
-    }
+    /// `models.toml` with `MODEL_CATALOG_JSON` merged over it.
+    pub catalog: Catalog,
+    /// `RETIREMENT_WARNING_DAYS`: how long before a model's shutdown jobs are warned.
+    pub retirement_warning_days: u32,
 }
 
 impl Default for Config {
@@ -130,7 +84,7 @@ impl Default for Config {
         Config {
             uploads_prefix: "uploads/".into(),
             outputs_prefix: "outputs/".into(),
-            model_id: "amazon.nova-canvas-v1:0".into(),
+            model_id: String::new(),
             bedrock_region: None,
             s3_force_path_style: false,
             limits: Limits::default(),
@@ -142,16 +96,17 @@ impl Default for Config {
             request_encoding: RequestEncoding::Auto,
             parallel_prepare: false,
             emit_metrics: true,
-            prices: Prices::default(),
             max_model_calls_per_job: 10,
             variant_concurrency: 2,
             memory: default_budget(),
-            backends: Backends::only(Backend::NovaCanvas),
-            converse_model_id: "us.amazon.nova-2-omni-v1:0".into(),
+            backends: Backends::only(Backend::BedrockConverse),
+            converse_model_id: backends::catalog_default(Backend::BedrockConverse),
             converse_region: None,
             google: GoogleConfig::default(),
             event_bus_name: None,
             result_cache: CacheMode::Auto,
+            catalog: Catalog::compiled(),
+            retirement_warning_days: 30,
         }
     }
 }
@@ -167,11 +122,13 @@ impl Config {
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let v = Vars(vars);
         let memory = memory_budget(&v)?;
+        let catalog = catalog(&v)?;
+        let model = |name, b: Backend| model_id(&v, name, &catalog, b);
         let cfg = Config {
             memory,
             uploads_prefix: prefix(&v, "UPLOADS_PREFIX")?,
             outputs_prefix: prefix(&v, "OUTPUTS_PREFIX")?,
-            model_id: v.text("MODEL_ID").unwrap_or_default().to_owned(),
+            model_id: model("MODEL_ID", Backend::NovaCanvas),
             bedrock_region: region(&v, "BEDROCK_REGION")?,
             converse_region: region(&v, "CONVERSE_REGION")?,
             s3_force_path_style: v.boolean("S3_FORCE_PATH_STYLE")?,
@@ -186,14 +143,20 @@ impl Config {
             emit_metrics: v.boolean("EMIT_METRICS")?,
             max_model_calls_per_job: v.required_number("MAX_MODEL_CALLS_PER_JOB")? as u32,
             variant_concurrency: v.required_number("VARIANT_CONCURRENCY")? as u32,
-            prices: prices(&v)?,
             backends: backends::backends(&v)?,
-            converse_model_id: v.text("CONVERSE_MODEL_ID").unwrap_or_default().to_owned(),
-            google: backends::google(&v)?,
+            converse_model_id: model("CONVERSE_MODEL_ID", Backend::BedrockConverse),
+            google: backends::google(
+                &v,
+                model("VERTEX_MODEL", Backend::VertexVto),
+                model("GEMINI_MODEL", Backend::GeminiImage),
+            )?,
             event_bus_name: event_bus(&v)?,
             result_cache: result_cache(&v)?,
+            retirement_warning_days: v.required_number("RETIREMENT_WARNING_DAYS")? as u32,
+            catalog,
         };
         backends::check_google_backends(&cfg.backends, &cfg.google)?;
+        check_models(&cfg)?;
         if cfg.uploads_prefix.starts_with(&cfg.outputs_prefix) || cfg.outputs_prefix.starts_with(&cfg.uploads_prefix) {
             return Err(invalid(
                 "OUTPUTS_PREFIX",
@@ -288,18 +251,87 @@ fn result_cache(v: &Vars<'_>) -> Result<CacheMode, ConfigError> {
     CacheMode::parse(raw).ok_or_else(|| invalid("RESULT_CACHE", raw, "expected auto or off"))
 }
 
-fn prices(v: &Vars<'_>) -> Result<Prices, ConfigError> {
-    let Some(raw) = v.set("PRICE_TABLE") else { return Ok(Prices::default()) };
-    serde_json::from_str::<Prices>(raw)
-        .ok()
-        .filter(|p| p.all().iter().all(|x| x.is_finite() && *x >= 0.0))
-        .ok_or_else(|| {
-            invalid(
-                "PRICE_TABLE",
-                raw,
-                r#"expected {"standard": [small, large], "premium": [small, large]} in USD, optionally with vertexVtoPerImage, geminiInputPerMillionTokens, geminiOutputPerMillionTokens, converseInputPerMillionTokens, converseOutputPerMillionTokens"#,
-            )
+/// Every enabled backend has a model to call. The catalog names none for Nova Canvas (end
+/// of life): an account that kept access names it, and records it as live.
+fn check_models(cfg: &Config) -> Result<(), ConfigError> {
+    for b in &cfg.backends.enabled {
+        if !cfg.model_of(*b).is_empty() {
+            continue;
+        }
+        let (name, why) = match b {
+            Backend::NovaCanvas => ("MODEL_ID", "nova-canvas is enabled, but Nova Canvas reached end of life on 2026-09-30 and the catalog has no live model for it: choose another backend (README, When a model retires), or, for an account that kept access, set MODEL_ID=amazon.nova-canvas-v1:0 and MODEL_CATALOG_JSON={\"amazon.nova-canvas-v1:0\": {\"stage\": \"ga\", \"shutdown\": null}}"),
+            Backend::BedrockConverse => ("CONVERSE_MODEL_ID", "bedrock-converse is enabled but the catalog names no default model for it: set one"),
+            Backend::VertexVto => ("VERTEX_MODEL", "vertex-vto is enabled but the catalog names no default model for it: set one"),
+            Backend::GeminiImage => ("GEMINI_MODEL", "gemini-image is enabled but the catalog names no default model for it: set one"),
+        };
+        return Err(invalid(name, "", why));
+    }
+    Ok(())
+}
+
+/// `MODEL_CATALOG_JSON` merged over `models.toml`; a bad override stops the function,
+/// naming the field.
+fn catalog(v: &Vars<'_>) -> Result<Catalog, ConfigError> {
+    let raw = v.set("MODEL_CATALOG_JSON");
+    Catalog::with_overrides(raw).map_err(|e| invalid("MODEL_CATALOG_JSON", raw.unwrap_or_default(), &e.to_string()))
+}
+
+/// The model a backend calls: the variable, else the catalog's default on its platform
+/// (empty when the catalog has none: enabling that backend then needs the variable).
+fn model_id(v: &Vars<'_>, name: &'static str, catalog: &Catalog, b: Backend) -> String {
+    v.set(name).or_else(|| catalog.default_model(b, b.platform())).unwrap_or_default().to_owned()
+}
+
+/// What a deployment's variables say about its models, without the rest of the
+/// configuration (no credentials needed): for `tryon models`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelsView {
+    pub catalog: Catalog,
+    pub backends: Backends,
+    /// Every backend with the model id it would call (empty when none is configured).
+    pub models: Vec<(Backend, String)>,
+    pub retirement_warning_days: u32,
+}
+
+impl ModelsView {
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<ModelsView, ConfigError> {
+        let v = Vars(vars);
+        let catalog = catalog(&v)?;
+        let names = [
+            (Backend::NovaCanvas, "MODEL_ID"),
+            (Backend::VertexVto, "VERTEX_MODEL"),
+            (Backend::GeminiImage, "GEMINI_MODEL"),
+            (Backend::BedrockConverse, "CONVERSE_MODEL_ID"),
+        ];
+        Ok(ModelsView {
+            models: names.into_iter().map(|(b, name)| (b, model_id(&v, name, &catalog, b))).collect(),
+            backends: backends::backends(&v)?,
+            retirement_warning_days: v.required_number("RETIREMENT_WARNING_DAYS")? as u32,
+            catalog,
         })
+    }
+}
+
+impl Config {
+    /// The model id `b` calls in this deployment.
+    pub fn model_of(&self, b: Backend) -> &str {
+        match b {
+            Backend::NovaCanvas => &self.model_id,
+            Backend::BedrockConverse => &self.converse_model_id,
+            Backend::VertexVto => &self.google.vto_model,
+            Backend::GeminiImage => &self.google.gemini_model,
+        }
+    }
+
+    /// The platform `b` is called on.
+    pub fn platform_of(&self, b: Backend) -> Platform {
+        b.platform()
+    }
+
+    /// What a call to `b` costs, from the catalog.
+    pub fn price_of(&self, b: Backend) -> Price {
+        self.catalog.price(b, self.model_of(b), self.platform_of(b))
+    }
 }
 
 #[cfg(test)]
@@ -334,7 +366,14 @@ mod tests {
         assert_eq!(c, Config::default());
         assert_eq!(c.uploads_prefix, "uploads/");
         assert_eq!(c.outputs_prefix, "outputs/");
-        assert_eq!(c.model_id, "amazon.nova-canvas-v1:0");
+        // Nova Canvas reached end of life: it has no default model; the default backend is live.
+        assert_eq!(c.model_id, "");
+        assert_eq!(c.backends, Backends::only(Backend::BedrockConverse));
+        assert_eq!(c.converse_model_id, "us.amazon.nova-2-omni-v1:0");
+        assert_eq!(
+            (c.google.vto_model.as_str(), c.google.gemini_model.as_str()),
+            ("virtual-try-on-001", "gemini-3.1-flash-image")
+        );
         assert_eq!(c.bedrock_region, None);
         assert!(!c.s3_force_path_style);
     }
@@ -363,7 +402,8 @@ mod tests {
             ("PARALLEL_PREPARE", "true"),
             ("EMIT_METRICS", "false"),
             ("RESULT_CACHE", "Off"),
-            ("PRICE_TABLE", r#"{"standard": [0.05, 0.07], "premium": [0.07, 0.09]}"#),
+            ("MODEL_CATALOG_JSON", r#"{"m": {"backend": "nova-canvas", "stage": "ga", "price": {"perImage": 0.05}}}"#),
+            ("RETIREMENT_WARNING_DAYS", "45"),
         ]))
         .unwrap();
         assert_eq!(c.uploads_prefix, "in/");
@@ -390,9 +430,25 @@ mod tests {
         assert!(c.parallel_prepare);
         assert!(!c.emit_metrics);
         assert_eq!(c.result_cache, CacheMode::Off);
-        assert_eq!(c.prices, Prices { standard: [0.05, 0.07], premium: [0.07, 0.09], ..Prices::default() });
+        assert_eq!(c.price_of(Backend::NovaCanvas).per_image, 0.05);
+        assert_eq!(c.retirement_warning_days, 45);
         assert_eq!(c.memory, MemoryBudget::for_function(1024).unwrap());
         assert_eq!((c.max_model_calls_per_job, c.variant_concurrency), (20, 4));
+    }
+
+    #[test]
+    fn backend_chains_and_the_models_they_need() {
+        let c =
+            Config::from_vars(&vars(&[("TRYON_BACKEND", "bedrock-converse, nova-canvas"), ("MODEL_ID", "m")])).unwrap();
+        assert_eq!(c.backends.chain, [Backend::BedrockConverse, Backend::NovaCanvas]);
+        assert_eq!(c.model_of(Backend::NovaCanvas), "m");
+        // Nova Canvas has no live default: enabling it names what to set, remedy included.
+        let e = Config::from_vars(&vars(&[("ENABLED_BACKENDS", "nova-canvas")])).unwrap_err();
+        assert_eq!(e.name, "MODEL_ID");
+        assert!(e.reason.contains("end of life on 2026-09-30") && e.reason.contains("MODEL_CATALOG_JSON"), "{e}");
+        let e = Config::from_vars(&vars(&[("MODEL_CATALOG_JSON", r#"{"virtual-try-on-001": {"stage": "gone"}}"#)]))
+            .unwrap_err();
+        assert!(e.to_string().contains("virtual-try-on-001.vertex-ai.stage"), "{e}");
     }
 
     #[test]
@@ -417,8 +473,11 @@ mod tests {
             ("REQUEST_ENCODING", "webp"),
             ("RESULT_CACHE", "on"),
             ("PARALLEL_PREPARE", "sometimes"),
-            ("PRICE_TABLE", "cheap"),
-            ("PRICE_TABLE", r#"{"standard": [-1, 0], "premium": [0, 0]}"#),
+            ("MODEL_CATALOG_JSON", "cheap"),
+            ("MODEL_CATALOG_JSON", r#"{"virtual-try-on-001": {"shutdown": "soon"}}"#),
+            ("RETIREMENT_WARNING_DAYS", "400"),
+            ("TRYON_BACKEND", "vertex-vto, gemini-image,vertex-vto"),
+            ("TRYON_BACKEND", "gemini-image,dall-e"),
             ("MAX_MODEL_CALLS_PER_JOB", "0"),
             ("MAX_MODEL_CALLS_PER_JOB", "1001"),
             ("VARIANT_CONCURRENCY", "17"),

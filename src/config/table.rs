@@ -47,18 +47,18 @@ const GIB: u64 = 1 << 30;
 
 /// The table, in the README's order.
 pub const VARIABLES: &[Variable] = &[
-    var("TRYON_BACKEND", Value("nova-canvas"), None, "the backend a job calls when its manifest names none: `nova-canvas`, `vertex-vto`, `gemini-image` or `bedrock-converse`"),
-    var("ENABLED_BACKENDS", Described("`TRYON_BACKEND` alone"), None, "comma-separated further backends a manifest may name with `\"backend\"` (each needs its own configuration and credentials)"),
+    var("TRYON_BACKEND", Value("bedrock-converse"), None, "the backend a job calls when its manifest names none, or an ordered chain of them (`vertex-vto,gemini-image`): a backend whose model the catalog says is retired is skipped, one answering `model_unavailable` or `auth_failed` hands the job to the next; names: `nova-canvas`, `vertex-vto`, `gemini-image`, `bedrock-converse`"),
+    var("ENABLED_BACKENDS", Described("the backends of `TRYON_BACKEND`"), None, "comma-separated further backends a manifest may name with `\"backend\"` (each needs its own configuration and credentials)"),
     var("UPLOADS_PREFIX", Value("uploads/"), None, "prefix whose `<jobId>/job.json` objects start jobs"),
     var("OUTPUTS_PREFIX", Value("outputs/"), None, "prefix results are written under; must not overlap the uploads prefix"),
-    var("MODEL_ID", Value("amazon.nova-canvas-v1:0"), None, "Bedrock model id"),
+    var("MODEL_ID", Described("none: Nova Canvas has no live model (end of life 2026-09-30)"), None, "the Bedrock model of `nova-canvas`, for accounts that kept access (record it as live in `MODEL_CATALOG_JSON`)"),
     var("BEDROCK_REGION", Described("the function's region"), None, "region of the Bedrock client (Nova Canvas try-on: `us-east-1`, `eu-west-1`, `ap-northeast-1`)"),
-    var("CONVERSE_MODEL_ID", Value("us.amazon.nova-2-omni-v1:0"), None, "the Bedrock `Converse` model of `bedrock-converse` (Nova 2 Omni, preview access)"),
+    var("CONVERSE_MODEL_ID", Described("the catalog's default (`models.toml`)"), None, "the Bedrock `Converse` model of `bedrock-converse` (Nova 2 Omni, preview access)"),
     var("CONVERSE_REGION", Described("`BEDROCK_REGION`, else the function's region"), None, "region of the `Converse` client (Nova 2 Omni's samples use `us-west-2`)"),
     var("VERTEX_PROJECT", Described("none; required for `vertex-vto` and `gemini-image`"), None, "Google Cloud project id of the Vertex AI calls"),
     var("VERTEX_LOCATION", Value("us-central1"), None, "region of Vertex AI Virtual Try-On"),
-    var("VERTEX_MODEL", Value("virtual-try-on-001"), None, "the Virtual Try-On model of `vertex-vto`"),
-    var("GEMINI_MODEL", Value("gemini-3.1-flash-image"), None, "the Gemini image model of `gemini-image`"),
+    var("VERTEX_MODEL", Described("the catalog's default (`models.toml`)"), None, "the Virtual Try-On model of `vertex-vto`"),
+    var("GEMINI_MODEL", Described("the catalog's default (`models.toml`)"), None, "the Gemini image model of `gemini-image`"),
     var("GEMINI_LOCATION", Value("global"), None, "location of the Gemini image model (`global` has the most capacity)"),
     var("VERTEX_ENDPOINT_URL", Described("Google's endpoints"), None, "base URL replacing `https://{location}-aiplatform.googleapis.com` and the global host, for both Google backends"),
     var("GOOGLE_CREDENTIALS_JSON", Described("none"), None, "Google credentials as a value: the Workload Identity Federation `external_account` configuration (no key)"),
@@ -83,7 +83,8 @@ pub const VARIABLES: &[Variable] = &[
     var("MAX_MODEL_CALLS_PER_JOB", Value("10"), Some(1..=1_000), "most model calls one manifest may ask for (variants or outfit steps)"),
     var("VARIANT_CONCURRENCY", Value("2"), Some(1..=16), "variants of one job called at the same time (fewer when their replies would not fit the memory budget)"),
     var("RESULT_CACHE", Value("auto"), None, "the result cache: `auto` answers a reproducible request (a seed, or Nova Canvas' fixed default) seen before from `<OUTPUTS_PREFIX>_cache/` without a model call; `off` calls the model every time"),
-    var("PRICE_TABLE", Described("the prices in docs/operations.md"), None, "USD for `estimatedCostUsd`: Nova Canvas `{\"standard\": [≤1024², larger], \"premium\": [≤1024², larger]}` per image, and optionally `vertexVtoPerImage`, `geminiInputPerMillionTokens`, `geminiOutputPerMillionTokens`, `converseInputPerMillionTokens`, `converseOutputPerMillionTokens`"),
+    var("MODEL_CATALOG_JSON", Described("none: `models.toml` as built"), None, "corrections and private entries merged over the model catalog: a JSON object keyed by model id with the catalog's field names (`stage`, `shutdown` as `\"YYYY-MM-DD\"` or `null`, `replacement`, `price`, …, and per platform `bedrock`, `vertex-ai`, `gemini-api`); a bad one stops the function at start, naming the field"),
+    var("RETIREMENT_WARNING_DAYS", Value("30"), Some(0..=365), "a model that is deprecated or this many days or fewer from its shutdown gets a `model_retiring` warning in `status.json`, a log line at start and the `DaysToShutdown` metric"),
 ];
 
 /// The entry of `name`; every name the parser asks for is in the table (a test checks).

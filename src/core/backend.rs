@@ -1,5 +1,5 @@
 //! The try-on backends this function can call, as facts: their names, what kind of model
-//! each is, and the images each accepts. Pure data with no imports from the rest of the
+//! each is, the platforms it runs on and the images each accepts. Pure data with no imports from the rest of the
 //! crate, so the manifest, the image preparation and the backends themselves can all read it.
 //! How each backend builds its request and reads its reply lives in [`crate::backends`].
 
@@ -55,6 +55,23 @@ impl Backend {
     /// recorded in `status.json`).
     pub fn prompt_based(self) -> bool {
         matches!(self, Backend::GeminiImage | Backend::BedrockConverse)
+    }
+
+    /// The platforms the backend's models are offered on (the catalog's platform tables).
+    pub fn platforms(self) -> &'static [Platform] {
+        match self {
+            Backend::NovaCanvas | Backend::BedrockConverse => &[Platform::Bedrock],
+            Backend::VertexVto => &[Platform::VertexAi],
+            Backend::GeminiImage => &[Platform::VertexAi, Platform::GeminiApi],
+        }
+    }
+
+    /// The platform this function calls the backend on.
+    pub fn platform(self) -> Platform {
+        match self {
+            Backend::NovaCanvas | Backend::BedrockConverse => Platform::Bedrock,
+            Backend::VertexVto | Backend::GeminiImage => Platform::VertexAi,
+        }
     }
 
     /// Whether the backend calls Google (and so needs Google credentials).
@@ -126,22 +143,56 @@ impl Backend {
     }
 }
 
-/// The backends a deployment offers: the one a manifest gets when it names none
-/// (`TRYON_BACKEND`) and every one a manifest may name (`ENABLED_BACKENDS`).
+/// The backends a deployment offers: the chain a manifest gets when it names none
+/// (`TRYON_BACKEND`, tried in order) and every one a manifest may name (`ENABLED_BACKENDS`
+/// and the chain's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Backends {
-    pub default: Backend,
+    pub chain: Vec<Backend>,
     pub enabled: Vec<Backend>,
 }
 
 impl Backends {
     /// Only `b`, as a deployment that enables nothing else.
     pub fn only(b: Backend) -> Self {
-        Backends { default: b, enabled: vec![b] }
+        Backends { chain: vec![b], enabled: vec![b] }
     }
 }
 
 impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a model is offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Platform {
+    Bedrock,
+    VertexAi,
+    GeminiApi,
+    Fashn,
+}
+
+impl Platform {
+    pub const ALL: [Platform; 4] = [Platform::Bedrock, Platform::VertexAi, Platform::GeminiApi, Platform::Fashn];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Bedrock => "bedrock",
+            Platform::VertexAi => "vertex-ai",
+            Platform::GeminiApi => "gemini-api",
+            Platform::Fashn => "fashn",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Platform> {
+        Platform::ALL.into_iter().find(|p| p.name() == s)
+    }
+}
+
+impl std::fmt::Display for Platform {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }

@@ -56,13 +56,53 @@ pub fn emf_record(status: &Status, timestamp_ms: u64) -> Value {
     root.insert("jobId".into(), status.job_id.clone().into());
     root.insert("modelId".into(), d.model_id.clone().into());
     root.insert("bedrockRequestId".into(), d.bedrock_request_id.clone().into());
+    root.insert("backends".into(), json!(served_by(status)));
     Value::Object(root)
 }
 
-/// Prints the record as one line on stdout, where CloudWatch picks it up.
+/// The backends that served the job's calls.
+fn served_by(status: &Status) -> Vec<String> {
+    let mut out: Vec<String> = status.diagnostics.backend.iter().cloned().collect();
+    for item in status.items.iter().filter(|i| i.state == State::Succeeded) {
+        if let Some(b) = item.backend.as_ref().filter(|b| !out.contains(b)) {
+            out.push(b.clone());
+        }
+    }
+    out
+}
+
+/// `DaysToShutdown` by `Backend`: one record per backend the job used whose model has a
+/// shutdown day in the catalog, so an alarm pages weeks before the day.
+pub fn retirement_records(status: &Status, timestamp_ms: u64) -> Vec<Value> {
+    status
+        .diagnostics
+        .days_to_shutdown
+        .iter()
+        .map(|(backend, days)| {
+            json!({
+                "_aws": {
+                    "Timestamp": timestamp_ms,
+                    "CloudWatchMetrics": [{
+                        "Namespace": NAMESPACE,
+                        "Dimensions": [["Backend"]],
+                        "Metrics": [{"Name": "DaysToShutdown", "Unit": "None"}],
+                    }]
+                },
+                "Backend": backend,
+                "DaysToShutdown": *days as f64,
+                "jobId": status.job_id,
+            })
+        })
+        .collect()
+}
+
+/// Prints the records as lines on stdout, where CloudWatch picks them up.
 pub fn emit(status: &Status) {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
     println!("{}", emf_record(status, now));
+    for r in retirement_records(status, now) {
+        println!("{r}");
+    }
 }
 
 #[cfg(test)]
@@ -158,5 +198,22 @@ mod tests {
         let bad = emf_record(&status(State::Failed, Some("content_filtered")), 1);
         assert_valid_emf(&bad);
         assert_eq!((bad["ErrorCode"].as_str(), bad["Failures"].as_f64()), (Some("content_filtered"), Some(1.0)));
+    }
+
+    #[test]
+    fn days_to_shutdown_is_one_record_per_backend_and_the_serving_backend_is_named() {
+        let mut s = status(State::Succeeded, None);
+        assert!(retirement_records(&s, 1).is_empty(), "no shutdown known, no record");
+        s.diagnostics.backend = Some("vertex-vto".into());
+        s.diagnostics.days_to_shutdown.insert("vertex-vto".into(), 12);
+        s.diagnostics.days_to_shutdown.insert("gemini-image".into(), 170);
+        let records = retirement_records(&s, 1);
+        assert_eq!(records.len(), 2);
+        for r in &records {
+            assert_valid_emf(r);
+        }
+        let vto = records.iter().find(|r| r["Backend"] == "vertex-vto").unwrap();
+        assert_eq!(vto["DaysToShutdown"].as_f64(), Some(12.0));
+        assert_eq!(emf_record(&s, 1)["backends"], serde_json::json!(["vertex-vto"]));
     }
 }

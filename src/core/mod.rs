@@ -3,6 +3,7 @@
 //!
 //! - [`manifest`]: `job.json` validated (every problem at once);
 //! - [`backend`]: the backends as facts (names, the images each accepts);
+//! - [`catalog`]: every model's lifecycle, replacement and price (`models.toml`);
 //! - [`image`]: untrusted upload bytes in, what a model accepts out, and back;
 //! - [`status`]: `status.json`, the claim rules and dead attempts;
 //! - [`sheet`]: the comparison sheet;
@@ -16,6 +17,7 @@
 
 pub mod backend;
 pub mod budget;
+pub mod catalog;
 pub mod completion_event;
 pub mod digest;
 pub mod error;

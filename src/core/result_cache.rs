@@ -127,7 +127,7 @@ mod tests {
     use crate::core::manifest;
 
     fn spec(v: serde_json::Value) -> JobSpec {
-        manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", Backend::NovaCanvas).unwrap()
+        manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", &[Backend::NovaCanvas]).unwrap()
     }
 
     #[test]

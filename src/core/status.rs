@@ -120,6 +120,48 @@ pub struct Diagnostics {
     pub model_calls: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_hits: Option<u32>,
+    /// A one-call job's walk along its backend chain (each item says its own otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backend_attempts: Vec<BackendAttempt>,
+    /// Days until the shutdown the catalog gives for each backend's model the job used.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub days_to_shutdown: BTreeMap<String, i64>,
+}
+
+/// One backend of a chain, as it fared: skipped with no call (its model is retired in the
+/// catalog), moved on from (it answered `model_unavailable` or `auth_failed`), failed, or
+/// the one that served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackendAttempt {
+    pub backend: String,
+    pub model_id: String,
+    pub outcome: AttemptOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttemptOutcome {
+    /// Not called: the catalog says its model is retired.
+    Skipped,
+    /// Called, answered that the model or access is gone: the next backend was tried.
+    MovedOn,
+    /// Called and failed in a way another backend would share (or would be retried here).
+    Failed,
+    Succeeded,
+}
+
+impl AttemptOutcome {
+    /// Whether the chain has gone past this backend (a retry resumes after it).
+    pub fn passed(self) -> bool {
+        matches!(self, AttemptOutcome::Skipped | AttemptOutcome::MovedOn)
+    }
 }
 
 /// How a call used the result cache.
@@ -186,6 +228,9 @@ pub struct ItemStatus {
     pub cost_usd: Option<f64>,
     #[serde(flatten)]
     pub cache: CacheRecord,
+    /// The item's walk along its backend chain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backend_attempts: Vec<BackendAttempt>,
 }
 
 /// Stages of a `processing` job, written to `status.json` as it moves. A delivery that

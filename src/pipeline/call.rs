@@ -112,7 +112,7 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
         let (w, h) = (layout.canvas_width, layout.canvas_height);
         let cost_usd = match answer.cache.cache {
             Some(CacheUse::Hit) => 0.0,
-            _ => backends::of(spec.backend).price(&spec, w, h, Some(&parsed), &self.config.prices),
+            _ => backends::of(spec.backend).price(&spec, w, h, Some(&parsed), &self.config.price_of(spec.backend)),
         };
         let t = Instant::now();
         let request_id = answer.request_id;

@@ -7,6 +7,7 @@
 //! - [`announce`]: the completion event of a finished job, published after its record;
 //! - [`runner`]: the calls of a job (one, variants, outfit steps), each checkpointed;
 //! - [`call`]: one paid model call, its request and its written outputs;
+//! - [`chain`]: which backend of an item's chain is called next, and why the others were not;
 //! - [`cache_lookup`]: the result cache's lookups and stores around that call;
 //! - [`conclude`]: what the calls add up to, and the comparison sheet;
 //! - [`encoding`]: the request-encoding policy; [`keys`]: the bucket layout;
@@ -17,6 +18,7 @@
 mod announce;
 mod cache_lookup;
 mod call;
+mod chain;
 mod claim;
 mod conclude;
 pub mod encoding;

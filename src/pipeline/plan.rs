@@ -40,16 +40,16 @@ pub enum JobPlan {
 }
 
 impl JobPlan {
-    /// The backends the plan calls, each once, in order.
+    /// The backends the plan may call (every chain's), each once, in order.
     pub fn backends(&self) -> Vec<Backend> {
         let specs: Vec<&JobSpec> = match self {
             JobPlan::Single(spec) => vec![spec],
             JobPlan::Variants(items) | JobPlan::Outfit(items) => items.iter().map(|i| &i.spec).collect(),
         };
         let mut out: Vec<Backend> = Vec::new();
-        for s in specs {
-            if !out.contains(&s.backend) {
-                out.push(s.backend);
+        for b in specs.iter().flat_map(|s| &s.chain) {
+            if !out.contains(b) {
+                out.push(*b);
             }
         }
         out
@@ -94,13 +94,12 @@ pub fn parse(bytes: &[u8], job_folder: &str, max_calls: usize, backends: &Backen
     Ok(plan)
 }
 
-/// The backend an outfit's steps call (`None` when the manifest names an unknown one: the
+/// The backends an outfit's steps call (`None` when the manifest names an unknown one: the
 /// step's own check reports it).
-fn step_backend(base: &Map<String, Value>, at: At<'_>) -> Option<Backend> {
+fn step_chain(base: &Map<String, Value>, at: At<'_>) -> Option<Vec<Backend>> {
     match base.get("backend") {
-        None => Some(at.backends.default),
-        Some(Value::String(name)) => Backend::parse(name).ok(),
-        Some(_) => None,
+        None => Some(at.backends.chain.clone()),
+        Some(v) => serde_json::from_value::<manifest::BackendChoice>(v.clone()).ok().map(|c| c.0),
     }
 }
 
@@ -140,15 +139,22 @@ fn check_keys(m: &Map<String, Value>, path: &str, allowed: &[&str]) -> Result<()
 /// One call's manifest: the manifest's own rules, a backend this deployment offers, and
 /// that backend's checks of its options.
 fn single(bytes: &[u8], at: At<'_>) -> Result<JobSpec, ManifestErrors> {
-    let spec = manifest::parse(bytes, at.folder, at.backends.default)?;
-    if !at.backends.enabled.contains(&spec.backend) {
+    let spec = manifest::parse(bytes, at.folder, &at.backends.chain)?;
+    if let Some(b) = spec.chain.iter().find(|b| !at.backends.enabled.contains(b)) {
         let enabled = at.backends.enabled.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ");
         return Err(err(format!(
-            "backend: {} is not enabled in this deployment (it offers {enabled}; see ENABLED_BACKENDS)",
-            spec.backend
+            "backend: {b} is not enabled in this deployment (it offers {enabled}; see ENABLED_BACKENDS)"
         )));
     }
-    let problems = backends::of(spec.backend).check_options(&spec);
+    // Every backend of the chain may be called: each checks its options before anything is paid.
+    let mut problems: Vec<String> = Vec::new();
+    for b in &spec.chain {
+        for p in backends::of(*b).check_options(&spec.on(*b)) {
+            if !problems.contains(&p) {
+                problems.push(p);
+            }
+        }
+    }
     if problems.is_empty() {
         Ok(spec)
     } else {
@@ -246,11 +252,17 @@ fn outfit(base: &Map<String, Value>, list: Value, at: At<'_>) -> Result<Vec<Item
         let mut over = serde_json::json!({ "garment": image });
         if let Some(class) = g.get("garmentClass") {
             // Prompt-based backends are told the class in words; Nova Canvas masks by it.
-            let class = match step_backend(base, at) {
-                Some(b) if b.prompt_based() => serde_json::json!({ "instruction": { "garmentClass": class } }),
-                _ => serde_json::json!({ "virtualTryOnParams": { "garmentBasedMask": { "garmentClass": class } } }),
-            };
-            deep_merge(&mut over, &class);
+            // Each backend of the chain is told in its own terms.
+            let chain = step_chain(base, at).unwrap_or_default();
+            let worded = chain.iter().any(|b| b.prompt_based());
+            if worded {
+                deep_merge(&mut over, &serde_json::json!({ "instruction": { "garmentClass": class } }));
+            }
+            if !worded || chain.contains(&Backend::NovaCanvas) {
+                let mask =
+                    serde_json::json!({ "virtualTryOnParams": { "garmentBasedMask": { "garmentClass": class } } });
+                deep_merge(&mut over, &mask);
+            }
         }
         for field in ["virtualTryOnParams", "instruction"] {
             if let Some(p) = g.get(field) {
@@ -290,7 +302,8 @@ mod tests {
             e.0,
             ["backend: vertex-vto is not enabled in this deployment (it offers nova-canvas; see ENABLED_BACKENDS)"]
         );
-        let both = Backends { default: Backend::NovaCanvas, enabled: vec![Backend::NovaCanvas, Backend::VertexVto] };
+        let both =
+            Backends { chain: vec![Backend::NovaCanvas], enabled: vec![Backend::NovaCanvas, Backend::VertexVto] };
         let JobPlan::Single(spec) =
             plan_with(json!({"source": "p.jpg", "garment": "g.png", "backend": "vertex-vto"}), &both).unwrap()
         else {
@@ -301,7 +314,7 @@ mod tests {
 
     #[test]
     fn variants_may_each_call_another_backend_with_its_own_options() {
-        let all = Backends { default: Backend::NovaCanvas, enabled: Backend::ALL.to_vec() };
+        let all = Backends { chain: vec![Backend::NovaCanvas], enabled: Backend::ALL.to_vec() };
         let m = json!({
             "source": "p.jpg", "garment": "g.png",
             "variants": [

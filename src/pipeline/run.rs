@@ -109,7 +109,7 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
             items: vec![],
             updated_at: status::timestamp(now),
             diagnostics: Diagnostics {
-                model_id: self.model.model_id(self.config.backends.default).to_owned(),
+                model_id: self.model.model_id(self.config.backends.chain[0]).to_owned(),
                 ..Default::default()
             },
             completion_event: None,

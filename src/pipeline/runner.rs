@@ -15,13 +15,15 @@ use crate::adapters::events::Events;
 use crate::adapters::model::Model;
 use crate::adapters::storage::Storage;
 use crate::backends;
-use crate::core::backend::Canvas;
+use crate::core::backend::{Backend, Canvas};
+use crate::core::catalog::Date;
 use crate::core::error::{ErrorCode, JobError};
 use crate::core::image::{self as images, Prepared};
 use crate::core::manifest::JobSpec;
 use crate::core::sheet::{self, Tile};
 use crate::core::status::{
-    self, stage, CacheRecord, CacheUse, Diagnostics, ItemStatus, Outputs, State, Status, StatusError, Warning,
+    self, stage, AttemptOutcome, BackendAttempt, CacheRecord, CacheUse, Diagnostics, ItemStatus, Outputs, State,
+    Status, StatusError, Warning,
 };
 use crate::pipeline::plan::{Item, JobPlan};
 
@@ -49,12 +51,16 @@ struct Job<'a> {
     deadline: Instant,
     shape: Shape,
     items: Vec<Item>,
+    /// What every backend the job may still call accepts (each item's current one and those
+    /// after it in its chain): the source is prepared once for all, so a fallback needs no
+    /// second decode.
+    canvas: Canvas,
+    today: Date,
 }
 
 impl Job<'_> {
-    /// What every backend the job calls accepts: the source is prepared once for all.
     fn canvas(&self) -> Canvas {
-        Canvas::common(self.items.iter().map(|it| it.spec.backend.canvas()))
+        self.canvas
     }
 
     fn place(&self, i: usize) -> CallPlace<'_> {
@@ -81,12 +87,11 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
             JobPlan::Outfit(items) => (Shape::Outfit, items),
         };
         super::keys::check_job_id(&paths.job_id)?;
-        let job = Job { paths, bucket: cp.bucket, deadline, shape, items };
-        resume(status, &job.items);
-        for (st, it) in status.items.iter_mut().zip(&job.items) {
-            st.backend = Some(it.spec.backend.name().to_owned());
-            st.model_id = Some(self.model.model_id(it.spec.backend).to_owned());
-        }
+        let mut items = items;
+        resume(status, &items);
+        let today = Date::today();
+        let canvas = self.walk_chains(&mut items, status, today)?;
+        let job = Job { paths, bucket: cp.bucket, deadline, shape, items, canvas, today };
         let src = Arc::new(self.prepare_source(&job, status).await?);
         self.estimate(&job, &src, status)?;
         let preview = Arc::clone(&src);
@@ -105,9 +110,37 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
         if shape == Shape::Single {
             // The one call's record served as its checkpoint; the job's outputs say it all.
             status.diagnostics.cache = status.items[0].cache.clone();
+            status.diagnostics.backend_attempts = std::mem::take(&mut status.items[0].backend_attempts);
             status.items.clear();
         }
         Ok(())
+    }
+
+    /// Each item on the backend it calls next (retired models skipped, with no call), the
+    /// warnings of models near retirement, and the canvas every callable backend accepts.
+    /// A chain with nothing left fails the job before any call.
+    fn walk_chains(&self, items: &mut [Item], status: &mut Status, today: Date) -> Result<Canvas, JobError> {
+        let mut canvases = Vec::new();
+        for (st, it) in status.items.iter_mut().zip(items.iter_mut()) {
+            let b = match st.state {
+                State::Succeeded => {
+                    st.backend.as_deref().and_then(|n| Backend::parse(n).ok()).unwrap_or(it.spec.backend)
+                }
+                _ => self.next_backend(&it.spec, st, today)?,
+            };
+            it.spec = it.spec.on(b);
+            let rest = it.spec.chain.iter().skip_while(|c| **c != b);
+            canvases.extend(rest.filter(|c| self.verdict(**c, today).callable()).map(|c| c.canvas()));
+            if let Some((warning, days)) = self.retiring(b, today) {
+                if !status.warnings.contains(&warning) {
+                    status.warnings.push(warning);
+                }
+                if let Some(d) = days {
+                    status.diagnostics.days_to_shutdown.insert(b.name().to_owned(), d);
+                }
+            }
+        }
+        Ok(Canvas::common(canvases))
     }
 
     async fn prepare_source(&self, job: &Job<'_>, status: &mut Status) -> Result<Prepared, JobError> {
@@ -130,7 +163,8 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
         for (i, it) in job.items.iter().enumerate() {
             check_reply_fits(&self.config, &it.spec, &src.layout)?;
             let (w, h) = (src.layout.canvas_width, src.layout.canvas_height);
-            let price = backends::of(it.spec.backend).price(&it.spec, w, h, None, &self.config.prices);
+            let price =
+                backends::of(it.spec.backend).price(&it.spec, w, h, None, &self.config.price_of(it.spec.backend));
             let estimate = round_cents(price);
             status.items[i].estimated_cost_usd = Some(estimate);
             total += estimate;
@@ -158,14 +192,24 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
         // The calls are driven apart from the checkpoints: awaiting a checkpoint inside the
         // stream's loop would stop polling the calls still running, and one of them holding
         // what the checkpoint needs (a store's lock, a pooled connection) would never let go.
+        // A variant whose backend is gone goes back on the queue with the next one of its
+        // chain once the move is checkpointed; the queue closes when every variant ended.
+        let (work, queue) = tokio::sync::mpsc::unbounded_channel::<(usize, JobSpec)>();
+        for i in &pending {
+            let _ = work.send((*i, job.items[*i].spec.clone()));
+        }
+        let mut outstanding = pending.len();
+        let mut work = (outstanding > 0).then_some(work);
         let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
         let drive = async move {
-            let mut runs =
-                stream::iter(pending)
-                    .map(|i| async move {
-                        (i, self.call(&job.items[i].spec, src, &self.site(job, i, at_once, false)).await)
-                    })
-                    .buffer_unordered(at_once);
+            let queue = stream::unfold(queue, |mut q| async { q.recv().await.map(|x| (x, q)) });
+            let runs = queue
+                .map(|(i, spec)| async move {
+                    let run = self.call(&spec, src, &self.site(job, i, at_once, false)).await;
+                    (i, spec, run)
+                })
+                .buffer_unordered(at_once);
+            let mut runs = std::pin::pin!(runs);
             while let Some(one) = runs.next().await {
                 // The receiver only goes away when a checkpoint failed, which ends the job.
                 let _ = done.send(one);
@@ -173,10 +217,21 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
             Ok(())
         };
         let keep = async {
-            while let Some((i, run)) = finished.recv().await {
-                record(status, i, &job.items[i].name, &run);
+            while let Some((i, spec, run)) = finished.recv().await {
+                if let Some(next) = self.moved_on(&spec, status, i, &run, job.today) {
+                    self.checkpoint(status, cp).await?;
+                    if let Some(w) = &work {
+                        let _ = w.send((i, next));
+                    }
+                    continue;
+                }
+                record(status, i, &spec, &run);
                 self.checkpoint(status, cp).await?;
                 fresh[i] = run.ok();
+                outstanding -= 1;
+                if outstanding == 0 {
+                    work = None;
+                }
             }
             Ok::<(), Stop>(())
         };
@@ -206,8 +261,18 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
                 results.push(tile_of_png(bytes.clone(), label.clone()).await?);
                 bytes
             } else {
-                let run = self.call(&it.spec, &current, &self.site(job, k, 1, true)).await;
-                record(status, k, &it.name, &run);
+                let mut spec = it.spec.clone();
+                let run = loop {
+                    let run = self.call(&spec, &current, &self.site(job, k, 1, true)).await;
+                    match self.moved_on(&spec, status, k, &run, job.today) {
+                        Some(next) => {
+                            self.checkpoint(status, cp).await?;
+                            spec = next;
+                        }
+                        None => break run,
+                    }
+                };
+                record(status, k, &spec, &run);
                 self.checkpoint(status, cp).await?;
                 let mut r = run.map_err(|f| step_failed(k, it, f))?;
                 tiles.push(Tile { label: format!("Garment {}", k + 1), image: r.garment_tile.image });
@@ -235,16 +300,56 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
         cp: &mut Checkpoint<'_>,
         tiles: &mut Vec<Tile>,
     ) -> Result<(), Stop> {
-        let site = self.site(job, 0, 1, false);
         let mut fresh = None;
         if status.items[0].state == State::Succeeded {
             drop(src);
             self.before_calls(status, cp).await?;
         } else {
-            let request = self.request(&job.items[0].spec, &src, &site).await?;
+            fresh = self.call_single(job, src, status, cp).await?;
+        }
+        self.conclude_single(job.bucket, fresh, status, tiles).await?;
+        Ok(())
+    }
+
+    /// The one call of a one-call job, along its chain while backends answer that they are
+    /// gone. The source is kept only while a fallback may still need it.
+    async fn call_single(
+        &self,
+        job: &Job<'_>,
+        src: Arc<Prepared>,
+        status: &mut Status,
+        cp: &mut Checkpoint<'_>,
+    ) -> Result<Option<CallResult>, Stop> {
+        let site = self.site(job, 0, 1, false);
+        let mut spec = job.items[0].spec.clone();
+        let mut src = Some(src);
+        loop {
+            let Some(source) = src.as_ref() else {
+                return Err(JobError::new(ErrorCode::Internal, "the source was freed before its last call").into());
+            };
+            let request = self.request(&spec, source, &site).await?;
             // The source is encoded in the request now: free its canvas before the reply
-            // (base64 and decoded pictures) needs the memory.
-            drop(src);
+            // (base64 and decoded pictures) needs the memory, unless a fallback may need it.
+            if !self.has_next(&spec, job.today) {
+                src = None;
+            }
+            self.note_request(status, &request);
+            self.before_calls(status, cp).await?;
+            let run = self.send(request, &site).await;
+            if let Some(next) = self.moved_on(&spec, status, 0, &run, job.today) {
+                self.checkpoint(status, cp).await?;
+                spec = next;
+                continue;
+            }
+            record(status, 0, &spec, &run);
+            self.checkpoint(status, cp).await?;
+            return Ok(run.ok());
+        }
+    }
+
+    /// A prepared request's figures, recorded before the paid call.
+    fn note_request(&self, status: &mut Status, request: &super::call::Request) {
+        {
             let d = &mut status.diagnostics;
             d.images.insert("source".into(), request.source.clone());
             d.images.insert("garment".into(), request.garment.clone());
@@ -254,14 +359,29 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
             d.request_bytes = Some(request.bytes());
             d.instruction = request.instruction.clone();
             *d.timings_ms.entry("prepare".into()).or_default() += request.prepare_ms;
-            self.before_calls(status, cp).await?;
-            let run = self.send(request, &site).await;
-            record(status, 0, &job.items[0].name, &run);
-            self.checkpoint(status, cp).await?;
-            fresh = run.ok();
         }
-        self.conclude_single(job.bucket, fresh, status, tiles).await?;
-        Ok(())
+    }
+
+    /// Whether a backend after `spec`'s in its chain may still be called today.
+    fn has_next(&self, spec: &JobSpec, today: Date) -> bool {
+        spec.chain.iter().skip_while(|b| **b != spec.backend).skip(1).any(|b| self.verdict(*b, today).callable())
+    }
+
+    /// A failed call that hands the item to the next backend of its chain: the move and the
+    /// call counted, the next spec returned (the caller checkpoints before calling it).
+    fn moved_on(
+        &self,
+        spec: &JobSpec,
+        status: &mut Status,
+        i: usize,
+        run: &Result<CallResult, CallFailure>,
+        today: Date,
+    ) -> Option<JobSpec> {
+        let Err(f) = run else { return None };
+        let next = self.move_on(spec, &mut status.items[i], &f.error, today)?;
+        count_call(&mut status.diagnostics, run);
+        status.updated_at = status::timestamp(SystemTime::now());
+        Some(next)
     }
 
     /// The checkpoint before the first paid call: consumers see the estimated cost and the
@@ -297,11 +417,13 @@ fn resume(status: &mut Status, items: &[Item]) {
     status.items = items
         .iter()
         .map(|it| {
-            previous
-                .iter()
-                .find(|p| p.name == it.name && p.state == State::Succeeded)
-                .cloned()
-                .unwrap_or_else(|| fresh_item(&it.name))
+            let earlier = previous.iter().find(|p| p.name == it.name);
+            match earlier {
+                Some(p) if p.state == State::Succeeded => p.clone(),
+                // Not done: it starts again where its chain was left.
+                Some(p) => ItemStatus { backend_attempts: p.backend_attempts.clone(), ..fresh_item(&it.name) },
+                None => fresh_item(&it.name),
+            }
         })
         .collect();
     let kept = status.items.iter().filter(|i| i.state == State::Succeeded).count();
@@ -324,15 +446,27 @@ fn fresh_item(name: &str) -> ItemStatus {
         estimated_cost_usd: None,
         cost_usd: None,
         cache: CacheRecord::default(),
+        backend_attempts: vec![],
     }
 }
 
-/// Writes a call's outcome into its item.
-fn record(status: &mut Status, i: usize, name: &str, run: &Result<CallResult, CallFailure>) {
+/// Writes a call's outcome into its item, and into its walk along the chain.
+fn record(status: &mut Status, i: usize, spec: &JobSpec, run: &Result<CallResult, CallFailure>) {
     count_call(&mut status.diagnostics, run);
     let item = &mut status.items[i];
+    let name = item.name.clone();
+    let mut attempt = BackendAttempt {
+        backend: spec.backend.name().to_owned(),
+        model_id: item.model_id.clone().unwrap_or_default(),
+        outcome: AttemptOutcome::Succeeded,
+        code: None,
+        message: None,
+        cost_usd: None,
+    };
     match run {
         Ok(r) => {
+            attempt.cost_usd = Some(round_cents(r.cost_usd));
+            item.backend_attempts.push(attempt);
             item.bedrock_request_id = r.request_id.clone();
             item.instruction = r.instruction.clone();
             item.state = State::Succeeded;
@@ -349,7 +483,15 @@ fn record(status: &mut Status, i: usize, name: &str, run: &Result<CallResult, Ca
             item.bedrock_request_id = f.request_id.clone();
             item.instruction = f.instruction.clone();
             item.state = if f.error.retryable() { State::Processing } else { State::Failed };
-            item.error = Some(StatusError::from(&f.error));
+            attempt.outcome = AttemptOutcome::Failed;
+            attempt.code = Some(f.error.code.as_str().to_owned());
+            attempt.message = Some(f.error.message.clone());
+            item.backend_attempts.push(attempt);
+            let mut error = StatusError::from(&f.error);
+            if super::chain::moves_on(f.error.code) && spec.chain.len() > 1 {
+                error.message = super::chain::chain_exhausted(spec, &item.backend_attempts);
+            }
+            item.error = Some(error);
             warn!(item = %name, code = %f.error.code, message = %f.error.message, "call failed");
         }
     }

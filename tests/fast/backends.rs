@@ -28,8 +28,8 @@ fn service(manifest: Value, person: (u32, u32)) -> Service<MemoryStore, Scripted
     storage.insert("uploads/j/top.png", tryon_tools::samples::png_rgba(&tryon_tools::samples::garment(600)));
     storage.insert(JOB, serde_json::to_vec(&manifest).unwrap());
     let model = ScriptedModel::new(storage.kill.clone());
-    let backends = Backends { default: Backend::NovaCanvas, enabled: Backend::ALL.to_vec() };
-    let config = Config { emit_metrics: false, backends, ..Config::default() };
+    let backends = Backends { chain: vec![Backend::NovaCanvas], enabled: Backend::ALL.to_vec() };
+    let config = Config { emit_metrics: false, backends, ..tryon_tools::wiring::nova_config() };
     Service { storage, model, events: tryon::adapters::events::NoEvents, config }
 }
 

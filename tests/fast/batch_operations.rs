@@ -35,7 +35,7 @@ fn service(manifest: Value) -> Arc<Svc> {
         storage,
         model,
         events: tryon::adapters::events::NoEvents,
-        config: Config { emit_metrics: false, ..Config::default() },
+        config: Config { emit_metrics: false, ..tryon_tools::wiring::nova_config() },
     })
 }
 

@@ -19,8 +19,8 @@ use tryon::pipeline::{Outcome, Service};
 type Svc = Service<MemoryStore, ScriptedModel>;
 
 fn config() -> Config {
-    let backends = Backends { default: Backend::NovaCanvas, enabled: Backend::ALL.to_vec() };
-    Config { emit_metrics: false, backends, ..Config::default() }
+    let backends = Backends { chain: vec![Backend::NovaCanvas], enabled: Backend::ALL.to_vec() };
+    Config { emit_metrics: false, backends, ..tryon_tools::wiring::nova_config() }
 }
 
 fn service_with(config: Config) -> Svc {

@@ -43,7 +43,7 @@ fn service_with(manifest: Value, config: Config) -> Arc<Svc> {
 }
 
 fn service(manifest: Value) -> Arc<Svc> {
-    service_with(manifest, Config { emit_metrics: false, ..Config::default() })
+    service_with(manifest, Config { emit_metrics: false, ..tryon_tools::wiring::nova_config() })
 }
 
 fn one_call() -> Value {
@@ -145,13 +145,15 @@ async fn a_transient_failure_waits_and_only_the_final_outcome_is_announced() {
 
     // Throttles are never final (they are unbilled and wait for the quota): the last attempt
     // stays processing and announces nothing.
-    let throttled = service_with(one_call(), Config { emit_metrics: false, max_attempts: 1, ..Config::default() });
+    let throttled =
+        service_with(one_call(), Config { emit_metrics: false, max_attempts: 1, ..tryon_tools::wiring::nova_config() });
     throttled.model.fail_once("", ModelFailureKind::Throttled);
     assert_eq!(deliver(&throttled, "r").await.unwrap_err().code, ErrorCode::Throttled);
     assert!(throttled.events.events().is_empty(), "a throttled last attempt is not an end");
     assert_eq!(throttled.storage.json(STATUS)["state"], "processing");
 
-    let last = service_with(one_call(), Config { emit_metrics: false, max_attempts: 1, ..Config::default() });
+    let last =
+        service_with(one_call(), Config { emit_metrics: false, max_attempts: 1, ..tryon_tools::wiring::nova_config() });
     last.model.fail_once("", ModelFailureKind::Timeout);
     assert_eq!(deliver(&last, "r").await.unwrap_err().code, ErrorCode::ModelTimeout);
     let events = last.events.events();
@@ -220,7 +222,7 @@ async fn with_events_off_nothing_about_them_is_recorded() {
     storage.insert("uploads/j/top.png", tryon_tools::samples::png_rgba(&tryon_tools::samples::garment(400)));
     storage.insert(JOB, serde_json::to_vec(&one_call()).unwrap());
     let model = ScriptedModel::new(storage.kill.clone());
-    let config = Config { emit_metrics: false, ..Config::default() };
+    let config = Config { emit_metrics: false, ..tryon_tools::wiring::nova_config() };
     let off = Service { storage, model, events: tryon::adapters::events::NoEvents, config };
     let obj = ObjectCreated { bucket: "b".into(), key: JOB.into(), etag: None, version_id: None, raw_key: None };
     assert!(matches!(

@@ -120,7 +120,8 @@ fn check_event(v: Value) {
 
 fn check_manifest(bytes: &[u8]) {
     MANIFESTS.fetch_add(1, Ordering::Relaxed);
-    if let Ok(spec) = tryon::core::manifest::parse(bytes, "uploads/job/", tryon::core::backend::Backend::NovaCanvas) {
+    if let Ok(spec) = tryon::core::manifest::parse(bytes, "uploads/job/", &[tryon::core::backend::Backend::NovaCanvas])
+    {
         for key in [Some(&spec.source_key), Some(&spec.garment_key), spec.mask_key.as_ref()].into_iter().flatten() {
             let rest = key.strip_prefix("uploads/job/").expect("inside the job folder");
             assert!(!rest.split('/').any(|s| s == ".." || s.is_empty()), "{key}");

@@ -23,7 +23,7 @@ type Svc = Service<MemoryStore, ScriptedModel>;
 fn service(manifest: Value) -> Arc<Svc> {
     let storage = job_store(manifest);
     let model = ScriptedModel::new(storage.kill.clone());
-    let config = Config { emit_metrics: false, ..Config::default() };
+    let config = Config { emit_metrics: false, ..tryon_tools::wiring::nova_config() };
     Arc::new(Service { storage, model, events: tryon::adapters::events::NoEvents, config })
 }
 
@@ -186,7 +186,7 @@ async fn variants_finishing_during_a_checkpoint_do_not_hang_the_job() {
     model.delay("BALANCED", 0);
     model.delay("DETAILED", 30);
     model.delay("SEAMLESS", 60);
-    let config = Config { emit_metrics: false, variant_concurrency: 3, ..Config::default() };
+    let config = Config { emit_metrics: false, variant_concurrency: 3, ..tryon_tools::wiring::nova_config() };
     let svc = Service { storage, model, events: tryon::adapters::events::NoEvents, config };
     let run = tokio::time::timeout(Duration::from_secs(20), deliver(&svc, "r")).await;
     let outcome = run.expect("the job ends instead of hanging").unwrap();

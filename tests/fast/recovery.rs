@@ -28,7 +28,7 @@ fn service(manifest: Value) -> (Service<MemoryStore, ScriptedModel>, Arc<Kill>) 
     storage.insert("uploads/j1/garment.png", tryon_tools::samples::png_rgba(&tryon_tools::samples::garment(400)));
     storage.insert("uploads/j1/top.png", tryon_tools::samples::png_rgba(&tryon_tools::samples::garment(300)));
     storage.insert(JOB, serde_json::to_vec(&manifest).unwrap());
-    let config = Config { emit_metrics: false, lease_margin: Duration::ZERO, ..Config::default() };
+    let config = Config { emit_metrics: false, lease_margin: Duration::ZERO, ..tryon_tools::wiring::nova_config() };
     (
         Service { storage, model: ScriptedModel::new(kill.clone()), events: tryon::adapters::events::NoEvents, config },
         kill,

@@ -36,7 +36,7 @@ fn spec() -> JobSpec {
         "instruction": {"garmentClass": "UPPER_BODY", "garmentDescription": "the red shirt"},
         "converseParams": {"temperature": 0.2, "reasoningEffort": "medium"}
     });
-    tryon::core::manifest::parse(&serde_json::to_vec(&manifest).unwrap(), "uploads/j/", Backend::BedrockConverse)
+    tryon::core::manifest::parse(&serde_json::to_vec(&manifest).unwrap(), "uploads/j/", &[Backend::BedrockConverse])
         .unwrap()
 }
 

@@ -47,7 +47,7 @@ async fn every_corpus_case_ends_in_its_documented_status() {
     let mut by_code: BTreeMap<String, usize> = BTreeMap::new();
     let mut failures = Vec::new();
     for (i, case) in cases.iter().enumerate() {
-        let mut config = tryon::config::Config { emit_metrics: false, ..Default::default() };
+        let mut config = tryon::config::Config { emit_metrics: false, ..tryon_tools::wiring::nova_config() };
         if let Some(m) = case.max_image_bytes {
             config.limits.max_image_bytes = m;
         }

@@ -356,8 +356,12 @@ async fn a_reply_slower_than_the_deadline_is_cut_off_in_time_to_record_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transient_failure_on_the_last_attempt_is_recorded_as_failed() {
-    let w =
-        World::with_config(tryon::config::Config { max_attempts: 1, emit_metrics: false, ..Default::default() }).await;
+    let w = World::with_config(tryon::config::Config {
+        max_attempts: 1,
+        emit_metrics: false,
+        ..tryon_tools::wiring::nova_config()
+    })
+    .await;
     w.emulator.push_fault(Fault::ModelError);
     w.upload_job("last", &standard_files(), &json!({"source": "person.jpg", "garment": "hoodie.png"})).await;
     let err =

@@ -153,7 +153,7 @@ async fn the_call_limit_refuses_a_manifest_before_any_call() {
     let w = World::with_config(tryon::config::Config {
         max_model_calls_per_job: 2,
         emit_metrics: false,
-        ..Default::default()
+        ..tryon_tools::wiring::nova_config()
     })
     .await;
     w.upload_job("l", &files(), &variants_manifest()).await;

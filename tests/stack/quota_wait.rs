@@ -17,7 +17,8 @@ fn files() -> Vec<(&'static str, Vec<u8>)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttles_past_the_sdks_attempts_are_waited_out_in_one_invocation() {
-    let config = Config { throttle_wait: Duration::from_secs(60), emit_metrics: false, ..Default::default() };
+    let config =
+        Config { throttle_wait: Duration::from_secs(60), emit_metrics: false, ..tryon_tools::wiring::nova_config() };
     let w = World::with_config(config).await;
     // Four 429s: the SDK's three attempts, then the first attempt of the resend.
     for _ in 0..4 {
@@ -34,7 +35,7 @@ async fn throttles_past_the_sdks_attempts_are_waited_out_in_one_invocation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_only_throttled_stays_processing_past_max_attempts() {
     // No wait, one attempt allowed: a transient error would be final; a throttle is not.
-    let config = Config { max_attempts: 1, emit_metrics: false, ..Default::default() };
+    let config = Config { max_attempts: 1, emit_metrics: false, ..tryon_tools::wiring::nova_config() };
     let w = World::with_config(config).await;
     for _ in 0..3 {
         w.emulator.push_fault(Fault::Throttling);

@@ -86,7 +86,7 @@ pub struct World {
 impl World {
     pub async fn new() -> World {
         // Metrics lines would flood the test output; their format has its own tests.
-        Self::with_config(Config { emit_metrics: false, ..Config::default() }).await
+        Self::with_config(Config { emit_metrics: false, ..tryon_tools::wiring::nova_config() }).await
     }
 
     pub async fn with_config(config: Config) -> World {

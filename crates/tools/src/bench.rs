@@ -69,7 +69,7 @@ fn limits() -> Limits {
 }
 
 fn spec() -> manifest::JobSpec {
-    manifest::parse(br#"{"source": "person.jpg", "garment": "garment.png"}"#, "uploads/bench/", Backend::NovaCanvas)
+    manifest::parse(br#"{"source": "person.jpg", "garment": "garment.png"}"#, "uploads/bench/", &[Backend::NovaCanvas])
         .unwrap_or_else(|_| unreachable!())
 }
 

@@ -14,6 +14,26 @@ use tryon::core::backend::Backend;
 use tryon_emulators::external_account_json;
 use tryon_emulators::service_account::service_account_json;
 
+/// Nova Canvas reached end of life on 2026-09-30: the catalog says it is retired and names
+/// no default model. The emulator plays an account that kept access, recorded the way such
+/// an account records it (README, When a model retires).
+pub const NOVA_MODEL_ID: &str = "amazon.nova-canvas-v1:0";
+pub const KEPT_NOVA_CATALOG_JSON: &str = r#"{"amazon.nova-canvas-v1:0": {"stage": "ga", "shutdown": null}}"#;
+
+/// `config` for an account that kept Nova Canvas: its model id, and the catalog saying it is live.
+pub fn keep_nova(config: Config) -> Config {
+    let catalog =
+        tryon::core::catalog::Catalog::with_overrides(Some(KEPT_NOVA_CATALOG_JSON)).expect("a valid override");
+    Config { model_id: NOVA_MODEL_ID.into(), catalog, ..config }
+}
+
+/// The default configuration with Nova Canvas the one backend, kept as above: what the
+/// tests of the Nova Canvas path start from.
+pub fn nova_config() -> Config {
+    let backends = tryon::core::backend::Backends::only(Backend::NovaCanvas);
+    keep_nova(Config { backends, ..Config::default() })
+}
+
 /// A Bedrock Runtime client for an emulator at `endpoint`.
 pub fn bedrock_client(endpoint: &str, region: &str) -> aws_sdk_bedrockruntime::Client {
     let conf = aws_sdk_bedrockruntime::Config::builder()
@@ -70,7 +90,12 @@ pub async fn emulator_models(config: &Config, endpoint: &str) -> Models {
 pub fn local_environment(backend: Backend, base: &str) -> Vec<(&'static str, String)> {
     let mut vars = vec![("TRYON_BACKEND", backend.name().to_owned())];
     match backend {
-        Backend::NovaCanvas | Backend::BedrockConverse => {
+        Backend::NovaCanvas => {
+            vars.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", base.to_owned()));
+            vars.push(("MODEL_ID", NOVA_MODEL_ID.to_owned()));
+            vars.push(("MODEL_CATALOG_JSON", KEPT_NOVA_CATALOG_JSON.to_owned()));
+        }
+        Backend::BedrockConverse => {
             vars.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", base.to_owned()));
         }
         Backend::VertexVto | Backend::GeminiImage => {

@@ -12,8 +12,8 @@ use super::body::base64_len;
 use super::instruction;
 use super::try_on::{Reply, Request, RequestImages, TryOn};
 use crate::adapters::model::{ModelCallError, ModelFailureKind};
-use crate::config::Prices;
 use crate::core::backend::Backend;
+use crate::core::catalog::Price;
 use crate::core::error::{ErrorCode, JobError};
 use crate::core::manifest::JobSpec;
 
@@ -64,20 +64,18 @@ impl TryOn for BedrockConverse {
         classify(e, model)
     }
 
-    fn price(&self, spec: &JobSpec, _width: u32, _height: u32, reply: Option<&Reply>, prices: &Prices) -> f64 {
+    fn price(&self, spec: &JobSpec, _width: u32, _height: u32, reply: Option<&Reply>, price: &Price) -> f64 {
         let (input, output) = match reply {
             Some(Reply { input_tokens: Some(i), output_tokens: Some(o), .. }) => (*i, *o),
             _ => estimated_tokens(spec),
         };
-        tokens_price(input, output, prices)
+        tokens_price(input, output, price)
     }
 }
 
 /// USD for these tokens.
-pub fn tokens_price(input: u64, output: u64, prices: &Prices) -> f64 {
-    (input as f64 * prices.converse_input_per_million_tokens
-        + output as f64 * prices.converse_output_per_million_tokens)
-        / 1e6
+pub fn tokens_price(input: u64, output: u64, price: &Price) -> f64 {
+    (input as f64 * price.input_per_million_tokens + output as f64 * price.output_per_million_tokens) / 1e6
 }
 
 /// (input, output) tokens expected for one call, before it. No per-image price or image
@@ -138,7 +136,7 @@ mod tests {
     use serde_json::Value;
 
     fn spec(v: Value) -> JobSpec {
-        manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", Backend::BedrockConverse).unwrap()
+        manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", &[Backend::BedrockConverse]).unwrap()
     }
 
     fn with_params(p: Value) -> JobSpec {
@@ -331,7 +329,7 @@ mod tests {
 
     #[test]
     fn price_is_estimated_from_the_token_budget_and_billed_from_usage() {
-        let p = Prices::default();
+        let p = Price { input_per_million_tokens: 0.3, output_per_million_tokens: 2.5, ..Price::default() };
         let s = spec(serde_json::json!({"source": "p.jpg", "garment": "g.png", "instruction": {"prompt": "abcd"}}));
         let (input, output) = estimated_tokens(&s);
         assert_eq!(input, 2 * 230 + (SYSTEM_TEXT.chars().count() as u64 + 4).div_ceil(4));

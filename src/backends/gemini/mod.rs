@@ -15,8 +15,8 @@ use super::google_common::{self, typed_block};
 use super::instruction;
 use super::try_on::{Reply, Request, RequestImages, TryOn};
 use crate::adapters::model::ModelCallError;
-use crate::config::Prices;
 use crate::core::backend::Backend;
+use crate::core::catalog::Price;
 use crate::core::error::JobError;
 use crate::core::manifest::JobSpec;
 use options::{Options, BLOCK};
@@ -60,7 +60,7 @@ impl TryOn for GeminiImage {
     /// (1K when absent) and two input images (the instruction's hundred-odd text tokens
     /// are left out); after it, the tokens the reply reports (thinking counts as output),
     /// each falling back to the estimate if missing.
-    fn price(&self, spec: &JobSpec, _width: u32, _height: u32, reply: Option<&Reply>, prices: &Prices) -> f64 {
+    fn price(&self, spec: &JobSpec, _width: u32, _height: u32, reply: Option<&Reply>, price: &Price) -> f64 {
         let o: Options = typed_block(BLOCK, spec.options.as_ref(), &mut Vec::new());
         let output = o.image_size.unwrap_or_default().output_tokens() * u64::from(spec.number_of_images());
         let input = 2 * INPUT_IMAGE_TOKENS;
@@ -68,9 +68,7 @@ impl TryOn for GeminiImage {
             Some(r) => (r.input_tokens.unwrap_or(input), r.output_tokens.unwrap_or(output)),
             None => (input, output),
         };
-        (input as f64 * prices.gemini_input_per_million_tokens
-            + output as f64 * prices.gemini_output_per_million_tokens)
-            / 1e6
+        (input as f64 * price.input_per_million_tokens + output as f64 * price.output_per_million_tokens) / 1e6
     }
 }
 
@@ -98,7 +96,7 @@ mod tests {
     use serde_json::json;
 
     pub(super) fn spec(v: serde_json::Value) -> JobSpec {
-        crate::core::manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", Backend::GeminiImage).unwrap()
+        crate::core::manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", &[Backend::GeminiImage]).unwrap()
     }
 
     /// A failure as the transport makes it: Google's status is the message's first word.
@@ -173,11 +171,7 @@ mod tests {
 
     #[test]
     fn the_estimate_is_the_size_tiers_output_tokens_and_two_input_images() {
-        let p = Prices {
-            gemini_input_per_million_tokens: 0.5,
-            gemini_output_per_million_tokens: 60.0,
-            ..Prices::default()
-        };
+        let p = Price { input_per_million_tokens: 0.5, output_per_million_tokens: 60.0, ..Price::default() };
         let input = 2.0 * 1120.0 * 0.5 / 1e6;
         for (size, tokens) in
             [(None, 1120.0), (Some("512"), 747.0), (Some("1K"), 1120.0), (Some("2K"), 1680.0), (Some("4K"), 2520.0)]
@@ -191,11 +185,7 @@ mod tests {
 
     #[test]
     fn the_actual_price_is_the_replys_tokens() {
-        let p = Prices {
-            gemini_input_per_million_tokens: 2.0,
-            gemini_output_per_million_tokens: 100.0,
-            ..Prices::default()
-        };
+        let p = Price { input_per_million_tokens: 2.0, output_per_million_tokens: 100.0, ..Price::default() };
         let s = spec(json!({"source": "p.jpg", "garment": "g.png"}));
         let r = Reply { input_tokens: Some(3000), output_tokens: Some(1500), ..Reply::default() };
         assert!((GeminiImage.price(&s, 640, 480, Some(&r), &p) - (3000.0 * 2.0 + 1500.0 * 100.0) / 1e6).abs() < 1e-12);

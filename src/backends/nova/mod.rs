@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::body::push_base64;
 use super::try_on::{Reply, Request, RequestImages, TryOn};
 use crate::adapters::model::{ModelCallError, ModelFailureKind};
-use crate::config::Prices;
 use crate::core::backend::Backend;
+use crate::core::catalog::Price;
 use crate::core::error::{ErrorCode, JobError};
 use crate::core::manifest::{GarmentBasedMask, JobSpec, MaskExclusions, MaskType, MergeStyle, PromptBasedMask};
 
@@ -45,8 +45,8 @@ impl TryOn for NovaCanvas {
         classify(e, model)
     }
 
-    fn price(&self, spec: &JobSpec, width: u32, height: u32, _reply: Option<&Reply>, prices: &Prices) -> f64 {
-        price_per_image(prices, spec.quality(), width, height) * spec.number_of_images() as f64
+    fn price(&self, spec: &JobSpec, width: u32, height: u32, _reply: Option<&Reply>, price: &Price) -> f64 {
+        price_per_image(price, spec.quality(), width, height) * spec.number_of_images() as f64
     }
 }
 
@@ -181,18 +181,13 @@ pub fn classify(e: &ModelCallError, model_id: &str) -> JobError {
     }
 }
 
-/// Price per image in USD from the price table: by quality and by the output's size band
+/// Price per image in USD from the model's catalog price: by quality and by the output's size band
 /// (up to 1024×1024, or larger).
-pub fn price_per_image(
-    prices: &crate::config::Prices,
-    quality: crate::core::manifest::Quality,
-    width: u32,
-    height: u32,
-) -> f64 {
+pub fn price_per_image(price: &Price, quality: crate::core::manifest::Quality, width: u32, height: u32) -> f64 {
     let band = usize::from(width as u64 * height as u64 > 1024 * 1024);
     match quality {
-        crate::core::manifest::Quality::Standard => prices.standard[band],
-        crate::core::manifest::Quality::Premium => prices.premium[band],
+        crate::core::manifest::Quality::Standard => [price.per_image, price.per_large_image][band],
+        crate::core::manifest::Quality::Premium => [price.premium_per_image, price.premium_per_large_image][band],
     }
 }
 
@@ -202,7 +197,7 @@ mod tests {
     use crate::core::manifest;
 
     fn spec(v: serde_json::Value) -> JobSpec {
-        manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", Backend::NovaCanvas).unwrap()
+        manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", &[Backend::NovaCanvas]).unwrap()
     }
 
     #[test]
@@ -304,7 +299,11 @@ mod tests {
     #[test]
     fn prices_follow_quality_and_size_band() {
         use crate::core::manifest::Quality::*;
-        let p = crate::config::Prices::default();
+        let p = crate::core::catalog::Catalog::compiled().price(
+            Backend::NovaCanvas,
+            "amazon.nova-canvas-v1:0",
+            crate::core::catalog::Platform::Bedrock,
+        );
         assert_eq!(price_per_image(&p, Standard, 1024, 1024), 0.04);
         assert_eq!(price_per_image(&p, Standard, 1773, 2365), 0.06);
         assert_eq!(price_per_image(&p, Premium, 320, 480), 0.06);

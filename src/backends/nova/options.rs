@@ -63,14 +63,14 @@ mod tests {
 
     /// Every problem the manifest and Nova's rules find, one per line.
     fn err(v: serde_json::Value) -> String {
-        match manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/job 1/", Backend::NovaCanvas) {
+        match manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/job 1/", &[Backend::NovaCanvas]) {
             Ok(spec) => check(&spec).join("\n"),
             Err(e) => e.0.join("\n"),
         }
     }
 
     fn check_ok(v: serde_json::Value) -> Result<JobSpec, String> {
-        let spec = manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/job 1/", Backend::NovaCanvas)
+        let spec = manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/job 1/", &[Backend::NovaCanvas])
             .map_err(|e| e.0.join("\n"))?;
         match check(&spec).as_slice() {
             [] => Ok(spec),

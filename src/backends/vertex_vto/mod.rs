@@ -10,8 +10,8 @@ use super::body::{body_with_images, image_placeholder};
 use super::google_common::{self, checked_block, max_body_bytes, not_json, reply_image, typed_block};
 use super::try_on::{Reply, Request, RequestImages, TryOn};
 use crate::adapters::model::ModelCallError;
-use crate::config::Prices;
 use crate::core::backend::Backend;
+use crate::core::catalog::Price;
 use crate::core::error::{ErrorCode, JobError};
 use crate::core::manifest::JobSpec;
 
@@ -57,9 +57,9 @@ impl TryOn for VertexVto {
     /// Per generated image (Google's rate is not in the references: `PRICE_TABLE` sets
     /// it): the images asked for before the call, the images returned after it, taking
     /// filtered samples as unbilled, which Google does not document either.
-    fn price(&self, spec: &JobSpec, _width: u32, _height: u32, reply: Option<&Reply>, prices: &Prices) -> f64 {
+    fn price(&self, spec: &JobSpec, _width: u32, _height: u32, reply: Option<&Reply>, price: &Price) -> f64 {
         let images = reply.map_or(spec.number_of_images() as usize, |r| r.images.len());
-        prices.vertex_vto_per_image * images as f64
+        price.per_image * images as f64
     }
 }
 
@@ -314,7 +314,7 @@ mod tests {
     use serde_json::json;
 
     fn spec(v: serde_json::Value) -> JobSpec {
-        manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", Backend::VertexVto).unwrap()
+        manifest::parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", &[Backend::VertexVto]).unwrap()
     }
 
     fn with_options(options: serde_json::Value) -> JobSpec {
@@ -527,7 +527,7 @@ mod tests {
 
     #[test]
     fn price_is_per_image_asked_then_per_image_returned() {
-        let p = Prices { vertex_vto_per_image: 0.05, ..Prices::default() };
+        let p = Price { per_image: 0.05, ..Price::default() };
         let s = spec(json!({"source": "p.jpg", "garment": "g.png", "imageGenerationConfig": {"numberOfImages": 3}}));
         assert!((VertexVto.price(&s, 640, 480, None, &p) - 0.15).abs() < 1e-12);
         let r = Reply { images: vec![vec![], vec![]], ..Reply::default() };

@@ -43,9 +43,10 @@ pub struct Manifest {
     pub virtual_try_on_params: TryOnParams,
     #[serde(default)]
     pub image_generation_config: GenerationConfig,
-    /// The backend to call; the deployment's `TRYON_BACKEND` when absent.
+    /// The backend to call, or a chain tried in order; the deployment's `TRYON_BACKEND`
+    /// when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backend: Option<Backend>,
+    pub backend: Option<BackendChoice>,
     /// Options of `vertex-vto` (checked by that backend).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vertex_try_on_params: Option<serde_json::Value>,
@@ -62,6 +63,37 @@ pub struct Manifest {
     /// uses it where the answer is reproducible.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_cache: Option<CacheMode>,
+}
+
+/// `"backend"`: one name, or a list tried in order (each once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct BackendChoice(pub Vec<Backend>);
+
+impl<'de> Deserialize<'de> for BackendChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let names = match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => vec![s],
+            serde_json::Value::Array(list) => list
+                .into_iter()
+                .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| D::Error::custom("expected backend names")))
+                .collect::<Result<_, _>>()?,
+            _ => return Err(D::Error::custom("expected a backend name, or a list of them tried in order")),
+        };
+        if names.is_empty() {
+            return Err(D::Error::custom("an empty list; name at least one backend"));
+        }
+        let mut chain = Vec::new();
+        for name in names {
+            let b = Backend::parse(&name).map_err(D::Error::custom)?;
+            if chain.contains(&b) {
+                return Err(D::Error::custom(format!("{b} is named twice; a chain tries each backend once")));
+            }
+            chain.push(b);
+        }
+        Ok(BackendChoice(chain))
+    }
 }
 
 /// `virtualTryOnParams` without the images (those come from keys).
@@ -226,10 +258,15 @@ pub struct JobSpec {
     /// `garment_based_mask.garment_class` whenever the mask type is GARMENT.
     pub params: TryOnParams,
     pub generation: GenerationConfig,
-    /// The backend the call goes to.
+    /// The backend the call goes to: the chain's first, until the pipeline moves on
+    /// ([`JobSpec::on`]).
     pub backend: Backend,
+    /// The backends tried in order (`backend` is one of them).
+    pub chain: Vec<Backend>,
     /// The selected backend's own options block, as given (the backend checks it).
     pub options: Option<serde_json::Value>,
+    /// Every chain member's options block, as given.
+    pub blocks: std::collections::BTreeMap<Backend, serde_json::Value>,
     /// For prompt-based backends: what the manifest says about the garment or the prompt.
     pub instruction: Option<Instruction>,
     /// Whether the manifest lets this call use the result cache (`resultCache`).
@@ -237,6 +274,11 @@ pub struct JobSpec {
 }
 
 impl JobSpec {
+    /// The same call on `backend`, a member of the chain, with that backend's options.
+    pub fn on(&self, backend: Backend) -> JobSpec {
+        JobSpec { backend, options: self.blocks.get(&backend).cloned(), ..self.clone() }
+    }
+
     pub fn mask_type(&self) -> MaskType {
         self.params.mask_type.unwrap_or(MaskType::Garment)
     }

@@ -27,13 +27,13 @@ impl From<ManifestErrors> for JobError {
 /// Parses and validates `job.json`. `job_folder` is the job's key prefix ending in `/`
 /// (`uploads/<jobId>/`); image references resolve under it. `default` is the backend of a
 /// manifest that names none (`TRYON_BACKEND`).
-pub fn parse(bytes: &[u8], job_folder: &str, default: Backend) -> Result<JobSpec, ManifestErrors> {
+pub fn parse(bytes: &[u8], job_folder: &str, default: &[Backend]) -> Result<JobSpec, ManifestErrors> {
     let manifest = parse_json(bytes, default)?;
     validate(manifest, job_folder, default)
 }
 
 /// The structural step: JSON syntax, field names and types, enum values.
-pub fn parse_json(bytes: &[u8], default: Backend) -> Result<Manifest, ManifestErrors> {
+pub fn parse_json(bytes: &[u8], default: &[Backend]) -> Result<Manifest, ManifestErrors> {
     let bytes = object_start(bytes)?;
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, Manifest>(&mut *de) {
@@ -136,7 +136,7 @@ fn describe(e: serde_path_to_error::Error<serde_json::Error>) -> (Option<String>
 /// Every problem of a manifest that failed to parse: each top-level field read on its own
 /// (so one wrong field does not hide another), missing and unknown fields, then the ranges
 /// and combinations of the fields that did read.
-fn every_problem(bytes: &[u8], default: Backend) -> Vec<String> {
+fn every_problem(bytes: &[u8], default: &[Backend]) -> Vec<String> {
     let Ok(serde_json::Value::Object(map)) = one_document::<serde_json::Value>(bytes) else { return vec![] };
     let mut problems = Vec::new();
     let mut m = Manifest::default();
@@ -176,23 +176,33 @@ fn field<T: serde::de::DeserializeOwned>(key: &str, value: &serde_json::Value) -
 }
 
 /// The semantic step: references, combination rules and ranges. Reports every problem.
-pub fn validate(m: Manifest, job_folder: &str, default: Backend) -> Result<JobSpec, ManifestErrors> {
+pub fn validate(m: Manifest, job_folder: &str, default: &[Backend]) -> Result<JobSpec, ManifestErrors> {
     let mut problems = Vec::new();
     let source_key = resolve_reference(job_folder, "source", &m.source).map_err(|e| problems.push(e)).ok();
     let garment_key = resolve_reference(job_folder, "garment", &m.garment).map_err(|e| problems.push(e)).ok();
-    let backend = m.backend.unwrap_or(default);
-    ownership::check_fit(&m, backend, &mut problems);
-    let (params, mask_key) = match backend {
-        Backend::NovaCanvas => nova_defaults(m.virtual_try_on_params, job_folder, &mut problems),
-        _ => (TryOnParams::default(), None),
+    let chain = m.backend.clone().map_or_else(|| default.to_vec(), |c| c.0);
+    let backend = chain[0];
+    ownership::check_fit(&m, &chain, &mut problems);
+    let (params, mask_key) = match chain.contains(&Backend::NovaCanvas) {
+        true => nova_defaults(m.virtual_try_on_params, job_folder, &mut problems),
+        false => (TryOnParams::default(), None),
     };
-    check_generation(&m.image_generation_config, backend, &mut problems);
-    let options = match backend {
-        Backend::NovaCanvas => None,
-        Backend::VertexVto => m.vertex_try_on_params,
-        Backend::GeminiImage => m.gemini_params,
-        Backend::BedrockConverse => m.converse_params,
-    };
+    for b in &chain {
+        for p in generation_problems(&m.image_generation_config, *b) {
+            if !problems.contains(&p) {
+                problems.push(p);
+            }
+        }
+    }
+    let blocks: std::collections::BTreeMap<Backend, serde_json::Value> = [
+        (Backend::VertexVto, m.vertex_try_on_params),
+        (Backend::GeminiImage, m.gemini_params),
+        (Backend::BedrockConverse, m.converse_params),
+    ]
+    .into_iter()
+    .filter_map(|(b, v)| Some((b, v?)))
+    .collect();
+    let options = blocks.get(&backend).cloned();
     match (source_key, garment_key, problems.is_empty()) {
         (Some(source_key), Some(garment_key), true) => Ok(JobSpec {
             source_key,
@@ -201,7 +211,9 @@ pub fn validate(m: Manifest, job_folder: &str, default: Backend) -> Result<JobSp
             params,
             generation: m.image_generation_config,
             backend,
+            chain,
             options,
+            blocks,
             instruction: m.instruction,
             result_cache: m.result_cache.unwrap_or_default(),
         }),
@@ -237,7 +249,8 @@ fn nova_defaults(
 
 /// The ranges of `imageGenerationConfig` for `backend`, and the size fields try-on does not
 /// take.
-fn check_generation(g: &GenerationConfig, backend: Backend, problems: &mut Vec<String>) {
+fn generation_problems(g: &GenerationConfig, backend: Backend) -> Vec<String> {
+    let mut problems = Vec::new();
     let c = "imageGenerationConfig";
     if let Some(n) = g.number_of_images {
         let most = backend.max_images();
@@ -265,6 +278,7 @@ fn check_generation(g: &GenerationConfig, backend: Backend, problems: &mut Vec<S
                 .push(format!("{c}.{name}: not accepted for virtual try-on; the output takes the source image's size"));
         }
     }
+    problems
 }
 
 /// Resolves an image reference inside the job folder. Anything that could name another
@@ -303,7 +317,7 @@ pub(crate) mod tests {
     const F: &str = "uploads/job 1/";
 
     fn check(v: serde_json::Value) -> Result<JobSpec, ManifestErrors> {
-        parse(&serde_json::to_vec(&v).unwrap(), F, Backend::NovaCanvas)
+        parse(&serde_json::to_vec(&v).unwrap(), F, &[Backend::NovaCanvas])
     }
 
     fn err(v: serde_json::Value) -> String {
@@ -416,14 +430,16 @@ pub(crate) mod tests {
     fn missing_required_fields_and_bad_json_are_reported() {
         assert!(err(json!({"garment": "b.png"})).contains("missing field `source`"));
         assert!(err(json!({"source": "a.jpg"})).contains("missing field `garment`"));
-        let e = parse(b"{\"source\": ", F, Backend::NovaCanvas).unwrap_err().to_string();
+        let e = parse(b"{\"source\": ", F, &[Backend::NovaCanvas]).unwrap_err().to_string();
         assert!(e.contains("not valid JSON"), "{e}");
-        let e = parse(b"[1]", F, Backend::NovaCanvas).unwrap_err().to_string();
+        let e = parse(b"[1]", F, &[Backend::NovaCanvas]).unwrap_err().to_string();
         assert!(e.contains("must be a JSON object"), "{e}");
-        assert!(parse(br#" ["a.jpg", "b.png"]"#, F, Backend::NovaCanvas).is_err());
-        assert!(parse(b"\xEF\xBB\xBF{\"source\": \"a.jpg\", \"garment\": \"b.png\"}", F, Backend::NovaCanvas).is_ok());
+        assert!(parse(br#" ["a.jpg", "b.png"]"#, F, &[Backend::NovaCanvas]).is_err());
+        assert!(
+            parse(b"\xEF\xBB\xBF{\"source\": \"a.jpg\", \"garment\": \"b.png\"}", F, &[Backend::NovaCanvas]).is_ok()
+        );
         let deep = "[".repeat(10_000);
-        assert!(parse(deep.as_bytes(), F, Backend::NovaCanvas).is_err());
+        assert!(parse(deep.as_bytes(), F, &[Backend::NovaCanvas]).is_err());
         let e = err(json!({"source": 5, "garment": "b.png"}));
         assert!(e.contains("source") && e.contains("invalid type"), "{e}");
     }
@@ -445,16 +461,16 @@ pub(crate) mod tests {
         for (what, tail) in TRAILING {
             for sep in [&b""[..], b" ", b"\n"] {
                 let bytes = [&doc[..], sep, tail].concat();
-                let e = parse(&bytes, F, Backend::NovaCanvas).unwrap_err().to_string();
+                let e = parse(&bytes, F, &[Backend::NovaCanvas]).unwrap_err().to_string();
                 assert!(
                     e.starts_with("is not valid JSON (unexpected data after the JSON document at line"),
                     "{what}: {e}"
                 );
             }
         }
-        let e = parse(&[&doc[..], b"\n\n  }"].concat(), F, Backend::NovaCanvas).unwrap_err().to_string();
+        let e = parse(&[&doc[..], b"\n\n  }"].concat(), F, &[Backend::NovaCanvas]).unwrap_err().to_string();
         assert!(e.ends_with("at line 3 column 3)"), "the position of the first byte after the document: {e}");
-        let e = JobError::from(parse(&[&doc[..], b"x"].concat(), F, Backend::NovaCanvas).unwrap_err());
+        let e = JobError::from(parse(&[&doc[..], b"x"].concat(), F, &[Backend::NovaCanvas]).unwrap_err());
         assert_eq!(e.code, ErrorCode::InvalidManifest);
         assert!(e.message.starts_with("job.json: is not valid JSON (unexpected data after"), "{}", e.message);
     }
@@ -463,33 +479,33 @@ pub(crate) mod tests {
     fn whitespace_around_the_document_and_one_bom_are_accepted() {
         let doc = r#"{"source": "a.jpg", "garment": "b.png"}"#;
         for text in [format!(" \r\n\t{doc}\n \t\r\n"), format!("\u{feff}{doc}"), format!("\u{feff}\n{doc}\n")] {
-            assert!(parse(text.as_bytes(), F, Backend::NovaCanvas).is_ok(), "{text:?}");
+            assert!(parse(text.as_bytes(), F, &[Backend::NovaCanvas]).is_ok(), "{text:?}");
             assert!(parse_object(text.as_bytes()).is_ok(), "{text:?}");
         }
-        let e = parse(format!("\u{feff}\u{feff}{doc}").as_bytes(), F, Backend::NovaCanvas).unwrap_err().to_string();
+        let e = parse(format!("\u{feff}\u{feff}{doc}").as_bytes(), F, &[Backend::NovaCanvas]).unwrap_err().to_string();
         assert!(e.contains("not valid JSON") && e.contains("more than one byte-order mark"), "{e}");
         assert!(parse_object(format!("\u{feff}\u{feff}{doc}").as_bytes()).is_err());
     }
 
     #[test]
     fn text_that_is_not_utf8_is_refused_even_where_serde_would_skip_it() {
-        let e = parse(b"{\"source\": \"a.jpg\", \"garment\": \"b.png\", \"x\": \"\xFF\"}", F, Backend::NovaCanvas)
+        let e = parse(b"{\"source\": \"a.jpg\", \"garment\": \"b.png\", \"x\": \"\xFF\"}", F, &[Backend::NovaCanvas])
             .unwrap_err()
             .to_string();
         assert_eq!(e, "is not valid JSON (not UTF-8 text at byte 46; save it as UTF-8)");
-        let e = parse(b"\xEF\xBB\xBF{\"source\": \"\xC3\"}", F, Backend::NovaCanvas).unwrap_err().to_string();
+        let e = parse(b"\xEF\xBB\xBF{\"source\": \"\xC3\"}", F, &[Backend::NovaCanvas]).unwrap_err().to_string();
         assert!(e.contains("at byte 15;"), "the offset counts the BOM: {e}");
         let utf16: Vec<u8> = "\u{feff}{}".encode_utf16().flat_map(u16::to_le_bytes).collect();
-        assert!(parse(&utf16, F, Backend::NovaCanvas).unwrap_err().to_string().contains("not UTF-8"));
+        assert!(parse(&utf16, F, &[Backend::NovaCanvas]).unwrap_err().to_string().contains("not UTF-8"));
     }
 
     #[test]
     fn a_field_problem_and_trailing_data_are_both_reported() {
-        let e =
-            parse(br#"{"source": "a.jpg", "garment": "b.png", "colour": 1} {}"#, F, Backend::NovaCanvas).unwrap_err();
+        let e = parse(br#"{"source": "a.jpg", "garment": "b.png", "colour": 1} {}"#, F, &[Backend::NovaCanvas])
+            .unwrap_err();
         assert_eq!(e.0.len(), 2, "{e}");
         assert!(e.0[0].contains("unknown field `colour`") && e.0[1].contains("unexpected data after"), "{e}");
-        let e = parse(br#"{"source": "a.jpg", "garment": 5} x"#, F, Backend::NovaCanvas).unwrap_err().to_string();
+        let e = parse(br#"{"source": "a.jpg", "garment": 5} x"#, F, &[Backend::NovaCanvas]).unwrap_err().to_string();
         assert!(e.contains("garment: invalid type") && e.contains("unexpected data after"), "{e}");
     }
 

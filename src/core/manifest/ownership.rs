@@ -10,25 +10,30 @@ pub const MAX_PROMPT_CHARS: usize = 2000;
 /// Longest `instruction.garmentDescription`.
 pub const MAX_GARMENT_DESCRIPTION_CHARS: usize = 300;
 
-/// Refuses every option `backend` does not take, naming the backend that would.
-pub(super) fn check_fit(m: &Manifest, backend: Backend, problems: &mut Vec<String>) {
-    let mut refuse = |field: &str, owner: &str| {
-        problems.push(format!(
-            "{field}: {owner} option; the {backend} backend does not take it (remove it, or choose a backend that does)"
-        ))
+/// Refuses every option no backend of the chain takes, naming the backend that would.
+/// Each option goes only to the backends that take it.
+pub(super) fn check_fit(m: &Manifest, chain: &[Backend], problems: &mut Vec<String>) {
+    let names: Vec<&str> = chain.iter().map(|b| b.name()).collect();
+    let who = match names.as_slice() {
+        [one] => format!("the {one} backend does not"),
+        many => format!("none of the chain's backends ({}) does", many.join(", ")),
     };
-    let nova = Backend::NovaCanvas;
-    if backend != nova && m.virtual_try_on_params != TryOnParams::default() {
+    let mut refuse = |field: &str, owner: &str| {
+        problems.push(format!("{field}: {owner} option; {who} take it (remove it, or choose a backend that does)"))
+    };
+    let has = |b: Backend| chain.contains(&b);
+    let nova = has(Backend::NovaCanvas);
+    if !nova && m.virtual_try_on_params != TryOnParams::default() {
         refuse("virtualTryOnParams", "a nova-canvas");
     }
     let g = &m.image_generation_config;
-    if backend != nova && g.quality.is_some() {
+    if !nova && g.quality.is_some() {
         refuse("imageGenerationConfig.quality", "a nova-canvas");
     }
-    if backend != nova && g.cfg_scale.is_some() {
+    if !nova && g.cfg_scale.is_some() {
         refuse("imageGenerationConfig.cfgScale", "a nova-canvas");
     }
-    if !backend.takes_seed() && g.seed.is_some() {
+    if !chain.iter().any(|b| b.takes_seed()) && g.seed.is_some() {
         refuse("imageGenerationConfig.seed", "a nova-canvas, vertex-vto and gemini-image");
     }
     for (given, field, owner) in [
@@ -36,12 +41,14 @@ pub(super) fn check_fit(m: &Manifest, backend: Backend, problems: &mut Vec<Strin
         (m.gemini_params.is_some(), "geminiParams", Backend::GeminiImage),
         (m.converse_params.is_some(), "converseParams", Backend::BedrockConverse),
     ] {
-        if given && backend != owner {
+        if given && !has(owner) {
             refuse(field, &format!("a {owner}"));
         }
     }
     match &m.instruction {
-        Some(_) if !backend.prompt_based() => refuse("instruction", "a gemini-image and bedrock-converse"),
+        Some(_) if !chain.iter().any(|b| b.prompt_based()) => {
+            refuse("instruction", "a gemini-image and bedrock-converse")
+        }
         Some(i) => check_instruction(i, problems),
         None => {}
     }
@@ -82,7 +89,7 @@ mod tests {
     use crate::core::backend::Backend;
 
     fn problems(v: serde_json::Value, default: Backend) -> Vec<String> {
-        match parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", default) {
+        match parse(&serde_json::to_vec(&v).unwrap(), "uploads/j/", &[default]) {
             Ok(_) => vec![],
             Err(e) => e.0,
         }
@@ -118,7 +125,27 @@ mod tests {
             serde_json::json!({"source": "p.jpg", "garment": "g.png", "backend": "dall-e"}),
             Backend::NovaCanvas,
         );
-        assert!(p[0].contains("unknown variant `dall-e`") && p[0].contains("vertex-vto"), "{p:?}");
+        assert!(p[0].contains("unknown backend \"dall-e\"") && p[0].contains("vertex-vto"), "{p:?}");
+    }
+
+    #[test]
+    fn a_chain_takes_what_any_of_its_backends_takes_and_what_each_can_make() {
+        let m = serde_json::json!({"source": "p.jpg", "garment": "g.png", "backend": ["vertex-vto", "gemini-image"],
+            "vertexTryOnParams": {"baseSteps": 40}, "geminiParams": {"imageSize": "2K"}, "instruction": {"garmentClass": "UPPER_BODY"}});
+        assert!(problems(m, Backend::NovaCanvas).is_empty());
+        let nova_only = serde_json::json!({"source": "p.jpg", "garment": "g.png", "backend": ["vertex-vto", "gemini-image"],
+            "virtualTryOnParams": {"mergeStyle": "SEAMLESS"}});
+        let p = problems(nova_only, Backend::NovaCanvas);
+        assert!(p[0].starts_with("virtualTryOnParams: a nova-canvas option; none of the chain's backends (vertex-vto, gemini-image) does take it"), "{p:?}");
+        // Every backend of the chain may serve: the count must fit each.
+        let four = serde_json::json!({"source": "p.jpg", "garment": "g.png", "backend": ["vertex-vto", "gemini-image"],
+            "imageGenerationConfig": {"numberOfImages": 4}});
+        let p = problems(four, Backend::NovaCanvas);
+        assert!(p.iter().any(|x| x.contains("gemini-image makes at most 1 per call")), "{p:?}");
+        for bad in [serde_json::json!([]), serde_json::json!(["gemini-image", "gemini-image"]), serde_json::json!(7)] {
+            let m = serde_json::json!({"source": "p.jpg", "garment": "g.png", "backend": bad});
+            assert!(problems(m, Backend::NovaCanvas)[0].starts_with("backend: "), "{bad}");
+        }
     }
 
     #[test]

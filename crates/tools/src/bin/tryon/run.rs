@@ -101,7 +101,8 @@ async fn run_job(storage: FsStorage, config: Config, paths: &JobPaths, bedrock: 
     let result = if bedrock {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
         let model = Models::from_config(&sdk, &config).await;
-        eprintln!("calling {} for real with your credentials", config.backends.default);
+        let chain: Vec<&str> = config.backends.chain.iter().map(|b| b.name()).collect();
+        eprintln!("calling {} for real with your credentials", chain.join(", then "));
         Service { storage, model, events, config }.run_job(&obj, &invocation, deadline).await
     } else {
         let (addr, _server) = match Emulator::new(vec![config.model_id.clone(), config.converse_model_id.clone()])
@@ -168,6 +169,19 @@ fn report(out: &Path, paths: &JobPaths, job_id: &str, started: Instant) -> ExitC
 /// Offline, the Google backends call the emulator: a project id stands in, and every backend
 /// is enabled so a manifest may name any of them.
 fn offline_google(vars: &mut std::collections::HashMap<String, String>) {
+    // The examples without a "backend" are Nova Canvas manifests; the emulator plays an
+    // account that kept Nova Canvas after its end of life (README, When a model retires).
+    let unset =
+        |vars: &std::collections::HashMap<String, String>, k: &str| vars.get(k).is_none_or(|v| v.trim().is_empty());
+    if unset(vars, "TRYON_BACKEND") {
+        vars.insert("TRYON_BACKEND".into(), Backend::NovaCanvas.name().into());
+    }
+    if unset(vars, "MODEL_ID") {
+        vars.insert("MODEL_ID".into(), tryon_tools::wiring::NOVA_MODEL_ID.into());
+    }
+    if unset(vars, "MODEL_CATALOG_JSON") {
+        vars.insert("MODEL_CATALOG_JSON".into(), tryon_tools::wiring::KEPT_NOVA_CATALOG_JSON.into());
+    }
     vars.entry("VERTEX_PROJECT".into()).or_insert_with(|| "tryon-local".into());
     vars.insert("ENABLED_BACKENDS".into(), Backend::ALL.map(Backend::name).join(","));
     vars.insert("GOOGLE_CREDENTIALS_JSON".into(), "{\"type\":\"emulator\"}".into());
