@@ -8,6 +8,7 @@ mod common;
 mod emulator;
 mod event;
 mod follow_events;
+mod models;
 mod run;
 mod samples;
 mod submit;
@@ -167,6 +168,24 @@ enum Command {
     /// failed, dead-lettered, paid and throttled calls, drain time, latency, cost
     /// (docs/capacity.md). Every option defaults to the deployed setting.
     Capacity(Box<capacity::CapacityArgs>),
+    /// Show the model catalog for the current configuration: each enabled backend's model,
+    /// its stage, shutdown day and replacement (--all: every other model too). With --check,
+    /// exit 1 when a configured model is retired, retiring or missing (for a scheduled CI job).
+    Models {
+        /// Also list every other model of the catalog, on every platform.
+        #[arg(long)]
+        all: bool,
+        /// Print the rows as a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Exit 1, one line per problem on stderr, when a configured model is retired,
+        /// retiring (deprecated, or RETIREMENT_WARNING_DAYS or fewer from its shutdown) or missing.
+        #[arg(long)]
+        check: bool,
+        /// Evaluate as of this day, to look ahead (default: today, UTC).
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = models::parse_day)]
+        today: Option<tryon::core::catalog::Date>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -213,6 +232,9 @@ async fn dispatch(command: Command) -> ExitCode {
             bench_invocation::bench_invocation(&data, &emulator, backend).await
         }
         Command::Capacity(args) => capacity::capacity(&args),
+        Command::Models { all, json, check, today } => {
+            models::models(&models::ModelsOptions { all, json, check, today })
+        }
     }
 }
 
