@@ -2,7 +2,7 @@
 # `sam validate --lint` on template.yaml as written, then once per trigger mode × backend
 # setup with those parameters made the defaults. Trigger modes: direct S3, SQS buffer,
 # existing bucket via EventBridge, and existing bucket via EventBridge into the SQS buffer.
-# Backend setups: each backend as the default (with what it needs: a Vertex project and
+# Backend setups: each backend as the default, a chain of two, (with what it needs: a Vertex project and
 # Workload Identity Federation configuration, or a Secrets Manager key), and every backend
 # enabled at once (the Also* switches). Then the smallest and largest quota
 # (ModelRequestsPerMinute, which sizes the concurrency through Mappings) in both trigger kinds.
@@ -20,6 +20,7 @@ backends=(
   "gemini-image|false|tryon-project||$secret"
   "bedrock-converse|false|||"
   "nova-canvas|true|tryon-project|$wif|"
+  "vertex-vto,gemini-image|false|tryon-project|$wif|"
 )
 set_default() { # parameter old new file
   python3 - "$@" <<'PY'
@@ -46,13 +47,16 @@ for mode in "false:" "true:" "false:existing-shop-bucket" "true:existing-shop-bu
     cp template.yaml "$out"
     set_default BufferWithSqs '"false"' "\"$sqs\"" "$out"
     set_default ExistingBucketName '""' "\"$bucket\"" "$out"
-    set_default Backend nova-canvas "$backend" "$out"
+    set_default Backend bedrock-converse "$backend" "$out"
     for also in AlsoNovaCanvas AlsoVertexVto AlsoGeminiImage AlsoBedrockConverse; do
       set_default "$also" '"false"' "\"$all\"" "$out"
     done
     set_default VertexProject '""' "\"$project\"" "$out"
     set_default GoogleCredentialsJson '""' "'$creds'" "$out"
     set_default GoogleCredentialsSecretArn '""' "\"$key\"" "$out"
+    # Nova Canvas only for an account that kept access; the retirement alarms paged on a topic.
+    set_default ModelId '""' '"amazon.nova-canvas-v1:0"' "$out"
+    set_default RetirementAlarmTopicArn '""' '"arn:aws:sns:us-east-1:123456789012:tryon-retirements"' "$out"
     echo "mode: BufferWithSqs=$sqs ExistingBucketName=${bucket:-<create one>} Backend=$backend every backend enabled: $all"
     sam validate --lint --region us-east-1 -t "$out" >/dev/null
   done

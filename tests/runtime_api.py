@@ -96,11 +96,16 @@ def main():
         "VERTEX_PROJECT": google["VERTEX_PROJECT"], "VERTEX_ENDPOINT_URL": google["VERTEX_ENDPOINT_URL"],
         "GOOGLE_APPLICATION_CREDENTIALS": str(wif),
         "EVENT_BUS_NAME": EVENT_BUS, "AWS_ENDPOINT_URL_EVENTBRIDGE": moto,
+        # The examples are Nova Canvas manifests: the emulator plays an account that kept
+        # access after its end of life, recorded as such an account records it.
+        "TRYON_BACKEND": "nova-canvas", "MODEL_ID": "amazon.nova-canvas-v1:0",
+        "MODEL_CATALOG_JSON": '{"amazon.nova-canvas-v1:0":{"stage":"ga","shutdown":null}}',
     }
     # An env file, not --env-var: cargo-lambda splits --env-var values on commas, and
     # ENABLED_BACKENDS is a comma-separated list.
     env_file = ROOT / "target" / "runtime-api.env"
-    env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    # Single quotes keep a JSON value literal in a dotenv file.
+    env_file.write_text("".join(f"{k}='{v}'\n" if "{" in v else f"{k}={v}\n" for k, v in env.items()))
     watch_cmd = ["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P", str(rt_port), "--bin", "tryon-lambda",
                  "--env-file", str(env_file)]
     watch_log = open(ROOT / "target" / "runtime-api-watch.log", "w+")
@@ -302,6 +307,17 @@ def backends(s3, invoke_events_file, emu_port):
     message = (status.get("error") or {}).get("message", "")
     check("Nova Canvas end of life: model_unavailable naming the date and the backends to switch to",
           code(status) == "model_unavailable" and "2026-09-30" in message and "vertex-vto" in message, message[:300])
+
+    # A chain through the built function: Bedrock answers Nova Canvas' end of life, the job
+    # moves on to bedrock-converse in the same invocation, both attempts recorded.
+    control("/_emulator/retired", "amazon.nova-canvas-v1:0")
+    out, status, keys = job({**base, "backend": ["nova-canvas", "bedrock-converse"]})
+    walk = [(a.get("backend"), a.get("outcome"), a.get("code")) for a in status.get("diagnostics", {}).get("backendAttempts", [])]
+    check("a chain moves on from a model gone end of life to the next backend, both attempts recorded",
+          out.returncode == 0 and status["state"] == "succeeded" and "result.png" in keys
+          and walk == [("nova-canvas", "moved-on", "model_unavailable"), ("bedrock-converse", "succeeded", None)],
+          json.dumps(status)[:500])
+    urllib.request.urlopen(urllib.request.Request(emu + "/_emulator/retired/amazon.nova-canvas-v1:0", method="DELETE"))
 
     out, status, keys = job({**base, "variants": [
         {"name": "nova"}, {"name": "vertex", "backend": "vertex-vto"},

@@ -49,6 +49,8 @@ pub struct Detail {
     pub warnings: Vec<Warning>,
     pub estimated_cost_usd: Option<f64>,
     pub cost_usd: Option<f64>,
+    /// The backends that served the job's calls (a chain's member that answered).
+    pub backends: Vec<String>,
     pub timings_ms: BTreeMap<String, u64>,
     pub attempts: u32,
     /// When the final status was written (`status.json`'s `updatedAt`).
@@ -118,6 +120,7 @@ impl CompletionEvent {
             warnings: status.warnings.clone(),
             estimated_cost_usd: d.estimated_cost_usd,
             cost_usd: d.cost_usd,
+            backends: status.served_by(),
             timings_ms: d.timings_ms.clone(),
             attempts: status.attempts,
             finished_at: status.updated_at.clone(),

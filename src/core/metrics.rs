@@ -56,19 +56,8 @@ pub fn emf_record(status: &Status, timestamp_ms: u64) -> Value {
     root.insert("jobId".into(), status.job_id.clone().into());
     root.insert("modelId".into(), d.model_id.clone().into());
     root.insert("bedrockRequestId".into(), d.bedrock_request_id.clone().into());
-    root.insert("backends".into(), json!(served_by(status)));
+    root.insert("backends".into(), json!(status.served_by()));
     Value::Object(root)
-}
-
-/// The backends that served the job's calls.
-fn served_by(status: &Status) -> Vec<String> {
-    let mut out: Vec<String> = status.diagnostics.backend.iter().cloned().collect();
-    for item in status.items.iter().filter(|i| i.state == State::Succeeded) {
-        if let Some(b) = item.backend.as_ref().filter(|b| !out.contains(b)) {
-            out.push(b.clone());
-        }
-    }
-    out
 }
 
 /// `DaysToShutdown` by `Backend`: one record per backend the job used whose model has a

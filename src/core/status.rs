@@ -243,6 +243,10 @@ pub mod stage {
     /// The paid part: from the checkpoint before the first model call until the outputs
     /// are written.
     pub const CALLING_MODEL: &str = "calling the model";
+    /// A backend answered that its model is gone and nothing was paid for: the next backend
+    /// of the chain is about to be called. An attempt that died here is retried, from that
+    /// backend.
+    pub const NEXT_BACKEND: &str = "moving to the next backend";
     /// The outcome is recorded.
     pub const DONE: &str = "done";
 }
@@ -346,6 +350,21 @@ pub enum Claim {
 }
 
 impl Status {
+    /// The backends that served the job's calls (of a one-call job, its backend once it
+    /// succeeded), each once.
+    pub fn served_by(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        if self.state == State::Succeeded {
+            out.extend(self.diagnostics.backend.iter().cloned());
+        }
+        for item in self.items.iter().filter(|i| i.state == State::Succeeded) {
+            if let Some(b) = item.backend.as_ref().filter(|b| !out.contains(b)) {
+                out.push(b.clone());
+            }
+        }
+        out
+    }
+
     /// Records the error this attempt ended with, and whether the job is now `failed` or
     /// stays `processing` for a retry. Throttled attempts are counted apart and do not use up
     /// `max_attempts` (a throttle is unbilled and never final: [`JobError::final_after`]).

@@ -219,7 +219,9 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
         let keep = async {
             while let Some((i, spec, run)) = finished.recv().await {
                 if let Some(next) = self.moved_on(&spec, status, i, &run, job.today) {
-                    self.checkpoint(status, cp).await?;
+                    // Another variant may be in flight: only a lone one may pass through a
+                    // retryable stage.
+                    self.hand_over(status, cp, outstanding == 1).await?;
                     if let Some(w) = &work {
                         let _ = w.send((i, next));
                     }
@@ -266,7 +268,7 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
                     let run = self.call(&spec, &current, &self.site(job, k, 1, true)).await;
                     match self.moved_on(&spec, status, k, &run, job.today) {
                         Some(next) => {
-                            self.checkpoint(status, cp).await?;
+                            self.hand_over(status, cp, true).await?;
                             spec = next;
                         }
                         None => break run,
@@ -337,6 +339,7 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
             self.before_calls(status, cp).await?;
             let run = self.send(request, &site).await;
             if let Some(next) = self.moved_on(&spec, status, 0, &run, job.today) {
+                status.stage = Some(stage::NEXT_BACKEND.into());
                 self.checkpoint(status, cp).await?;
                 spec = next;
                 continue;
@@ -360,6 +363,18 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
             d.instruction = request.instruction.clone();
             *d.timings_ms.entry("prepare".into()).or_default() += request.prepare_ms;
         }
+    }
+
+    /// The checkpoint of a move along the chain. With no other call in flight, the job
+    /// passes through the retryable `moving to the next backend` stage before the paid one
+    /// again: an attempt dying between the two backends resumes at the second.
+    async fn hand_over(&self, status: &mut Status, cp: &mut Checkpoint<'_>, alone: bool) -> Result<(), Stop> {
+        if alone {
+            status.stage = Some(stage::NEXT_BACKEND.into());
+            self.checkpoint(status, cp).await?;
+            return self.before_calls(status, cp).await;
+        }
+        self.checkpoint(status, cp).await
     }
 
     /// Whether a backend after `spec`'s in its chain may still be called today.

@@ -167,3 +167,30 @@ fn template_timeout_leaves_room_for_the_model_call_and_the_record() {
         "Cargo.toml's lambda metadata must match the template's Timeout"
     );
 }
+
+#[test]
+fn the_template_and_the_docs_take_their_default_models_from_the_catalog() {
+    use tryon::core::backend::Backend;
+    use tryon::core::catalog::{Catalog, Date};
+    let template = read("template.yaml");
+    let backends_md = read("docs/backends.md");
+    let catalog = Catalog::compiled();
+    let default_of = |param: &str| -> String {
+        let block = template.split(&format!("\n  {param}:\n")).nth(1).unwrap_or_else(|| panic!("{param} in template"));
+        let line = block.lines().find_map(|l| l.trim().strip_prefix("Default: ")).unwrap();
+        line.trim_matches('"').to_owned()
+    };
+    for (param, b) in [
+        ("VertexModel", Backend::VertexVto),
+        ("GeminiModel", Backend::GeminiImage),
+        ("ConverseModelId", Backend::BedrockConverse),
+    ] {
+        let want = catalog.default_model(b, b.platform()).unwrap();
+        assert_eq!(default_of(param), want, "template {param}");
+        assert!(catalog.verdict(want, b.platform(), Date::today(), 0).callable(), "{want} is retired");
+        assert!(backends_md.contains(&format!("`{want}`")), "docs/backends.md names {b}'s default {want}");
+    }
+    // Nova Canvas has no live model: no default in the template either.
+    assert_eq!(default_of("ModelId"), "");
+    assert_eq!(default_of("Backend"), tryon::config::Config::default().backends.chain[0].name());
+}

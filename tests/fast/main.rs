@@ -9,6 +9,7 @@ mod architecture;
 mod backends;
 mod batch_operations;
 mod cache;
+mod chains;
 mod events;
 mod fidelity;
 mod fixtures;

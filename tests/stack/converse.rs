@@ -101,8 +101,9 @@ async fn a_codec_request_comes_back_as_one_png_at_the_persons_size() {
     assert_eq!(out.get_pixel(80, 115).0, GARMENT_RGB, "the garment (second image) is on the torso");
     assert_ne!(out.get_pixel(80, 20).0, GARMENT_RGB, "the person (first image) is the picture");
     assert!(reply.input_tokens.unwrap() > 460 && reply.output_tokens.unwrap() > 150, "{reply:?}");
-    let price = BedrockConverse.price(&spec(), 160, 240, Some(&reply), &Default::default());
-    assert!(price > 0.0 && price < BedrockConverse.price(&spec(), 160, 240, None, &Default::default()));
+    let rate = tryon::config::Config::default().price_of(Backend::BedrockConverse);
+    let price = BedrockConverse.price(&spec(), 160, 240, Some(&reply), &rate);
+    assert!(price > 0.0 && price < BedrockConverse.price(&spec(), 160, 240, None, &rate));
 
     let calls = emu.backend_calls();
     assert_eq!(calls.len(), 1);

@@ -9,6 +9,7 @@ mod support;
 
 mod batch_operations;
 mod cache;
+mod chains;
 mod converse;
 mod events;
 mod google_auth;

@@ -43,7 +43,7 @@ fn verdicts_follow_the_stage_the_shutdown_and_the_warning_window() {
     assert_eq!(c.verdict(vto, v, day("2026-12-07"), 30), retiring);
     let gone = Verdict::Retired { since: Some(day("2027-01-20")), replacement: Some("gemini-3.1-flash-image".into()) };
     assert_eq!(c.verdict(vto, v, day("2027-01-20"), 30), gone, "the shutdown day itself answers no more");
-    assert_eq!(c.verdict(vto, v, day("2027-01-19"), 30).callable(), true);
+    assert!(c.verdict(vto, v, day("2027-01-19"), 30).callable());
     let nova = c.verdict("amazon.nova-canvas-v1:0", Platform::Bedrock, day("2026-12-07"), 30);
     assert!(!nova.callable());
     // The same id differs per platform.

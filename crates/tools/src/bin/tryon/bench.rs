@@ -42,7 +42,7 @@ pub async fn bench(data: Option<PathBuf>, iters: usize, python: Option<PathBuf>,
     };
     if cfg!(debug_assertions) {
         eprintln!(
-            "warning: a debug build; run `cargo run --release --features tools --bin tryon -- bench` for real figures"
+            "warning: a debug build; run `cargo run --release -p tryon-tools --bin tryon -- bench` for real figures"
         );
     }
     let out = std::env::temp_dir().join(format!("tryon-bench-out-{}", std::process::id()));

@@ -4,6 +4,18 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// The backends a local check validates a manifest against: the deployment's when
+/// `TRYON_BACKEND` is set here, else Nova Canvas first with every backend enabled (the
+/// examples without a "backend" are Nova Canvas manifests).
+pub fn local_backends() -> tryon::core::backend::Backends {
+    use tryon::core::backend::{Backend, Backends};
+    let nova = || Backends { chain: vec![Backend::NovaCanvas], enabled: Backend::ALL.to_vec() };
+    match std::env::var("TRYON_BACKEND") {
+        Ok(v) if !v.trim().is_empty() => tryon::config::Config::from_env().map_or_else(|_| nova(), |c| c.backends),
+        _ => nova(),
+    }
+}
+
 /// Prints `error: <msg>` and returns the failure exit code.
 pub fn fail(msg: &str) -> ExitCode {
     eprintln!("error: {msg}");

@@ -81,13 +81,7 @@ pub async fn submit(
 /// The Lambda's own validator, before anything is uploaded; exit code 2 on problems.
 fn check_manifest(folder: &Path, manifest: &[u8], paths: &JobPaths) -> Result<(), ExitCode> {
     // The deployment decides which backends it enables; here any backend name is known.
-    // A manifest without "backend" gets the deployment's chain: `TRYON_BACKEND` when it is
-    // set here, else Nova Canvas, the backend the examples without one are written for.
-    let chain = match std::env::var("TRYON_BACKEND") {
-        Ok(v) if !v.trim().is_empty() => Config::from_env().map_or(vec![Backend::NovaCanvas], |c| c.backends.chain),
-        _ => vec![Backend::NovaCanvas],
-    };
-    let backends = Backends { chain, enabled: Backend::ALL.to_vec() };
+    let backends = Backends { chain: crate::common::local_backends().chain, enabled: Backend::ALL.to_vec() };
     if let Err(problems) = tryon::pipeline::plan::parse(manifest, &paths.folder, usize::MAX, &backends) {
         eprintln!("{}: {} problem(s); nothing was uploaded", folder.join(MANIFEST_NAME).display(), problems.0.len());
         for p in &problems.0 {

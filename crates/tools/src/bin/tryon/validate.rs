@@ -4,7 +4,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use tryon::config::Config;
-use tryon::core::backend::{Backend, Backends};
 
 use crate::common::fail;
 
@@ -14,7 +13,7 @@ pub fn validate(path: &Path) -> ExitCode {
         Err(e) => return fail(&format!("cannot read {}: {e}", path.display())),
     };
     let max_calls = Config::from_env().map_or(10, |c| c.max_model_calls_per_job as usize);
-    let backends = Config::from_env().map_or(Backends::only(Backend::NovaCanvas), |c| c.backends);
+    let backends = crate::common::local_backends();
     match tryon::pipeline::plan::parse(&bytes, "uploads/<job>/", max_calls, &backends) {
         Ok(plan) => {
             println!("{}: valid, {} model call(s)", path.display(), plan.calls());
