@@ -87,3 +87,50 @@ async fn a_model_the_catalog_retired_is_never_called() {
     assert_eq!(walk(&s), [step("nova-canvas", "skipped"), step("bedrock-converse", "succeeded")]);
     assert!(w.calls().iter().all(|c| c.model_id != "amazon.nova-canvas-v1:0"), "zero calls to the retired model");
 }
+
+/// The built function with `vars`, behind a runtime API address nothing listens on: its exit
+/// code (`None`: still running after 20 s, past its configuration) and what it printed.
+fn start_function(vars: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tryon-lambda"))
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .envs(vars.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the function runs");
+    let started = std::time::Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (code, stderr)
+}
+
+#[test]
+fn the_built_function_refuses_a_bad_catalog_override_at_start_naming_the_field() {
+    let (code, stderr) =
+        start_function(&[("MODEL_CATALOG_JSON", r#"{"virtual-try-on-001": {"shutdown": "2027-02-30"}}"#)]);
+    assert!(code.is_some_and(|c| c != 0), "it stops at start: {code:?}");
+    assert!(
+        stderr.contains("MODEL_CATALOG_JSON") && stderr.contains("virtual-try-on-001.vertex-ai.shutdown"),
+        "{stderr}"
+    );
+    // A good override passes the configuration: the function gets as far as the runtime API.
+    let (code, stderr) =
+        start_function(&[("MODEL_CATALOG_JSON", r#"{"virtual-try-on-001": {"shutdown": "2027-02-28"}}"#)]);
+    assert_ne!(code, Some(0), "nothing serves the runtime API here, so it never succeeds");
+    assert!(!stderr.contains("MODEL_CATALOG_JSON"), "{stderr}");
+}
