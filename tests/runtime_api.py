@@ -72,7 +72,7 @@ def main():
     except s3.exceptions.BucketAlreadyOwnedByYou:
         pass
     example = ROOT / "examples" / "hoodie"
-    for job in ["demo", "summer sale/café 1", "queued", "bridged", "overflowed"]:
+    for job in ["demo", "summer sale/café 1", "queued", "bridged", "overflowed", "fanned out"]:
         for f in ["person.jpg", "hoodie.png"]:
             s3.put_object(Bucket=BUCKET, Key=f"uploads/{job}/{f}", Body=(example / f).read_bytes())
         s3.put_object(Bucket=BUCKET, Key=f"uploads/{job}/job.json", Body=(example / "job.json").read_bytes())
@@ -193,6 +193,13 @@ def main():
               out.stdout + out.stderr[-300:])
         status = json.loads(s3.get_object(Bucket=BUCKET, Key="outputs/overflowed/status.json")["Body"].read())
         check("sqs-overflow-record.json: status.json succeeded", status["state"] == "succeeded", json.dumps(status)[:300])
+        # S3 → SNS → Lambda, the topic subscribed straight to the function.
+        out = invoke("sns-s3-put-job.json")
+        ok = out.returncode == 0 and json.loads(out.stdout or "{}").get("records", [{}])[0].get("outcome") == "succeeded"
+        check("sns-s3-put-job.json: an SNS notification delivered straight to the function runs its job", ok,
+              out.stdout + out.stderr[-300:])
+        status = json.loads(s3.get_object(Bucket=BUCKET, Key="outputs/fanned out/status.json")["Body"].read())
+        check("sns-s3-put-job.json: status.json succeeded", status["state"] == "succeeded", json.dumps(status)[:300])
         backends(s3, invoke, emu_port)
         batch_operations(s3, invoke, emu_port)
         completion_events(s3, sqs, queue_url, ["demo", "summer sale/café 1", "queued", "bridged", "overflowed"])

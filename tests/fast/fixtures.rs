@@ -25,7 +25,9 @@ fn events_decode_to_their_keys() {
     assert!(read("events/s3-put-job-encoded-key.json").contains("uploads/summer+sale/caf%C3%A9+1/job.json"));
     assert_eq!(created_key("events/sqs-s3-put-job.json").1, "uploads/queued/job.json");
     assert_eq!(created_key("events/eventbridge-object-created.json").1, "uploads/bridged/job.json");
+    assert_eq!(created_key("events/sns-s3-put-job.json").1, "uploads/fanned out/job.json");
     for f in [
+        "events/sns-s3-put-job.json",
         "events/s3-put-job.json",
         "events/s3-put-job-encoded-key.json",
         "events/s3-put-image.json",

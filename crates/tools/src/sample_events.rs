@@ -62,6 +62,32 @@ pub fn sample_sqs_event(bucket: &str, key: &str, etag: &str, region: &str, messa
     })
 }
 
+/// The same object announced through an SNS topic subscribed straight to the function
+/// (S3 → SNS → Lambda): the S3 notification is the SNS message.
+pub fn sample_sns_event(bucket: &str, key: &str, etag: &str, region: &str) -> Value {
+    let topic = format!("arn:aws:sns:{region}:123456789012:tryon-uploads");
+    serde_json::json!({
+        "Records": [{
+            "EventSource": "aws:sns",
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": format!("{topic}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"),
+            "Sns": {
+                "Type": "Notification",
+                "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+                "TopicArn": topic,
+                "Subject": "Amazon S3 Notification",
+                "Message": sample_put_event(bucket, key, etag, 1024, region).to_string(),
+                "Timestamp": "2026-11-29T12:00:00.000Z",
+                "SignatureVersion": "1",
+                "Signature": "EXAMPLE",
+                "SigningCertUrl": "EXAMPLE",
+                "UnsubscribeUrl": "EXAMPLE",
+                "MessageAttributes": {}
+            }
+        }]
+    })
+}
+
 /// The same object announced by EventBridge (S3 "Object Created"); the key as S3 sends it.
 pub fn sample_eventbridge_event(bucket: &str, key: &str, etag: &str, region: &str) -> Value {
     serde_json::json!({

@@ -2,8 +2,9 @@
 //! (`records`), keys decoded as S3 encodes them (`keys`). Which key is a job is the
 //! pipeline's rule (`crate::pipeline::job_id`). Pure: no I/O, no AWS clients.
 //!
-//! Accepted payloads: S3 notifications (direct), SQS batches whose bodies are S3
-//! notifications (also wrapped in SNS, or EventBridge events; `s3:TestEvent` is skipped),
+//! Accepted payloads: S3 notifications (direct, or wrapped in SNS by a topic subscribed to
+//! the function), SQS batches whose bodies are S3 notifications (also wrapped in SNS, or
+//! EventBridge events; `s3:TestEvent` is skipped),
 //! EventBridge "Object Created" events from S3, S3 Batch Operations invocations
 //! ([`batch_operations`]), and SQS messages that are Lambda's asynchronous invocation records
 //! of either S3 or EventBridge event ([`invocation_record`]: the overflow queue).
@@ -42,6 +43,12 @@ pub fn parse_event(mut payload: Value) -> Result<Incoming, EventError> {
     };
     // Any record, not the first: a batch whose first record is broken is still a batch,
     // and its messages must be redelivered rather than read as S3 records and dropped.
+    // S3 → SNS → Lambda: each record carries one SNS notification whose message is the S3
+    // notification, as it is inside SQS.
+    if records.iter().any(|r| r.get("EventSource").and_then(Value::as_str) == Some("aws:sns")) {
+        let records = records.iter().flat_map(sns_record).collect();
+        return Ok(Incoming { source: Source::Sns, messages: vec![Message { id: None, records }] });
+    }
     if records.iter().any(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs")) {
         let messages = records.iter().map(sqs_message).collect();
         return Ok(Incoming { source: Source::Sqs, messages });
@@ -77,26 +84,37 @@ fn s3_record(index: usize, raw: Value) -> Record {
     }
 }
 
+/// One record of an SNS delivery: its notification's message, read as an SQS body is.
+fn sns_record(r: &Value) -> Vec<Record> {
+    match r.pointer("/Sns/Message").and_then(Value::as_str) {
+        Some(message) => message_body(message, "SNS message"),
+        None => vec![Record::Malformed {
+            what: "SNS record".into(),
+            reason: "the SNS record has no Sns.Message text".into(),
+        }],
+    }
+}
+
 fn sqs_message(r: &Value) -> Message {
     let id = r.get("messageId").and_then(Value::as_str).map(str::to_owned);
     let records = match r.get("body").and_then(Value::as_str) {
-        Some(body) => sqs_body(body),
-        None => vec![malformed_message("the SQS record has no body text")],
+        Some(body) => message_body(body, "SQS message"),
+        None => vec![malformed_message("SQS message", "the SQS record has no body text")],
     };
     Message { id, records }
 }
 
-fn malformed_message(reason: impl Into<String>) -> Record {
-    Record::Malformed { what: "SQS message".into(), reason: reason.into() }
+fn malformed_message(what: &str, reason: impl Into<String>) -> Record {
+    Record::Malformed { what: what.into(), reason: reason.into() }
 }
 
 /// The records of one SQS message body: an S3 notification, the same wrapped in an SNS
 /// envelope, an EventBridge event, or Lambda's invocation record of either (the overflow queue). Events of other kinds are ignored (not jobs); a body
 /// that is none of these is malformed.
-fn sqs_body(body: &str) -> Vec<Record> {
-    let ignored = |reason: String| vec![Record::Ignored { what: "SQS message".into(), reason }];
+fn message_body(body: &str, what: &str) -> Vec<Record> {
+    let ignored = |reason: String| vec![Record::Ignored { what: what.into(), reason }];
     let Ok(v) = serde_json::from_str::<Value>(body) else {
-        return vec![malformed_message("the message body is not JSON")];
+        return vec![malformed_message(what, "the message body is not JSON")];
     };
     if v.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
         return ignored("s3:TestEvent (sent when notifications are configured)".into());
@@ -104,8 +122,8 @@ fn sqs_body(body: &str) -> Vec<Record> {
     match v.get("Type").and_then(Value::as_str) {
         Some("Notification") => {
             return match v.get("Message").and_then(Value::as_str) {
-                Some(inner) => sqs_body(inner),
-                None => vec![malformed_message("the SNS notification has no Message text")],
+                Some(inner) => message_body(inner, what),
+                None => vec![malformed_message(what, "the SNS notification has no Message text")],
             }
         }
         // SubscriptionConfirmation and the like: SNS talking about itself.
@@ -114,17 +132,17 @@ fn sqs_body(body: &str) -> Vec<Record> {
     }
     if invocation_record::is_invocation_record(&v) {
         return match invocation_record::original_event(v) {
-            Ok(event) => event_body(event),
-            Err(reason) => vec![malformed_message(reason)],
+            Ok(event) => event_body(event, what),
+            Err(reason) => vec![malformed_message(what, reason)],
         };
     }
-    event_body(v)
+    event_body(v, what)
 }
 
 /// An S3 notification or EventBridge event carried by a message (directly, or as the original
 /// event of an invocation record).
-fn event_body(v: Value) -> Vec<Record> {
-    let ignored = |reason: String| vec![Record::Ignored { what: "SQS message".into(), reason }];
+fn event_body(v: Value, what: &str) -> Vec<Record> {
+    let ignored = |reason: String| vec![Record::Ignored { what: what.into(), reason }];
     if is_eventbridge(&v) {
         return vec![eventbridge(&v)];
     }
@@ -132,9 +150,9 @@ fn event_body(v: Value) -> Vec<Record> {
         return ignored(format!("EventBridge event from {source:?}, not aws.s3"));
     }
     if v.get("Records").is_some() {
-        return s3_records(v).unwrap_or_else(|e| vec![malformed_message(e.0)]);
+        return s3_records(v).unwrap_or_else(|e| vec![malformed_message(what, e.0)]);
     }
-    vec![malformed_message("the message body is not an S3 notification, an SNS notification, an EventBridge event or an invocation record of one")]
+    vec![malformed_message(what, "the message body is not an S3 notification, an SNS notification, an EventBridge event or an invocation record of one")]
 }
 
 fn is_eventbridge(v: &Value) -> bool {
@@ -199,7 +217,7 @@ fn record(r: S3EventRecord, what: String) -> Record {
 mod tests {
     use super::*;
     use serde_json::json;
-    use tryon_tools::sample_events::{sample_eventbridge_event, sample_put_event, sample_sqs_event};
+    use tryon_tools::sample_events::{sample_eventbridge_event, sample_put_event, sample_sns_event, sample_sqs_event};
 
     #[test]
     fn decodes_plus_before_percent() {
@@ -218,6 +236,30 @@ mod tests {
             assert_eq!(decode_key(&encode_key(k)).unwrap(), k);
         }
         assert_eq!(encode_key("uploads/summer sale/café/job.json"), "uploads/summer+sale/caf%C3%A9/job.json");
+    }
+
+    #[test]
+    fn an_sns_notification_delivered_straight_to_the_function_is_read_like_one_inside_sqs() {
+        let ev = sample_sns_event("b", "uploads/a b/job.json", "\"e1\"", "us-east-1");
+        let incoming = parse_event(ev.clone()).unwrap();
+        assert_eq!(incoming.source, Source::Sns);
+        match &incoming.messages[0].records[..] {
+            [Record::Created(o)] => assert_eq!((o.bucket.as_str(), o.key.as_str()), ("b", "uploads/a b/job.json")),
+            other => panic!("{other:?}"),
+        }
+        // Two records, one broken and one S3's test event: each judged alone.
+        let mut two = ev.clone();
+        let mut broken = ev["Records"][0].clone();
+        broken["Sns"].as_object_mut().unwrap().remove("Message");
+        let mut test_event = ev["Records"][0].clone();
+        test_event["Sns"]["Message"] = json!(r#"{"Service":"Amazon S3","Event":"s3:TestEvent"}"#.to_string());
+        two["Records"] = json!([broken, test_event, ev["Records"][0].clone()]);
+        let records = parse_event(two).unwrap().messages.pop().unwrap().records;
+        assert!(
+            matches!(&records[0], Record::Malformed { what, reason } if what == "SNS record" && reason.contains("Sns.Message"))
+        );
+        assert!(matches!(&records[1], Record::Ignored { what, .. } if what == "SNS message"), "{:?}", records[1]);
+        assert!(matches!(&records[2], Record::Created(_)));
     }
 
     #[test]
@@ -445,7 +487,7 @@ mod tests {
             (record(json!(null), "EventAgeExceeded").to_string(), None),
         ];
         for (i, (body, want)) in bodies.iter().enumerate() {
-            let records = sqs_body(body);
+            let records = message_body(body, "SQS message");
             assert_eq!(records.len(), 1, "{i}");
             match (want, &records[0]) {
                 (Some(key), Record::Created(o)) => assert_eq!((o.bucket.as_str(), o.key.as_str()), ("b", *key)),

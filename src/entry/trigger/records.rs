@@ -36,6 +36,9 @@ pub enum Source {
     S3,
     /// Asynchronous, like S3.
     EventBridge,
+    /// An SNS topic subscribed straight to the function (S3 → SNS → Lambda): asynchronous,
+    /// like S3.
+    Sns,
     /// A batch: failed messages are reported in `batchItemFailures` and redelivered by SQS.
     Sqs,
     /// Synchronous: the answer has one result per task, and S3 Batch Operations retries the

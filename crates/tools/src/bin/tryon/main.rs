@@ -123,8 +123,9 @@ enum Command {
     Event {
         bucket: String,
         key: String,
-        /// s3 (a direct notification), sqs (the notification in an SQS batch), or eventbridge.
-        #[arg(long, default_value = "s3", value_parser = ["s3", "sqs", "eventbridge"])]
+        /// s3 (a direct notification), sqs (the notification in an SQS batch), sns (in an SNS
+        /// notification delivered straight to the function), or eventbridge.
+        #[arg(long, default_value = "s3", value_parser = ["s3", "sqs", "sns", "eventbridge"])]
         source: String,
         #[arg(long, default_value = "\"0123456789abcdef0123456789abcdef\"")]
         etag: String,
