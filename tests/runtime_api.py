@@ -200,6 +200,16 @@ def main():
               out.stdout + out.stderr[-300:])
         status = json.loads(s3.get_object(Bucket=BUCKET, Key="outputs/fanned out/status.json")["Body"].read())
         check("sns-s3-put-job.json: status.json succeeded", status["state"] == "succeeded", json.dumps(status)[:300])
+        # A notification whose key does not decode names no uploaded object: skipped, and
+        # nothing is written under the outputs prefix.
+        bad = json.loads((ROOT / "events" / "s3-put-job.json").read_text())
+        bad["Records"][0]["s3"]["object"]["key"] = "uploads/%ZZ/job.json"
+        bad_path = ROOT / "target" / "runtime-api-bad-key.json"
+        bad_path.write_text(json.dumps(bad))
+        out = invoke(str(bad_path))
+        written = s3.list_objects_v2(Bucket=BUCKET, Prefix="outputs/%ZZ").get("Contents", [])
+        ok = out.returncode == 0 and json.loads(out.stdout or "{}").get("records", [{}])[0].get("outcome") == "skipped" and not written
+        check("a key that does not decode (%ZZ) is skipped and leaves no status.json", ok, out.stdout + str(written))
         backends(s3, invoke, emu_port)
         batch_operations(s3, invoke, emu_port)
         completion_events(s3, sqs, queue_url, ["demo", "summer sale/café 1", "queued", "bridged", "overflowed"])

@@ -226,6 +226,17 @@ mod tests {
         assert_eq!(decode_key("uploads/caf%C3%A9+%E6%97%A5/job.json").unwrap(), "uploads/café 日/job.json");
         assert_eq!(decode_key("uploads/100%25/job.json").unwrap(), "uploads/100%/job.json");
         assert!(decode_key("uploads/%FF/job.json").is_err());
+        for bad in ["uploads/%ZZ/job.json", "uploads/a%/job.json", "uploads/a/job.json%", "uploads/%2/job.json"] {
+            assert!(decode_key(bad).unwrap_err().contains("two hex digits"), "{bad}");
+        }
+        // A notification naming such a key is skipped with its reason: no job, no status.json.
+        let mut ev = sample_put_event("b", "uploads/x/job.json", "\"e\"", 10, "us-east-1");
+        ev["Records"][0]["s3"]["object"]["key"] = json!("uploads/%ZZ/job.json");
+        let records = parse_event(ev).unwrap().messages.pop().unwrap().records;
+        assert!(
+            matches!(&records[..], [Record::Ignored { reason, .. }] if reason.contains("not form-encoded")),
+            "{records:?}"
+        );
         assert!(decode_key("").is_err());
     }
 
