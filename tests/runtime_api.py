@@ -210,6 +210,19 @@ def main():
         written = s3.list_objects_v2(Bucket=BUCKET, Prefix="outputs/%ZZ").get("Contents", [])
         ok = out.returncode == 0 and json.loads(out.stdout or "{}").get("records", [{}])[0].get("outcome") == "skipped" and not written
         check("a key that does not decode (%ZZ) is skipped and leaves no status.json", ok, out.stdout + str(written))
+        # A manifest in the result cache's key space: skipped, and no status.json among the
+        # cache's entries.
+        s3.put_object(Bucket=BUCKET, Key="uploads/_cache/v1/nova-canvas/job.json", Body=(example / "job.json").read_bytes())
+        reserved = subprocess.run([str(ROOT / "target/debug/tryon"), "event", BUCKET, "uploads/_cache/v1/nova-canvas/job.json"],
+                                  capture_output=True, text=True, check=True).stdout
+        reserved_path = ROOT / "target" / "runtime-api-reserved.json"
+        reserved_path.write_text(reserved)
+        out = invoke(str(reserved_path))
+        record = json.loads(out.stdout or "{}").get("records", [{}])[0]
+        stray = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="outputs/_cache/").get("Contents", [])
+                 if o["Key"].endswith("status.json")]
+        check("a manifest under the reserved job id _cache/… is skipped and writes nothing into the cache's key space",
+              out.returncode == 0 and record.get("outcome") == "skipped" and not stray, out.stdout + str(stray))
         backends(s3, invoke, emu_port)
         batch_operations(s3, invoke, emu_port)
         completion_events(s3, sqs, queue_url, ["demo", "summer sale/café 1", "queued", "bridged", "overflowed"])

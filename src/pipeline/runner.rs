@@ -86,7 +86,6 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
             JobPlan::Variants(items) => (Shape::Variants, items),
             JobPlan::Outfit(items) => (Shape::Outfit, items),
         };
-        super::keys::check_job_id(&paths.job_id)?;
         let mut items = items;
         resume(status, &items);
         let today = Date::today();

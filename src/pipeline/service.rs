@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use tracing::{info, Instrument};
+use tracing::{info, warn, Instrument};
 
 use crate::adapters::events::{Events, NoEvents};
 use crate::adapters::model::Model;
@@ -73,6 +73,12 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
             None => obj.clone(),
         };
         let job_id = super::keys::job_id(&obj.key, &self.config.uploads_prefix).unwrap_or(&job_id).to_owned();
+        // The cache's key space holds its entries and nothing else: a manifest there is
+        // refused before anything (a claim, a status.json) is written for it.
+        if let Err(e) = super::keys::check_job_id(&job_id) {
+            warn!(key = %obj.key, reason = %e.message, "refused: a reserved job id");
+            return Ok(Outcome::Skipped { reason: e.message });
+        }
         self.run(&obj, &job_id, invocation, deadline).instrument(span).await
     }
 

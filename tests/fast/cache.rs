@@ -327,15 +327,13 @@ async fn the_call_cap_and_the_spend_figures_count_paid_calls_only() {
 }
 
 #[tokio::test]
-async fn a_job_id_in_the_cache_folder_is_refused() {
+async fn a_job_id_in_the_cache_folder_is_refused_and_nothing_but_entries_is_written_there() {
     let svc = service();
-    upload(&svc, "_cache", &single());
-    let outcome = run(&svc, "_cache").await;
-    assert!(
-        matches!(outcome, Outcome::Failed { code: tryon::core::error::ErrorCode::InvalidManifest, .. }),
-        "{outcome:?}"
-    );
-    let s = svc.storage.json("outputs/_cache/status.json");
-    assert!(s["error"]["message"].as_str().unwrap().contains("reserved"), "{s}");
+    for job in ["_cache", "_cache/v1/nova-canvas"] {
+        upload(&svc, job, &single());
+        let outcome = run(&svc, job).await;
+        assert!(matches!(&outcome, Outcome::Skipped { reason } if reason.contains("reserved")), "{outcome:?}");
+    }
+    assert_eq!(svc.storage.keys("outputs/_cache"), Vec::<String>::new(), "no status.json in the cache's key space");
     assert_eq!(svc.model.calls(), 0);
 }
