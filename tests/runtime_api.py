@@ -282,6 +282,13 @@ def backends(s3, invoke_events_file, emu_port):
         check(f"{backend}: status names the backend and its model", d.get("backend") == backend and d.get("modelId"), json.dumps(d)[:300])
         if backend != "vertex-vto":
             check(f"{backend}: the instruction sent is recorded", bool(d.get("instruction")), json.dumps(d)[:300])
+        # Every backend's result takes the prepared source's size, whatever size the model answered at.
+        png = s3.get_object(Bucket=BUCKET, Key=status["outputs"]["images"][0])["Body"].read()
+        size = (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big"))
+        prepared = d["images"]["source"]["prepared"]
+        content = prepared.get("content") or prepared
+        check(f"{backend}: result.png has the source's size", size == (content["width"], content["height"]),
+              f"{size} vs {json.dumps(prepared)}")
     check("one token exchange served both Google jobs (cached across invocations)", sts_exchanges() == 1, str(sts_exchanges()))
 
     control("/_emulator/tokens/expire", {})

@@ -18,6 +18,9 @@ pub enum ErrorCode {
     MissingObject,
     /// An object is bigger than the configured byte cap.
     InputTooLarge,
+    /// An input is in an archive storage class (S3 Glacier Flexible Retrieval, Deep Archive,
+    /// an archive tier of Intelligent-Tiering): unreadable until it is restored.
+    InputArchived,
     /// The bytes are not an accepted image format (JPEG, PNG, WebP).
     UnsupportedImage,
     /// The bytes claim an accepted format but cannot be decoded.
@@ -58,10 +61,11 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation tests.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::InvalidManifest,
         ErrorCode::MissingObject,
         ErrorCode::InputTooLarge,
+        ErrorCode::InputArchived,
         ErrorCode::UnsupportedImage,
         ErrorCode::InvalidImage,
         ErrorCode::ImageTooLarge,
@@ -86,6 +90,7 @@ impl ErrorCode {
             ErrorCode::InvalidManifest => "invalid_manifest",
             ErrorCode::MissingObject => "missing_object",
             ErrorCode::InputTooLarge => "input_too_large",
+            ErrorCode::InputArchived => "input_archived",
             ErrorCode::UnsupportedImage => "unsupported_image",
             ErrorCode::InvalidImage => "invalid_image",
             ErrorCode::ImageTooLarge => "image_too_large",

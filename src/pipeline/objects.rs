@@ -9,6 +9,17 @@ use crate::core::error::{ErrorCode, JobError};
 
 use super::service::Service;
 
+/// An input in an archive storage class: permanent until restored, and what to do.
+pub(crate) fn archived(what: &str, storage_class: Option<String>) -> JobError {
+    let class = storage_class.unwrap_or_else(|| "an archive storage class".into());
+    JobError::new(
+        ErrorCode::InputArchived,
+        format!(
+            "{what} is in the {class} storage class and cannot be read until it is restored: restore it (S3 RestoreObject, or copy it to STANDARD), then upload job.json again"
+        ),
+    )
+}
+
 impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
     /// Reads an input image, refusing one over `max` bytes before downloading it.
     pub(crate) async fn read_image(&self, bucket: &str, key: &str, what: &str, max: u64) -> Result<Vec<u8>, JobError> {
@@ -22,6 +33,7 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
                 ErrorCode::InputTooLarge,
                 format!("the {what} {key} is {size} bytes; at most {max} bytes are accepted"),
             )),
+            Err(StorageError::Archived { storage_class }) => Err(archived(&format!("the {what} {key}"), storage_class)),
             Err(e) => Err(storage_error(&format!("reading the {what}"), &e)),
         }
     }

@@ -88,6 +88,9 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
                     format!("job.json is {size} bytes; at most {max} bytes are accepted"),
                 )),
             )),
+            Err(StorageError::Archived { storage_class }) => {
+                Ok((None, Some(super::objects::archived(&format!("the manifest {}", obj.key), storage_class))))
+            }
             Err(e) => Err(storage_error("reading the manifest", &e)),
         }
     }

@@ -657,3 +657,25 @@ async fn the_status_shows_the_stage_and_estimated_cost_before_the_model_answers(
     let s = w.status("stage").await;
     assert_eq!((s["state"].as_str(), s["stage"].as_str()), (Some("succeeded"), Some("done")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archived_input_fails_for_good_naming_its_storage_class_and_the_remedy() {
+    let w = World::new().await;
+    w.put("uploads/cold/person.jpg", person_jpeg()).await;
+    w.s3.put_object()
+        .bucket(&w.bucket)
+        .key("uploads/cold/garment.png")
+        .storage_class(aws_sdk_s3::types::StorageClass::DeepArchive)
+        .body(aws_sdk_s3::primitives::ByteStream::from(garment_png()))
+        .send()
+        .await
+        .expect("put");
+    w.put("uploads/cold/job.json", serde_json::to_vec(&json!({"source": "person.jpg", "garment": "garment.png"})).unwrap())
+        .await;
+    w.deliver("uploads/cold/job.json").await.expect("a permanent failure is recorded, not retried");
+    let s = w.status("cold").await;
+    assert_eq!((s["state"].as_str(), s["error"]["code"].as_str()), (Some("failed"), Some("input_archived")), "{s}");
+    let message = s["error"]["message"].as_str().unwrap();
+    assert!(message.contains("DEEP_ARCHIVE") && message.contains("restore"), "{message}");
+    assert!(w.calls().is_empty(), "nothing was paid");
+}

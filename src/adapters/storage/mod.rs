@@ -19,6 +19,10 @@ pub enum StorageError {
     NotFound,
     #[error("object is {size} bytes")]
     TooLarge { size: u64 },
+    /// The object is in an archive storage class and must be restored before it can be read
+    /// (S3's `InvalidObjectState`): permanent until someone restores it.
+    #[error("object is archived ({})", storage_class.as_deref().unwrap_or("an archive storage class"))]
+    Archived { storage_class: Option<String> },
     /// A conditional write lost: the object exists (`IfAbsent`) or changed (`IfMatch`).
     #[error("precondition failed")]
     PreconditionFailed,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::timeout::TimeoutConfig;
 
@@ -69,9 +70,20 @@ where
     StorageError::Other { message: format!("{} ({answered})", DisplayErrorContext(&e)), status, code }
 }
 
+/// A failed `GetObject`: an archived object (`InvalidObjectState`, with its storage class)
+/// is its own answer; anything else as [`s3_error`] maps it.
+fn get_error(e: SdkError<GetObjectError, HttpResponse>) -> StorageError {
+    if let SdkError::ServiceError(se) = &e {
+        if let GetObjectError::InvalidObjectState(state) = se.err() {
+            return StorageError::Archived { storage_class: state.storage_class().map(|c| c.as_str().to_owned()) };
+        }
+    }
+    s3_error(e, false)
+}
+
 impl Storage for S3Storage {
     async fn get(&self, bucket: &str, key: &str, max_bytes: u64) -> Result<StoredObject, StorageError> {
-        let out = self.client.get_object().bucket(bucket).key(key).send().await.map_err(|e| s3_error(e, false))?;
+        let out = self.client.get_object().bucket(bucket).key(key).send().await.map_err(get_error)?;
         let size = out.content_length().unwrap_or(0).max(0) as u64;
         // Refused on the response headers: the body is dropped unread.
         if size > max_bytes {

@@ -11,8 +11,10 @@ use crate::core::error::{ErrorCode, JobError};
 use crate::core::input_limits::Limits;
 use crate::core::limits::MAX_SIDE;
 
-/// Takes a model output (the canvas) back to the picture: crops the padding and returns PNG
-/// bytes. An unpadded PNG of the canvas size is passed through untouched.
+/// Takes a model output (the canvas) back to the picture: crops the padding, brings it to
+/// the picture's size (a model answering at its own size tier, as Gemini does, is scaled
+/// back: the outputs take the source's size on every backend) and returns PNG bytes. An
+/// unpadded PNG of the canvas size is passed through untouched.
 pub fn finish_output(bytes: &[u8], layout: &Layout, limits: &Limits, what: &str) -> Result<Vec<u8>, JobError> {
     let bad = |m: String| JobError::new(ErrorCode::Internal, format!("the model returned an unusable {what}: {m}"));
     let format = image::guess_format(bytes).map_err(|_| bad("not an image".into()))?;
@@ -24,8 +26,8 @@ pub fn finish_output(bytes: &[u8], layout: &Layout, limits: &Limits, what: &str)
     reader.limits(l);
     let decoder = reader.into_decoder().map_err(|e| bad(e.to_string()))?;
     let (w, h) = decoder.dimensions();
-    // Nothing to crop: a PNG goes out as it came, whatever its size.
-    if format == ImageFormat::Png && !layout.padded() {
+    // Nothing to crop or scale: a PNG goes out as it came.
+    if format == ImageFormat::Png && !layout.padded() && (w, h) == (layout.canvas_width, layout.canvas_height) {
         return Ok(bytes.to_vec());
     }
     let img = DynamicImage::from_decoder(decoder).map_err(|e| bad(e.to_string()))?;
@@ -37,8 +39,11 @@ pub fn finish_output(bytes: &[u8], layout: &Layout, limits: &Limits, what: &str)
     let y = ((c.y as f64 * sy).round() as u32).min(h.saturating_sub(1));
     let cw = ((c.width as f64 * sx).round() as u32).clamp(1, w - x);
     let ch = ((c.height as f64 * sy).round() as u32).clamp(1, h - y);
-    let cropped = img.crop_imm(x, y, cw, ch);
-    encode_dynamic_png(&cropped).map_err(|e| bad(e.message))
+    let mut picture = img.crop_imm(x, y, cw, ch);
+    if (cw, ch) != (c.width, c.height) {
+        picture = picture.resize_exact(c.width, c.height, image::imageops::FilterType::Lanczos3);
+    }
+    encode_dynamic_png(&picture).map_err(|e| bad(e.message))
 }
 
 #[cfg(test)]
@@ -72,6 +77,20 @@ mod tests {
     }
 
     #[test]
+    fn an_output_at_the_models_own_size_tier_comes_back_at_the_pictures_size() {
+        // Gemini answers a 768×1024 canvas at its 3:4 1K tier, 896×1200.
+        let l = layout(768, 1024, &crate::core::backend::Backend::GeminiImage.canvas());
+        assert!(!l.padded());
+        let tier = RgbImage::from_pixel(896, 1200, Rgb([10, 200, 30]));
+        for bytes in [encode_png_rgb(&tier).unwrap(), crate::core::image::jpeg::encode_rgb(&tier, 90, false).unwrap()] {
+            let out = finish_output(&bytes, &l, &limits(), "result").unwrap();
+            let back = image::load_from_memory(&out).unwrap().to_rgb8();
+            assert_eq!(back.dimensions(), (768, 1024));
+            assert!(back.get_pixel(384, 512).0[1] > 180, "the picture, scaled");
+        }
+    }
+
+    #[test]
     fn unpadded_png_outputs_pass_through_untouched() {
         let img = RgbImage::from_pixel(400, 400, Rgb([9, 9, 9]));
         let png = encode_png_rgb(&img).unwrap();
@@ -88,14 +107,14 @@ mod tests {
     }
 
     #[test]
-    fn a_reply_of_another_size_is_cropped_in_proportion() {
+    fn a_reply_of_another_size_is_cropped_in_proportion_and_scaled_to_the_picture() {
         let l = layout(2000, 400, &crate::core::backend::Backend::NovaCanvas.canvas());
         let reply =
             RgbImage::from_fn(1000, 250, |_, y| if (25..225).contains(&y) { Rgb([0, 0, 200]) } else { Rgb([255; 3]) });
         let out = finish_output(&encode_png_rgb(&reply).unwrap(), &l, &limits(), "result").unwrap();
         let back = image::load_from_memory(&out).unwrap().to_rgb8();
-        assert_eq!(back.dimensions(), (1000, 200));
-        assert!(back.pixels().all(|px| px == &Rgb([0, 0, 200])));
+        assert_eq!(back.dimensions(), (2000, 400), "the picture's size, not the reply's");
+        assert!(back.pixels().all(|px| px.0.iter().zip([0, 0, 200]).all(|(a, b)| a.abs_diff(b) <= 1)));
         let e = finish_output(b"not an image", &l, &limits(), "image 1").unwrap_err();
         assert_eq!(e.message, "the model returned an unusable image 1: not an image");
     }
