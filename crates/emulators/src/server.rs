@@ -33,6 +33,7 @@ impl Emulator {
             .merge(super::google_auth::routes())
             .merge(super::google::routes())
             .merge(super::converse::routes())
+            .merge(super::fashn::routes())
             .route("/_emulator/requests", get(list_requests))
             .route("/_emulator/reset", post(reset))
             .route("/_emulator/health", get(|| async { "ok" }))

@@ -1,5 +1,5 @@
-//! The emulator's shared state: the fault queue, the request log, the model ids it serves
-//! and the ids it answers as retired.
+//! The emulator's shared state: the fault queue, the request log, the model ids it serves,
+//! the ids it answers as retired, and the FASHN and Gemini API emulators' memory and keys.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::fashn_store::Store as FashnStore;
 use super::faults::Fault;
+use super::gemini_api_models::ModelStatus;
+use super::keys::ApiKeys;
 use super::log::RecordedRequest;
 use super::quota::Quota;
 
@@ -25,6 +28,14 @@ pub(super) struct Shared {
     pub(super) tokens: HashMap<String, Instant>,
     /// Model ids every route answers as retired (configuration: `reset` keeps them).
     pub(super) retired: BTreeSet<String>,
+    /// The FASHN emulator's predictions, rate windows, settings and credits (`reset`
+    /// forgets the predictions and windows only).
+    pub(super) fashn: FashnStore,
+    /// Keys FASHN and the Gemini API accept (configuration).
+    pub(super) fashn_keys: ApiKeys,
+    pub(super) gemini_api_keys: ApiKeys,
+    /// `modelStatus` overrides of the Gemini API's model table (configuration).
+    pub(super) gemini_api_models: std::collections::BTreeMap<String, ModelStatus>,
 }
 
 /// The environment variable whose comma-separated model ids an emulator answers as retired
@@ -106,6 +117,14 @@ impl Emulator {
         self.lock().retired.contains(model_id)
     }
 
+    /// Whether `model_id` is answered as retired on `platform` (`gemini-api`, `fashn`): its
+    /// plain id retires it everywhere, `{platform}/{model_id}` there only (the Gemini API
+    /// shut models down that Vertex AI still serves, Gemini reference §11).
+    pub(super) fn is_retired_on(&self, platform: &str, model_id: &str) -> bool {
+        let s = self.lock();
+        s.retired.contains(model_id) || s.retired.contains(&format!("{platform}/{model_id}"))
+    }
+
     pub(super) fn lock(&self) -> MutexGuard<'_, Shared> {
         self.shared.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -128,6 +147,7 @@ impl Emulator {
         s.requests.clear();
         s.backend_faults.clear();
         s.backend_calls.clear();
+        s.fashn.clear();
     }
 
     /// Queues a fault for the next call to `backend`'s emulator.
@@ -138,6 +158,15 @@ impl Emulator {
     /// The next fault queued for `backend`, if any.
     pub(super) fn next_backend_fault(&self, backend: &str) -> Option<Value> {
         self.lock().backend_faults.get_mut(backend).and_then(VecDeque::pop_front)
+    }
+
+    /// The first fault queued for `backend` that `applies` to this call, taken from the
+    /// queue (faults for other calls keep their place).
+    pub(super) fn take_backend_fault_where(&self, backend: &str, applies: impl Fn(&Value) -> bool) -> Option<Value> {
+        let mut s = self.lock();
+        let queue = s.backend_faults.get_mut(backend)?;
+        let at = queue.iter().position(applies)?;
+        queue.remove(at)
     }
 
     /// Records a call to another backend's emulator (`{backend, path, status, body, …}`).

@@ -1,7 +1,8 @@
-//! The faults a test queues for the Google emulators (`POST /_emulator/faults/vertex-vto`
-//! or `/gemini-image`), each used by one call: canned errors with Google's status and
-//! wording, a delay, and 200 answers a client must survive (filtered samples, refusals,
-//! malformed images).
+//! The faults a test queues for the Google emulators (`POST /_emulator/faults/vertex-vto`,
+//! `/gemini-image` or `/gemini-api`), each used by one call: canned errors with Google's
+//! status and wording, a delay, and 200 answers a client must survive (filtered samples,
+//! refusals, malformed images). The Gemini API answers its canned errors in its own words
+//! (`gemini_api::errors`).
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -12,8 +13,16 @@ use super::wire::{Backend, GoogleError, Target};
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
 pub(super) enum Fault {
-    /// 429 RESOURCE_EXHAUSTED (quota, or the shared pool busy).
-    ResourceExhausted,
+    /// 429 RESOURCE_EXHAUSTED (quota, or the shared pool busy). The Gemini API adds
+    /// `QuotaFailure` (`quotaId`), `Help` and `RetryInfo` (`retryDelay`, default "22s").
+    ResourceExhausted {
+        #[serde(default, rename = "retryDelay")]
+        retry_delay: Option<String>,
+        #[serde(default, rename = "quotaId")]
+        quota_id: Option<String>,
+    },
+    /// Gemini API: 402 RESOURCE_EXHAUSTED, the prepay credit is depleted.
+    PrepayDepleted,
     /// 503 UNAVAILABLE.
     Unavailable,
     /// 500 INTERNAL.
@@ -45,8 +54,11 @@ pub(super) enum Fault {
     ImageSafety,
     /// Gemini: `finishReason: NO_IMAGE`.
     NoImage,
-    /// Gemini: no candidates, `promptFeedback.blockReason: SAFETY`.
-    PromptBlocked,
+    /// Gemini: no candidates, `promptFeedback.blockReason` (`SAFETY` unless `reason`).
+    PromptBlocked {
+        #[serde(default)]
+        reason: Option<String>,
+    },
     /// Gemini: a `thought: true` image part before the real one.
     ThoughtImage,
     /// The image's base64 is not base64.
@@ -65,9 +77,12 @@ pub(super) fn parse(raw: &Value, backend: Backend) -> Result<Fault, GoogleError>
     })?;
     let fits = match fault {
         Fault::Filtered { .. } | Fault::EmptyPredictions => backend == Backend::Vto,
-        Fault::TextOnly { .. } | Fault::ImageSafety | Fault::NoImage | Fault::PromptBlocked | Fault::ThoughtImage => {
-            backend == Backend::Gemini
-        }
+        Fault::TextOnly { .. }
+        | Fault::ImageSafety
+        | Fault::NoImage
+        | Fault::PromptBlocked { .. }
+        | Fault::ThoughtImage => backend != Backend::Vto,
+        Fault::PrepayDepleted => backend == Backend::GeminiApi,
         _ => true,
     };
     if !fits {
@@ -88,12 +103,12 @@ pub(super) fn canned(fault: &Fault, target: &Target) -> Option<GoogleError> {
     );
     Some(match fault {
         // VTO has a per-region quota (reference §5); Gemini a shared pool (Gemini §6, V10).
-        Fault::ResourceExhausted if target.backend == Backend::Vto => GoogleError::new(
+        Fault::ResourceExhausted { .. } if target.backend == Backend::Vto => GoogleError::new(
             429,
             "RESOURCE_EXHAUSTED",
             format!("Quota exceeded for aiplatform.googleapis.com/online_prediction_requests_per_base_model with base model: {}. Please submit a quota increase request. https://cloud.google.com/vertex-ai/docs/generative-ai/quotas-genai.", target.model),
         ),
-        Fault::ResourceExhausted => {
+        Fault::ResourceExhausted { .. } => {
             GoogleError::new(429, "RESOURCE_EXHAUSTED", "Resource exhausted, please try again later.")
         }
         Fault::Unavailable => GoogleError::new(503, "UNAVAILABLE", "The service is currently unavailable."),

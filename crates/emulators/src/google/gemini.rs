@@ -1,13 +1,15 @@
 //! Gemini image `:generateContent`: strict validation against the Gemini reference (§2
 //! request, §4 limits, per model) and the deterministic answer (§3): a short text part when
 //! TEXT is asked for, then the try-on picture at the tier's pixel size, with Google's
-//! `usageMetadata` token counts (§4, §5).
+//! `usageMetadata` token counts (§4, §5). One code for Vertex AI and the Gemini API: where
+//! they differ, it asks the call's [`Dialect`].
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use image::{DynamicImage, ImageFormat};
 use serde_json::{json, Value};
 
+use super::dialect::Dialect;
 use super::faults::Fault;
 use super::fields::{labels, Naming, Node};
 use super::inline;
@@ -25,6 +27,8 @@ struct Request {
     seed: i64,
     max_tokens: Option<i64>,
     encoding: Encoding,
+    /// Output tokens of the picture (the model's table, or the dialect's).
+    image_tokens: u32,
 }
 
 /// At most 14 input images per prompt for every 3.x image model (§4).
@@ -46,8 +50,9 @@ const THRESHOLDS: &[&str] = &["BLOCK_LOW_AND_ABOVE", "BLOCK_MEDIUM_AND_ABOVE", "
 /// The text part the emulated model writes beside its picture.
 const REPLY: &str = "Here is the person from the first image wearing the garment.";
 
-/// Validates `body` for `model_id` and answers it, shaped by `fault`.
+/// Validates `body` for `model_id` and answers it, shaped by `fault`, as `d`'s API does.
 pub(super) fn answer(
+    d: &Dialect,
     model_id: &str,
     body: &[u8],
     fault: Option<&Fault>,
@@ -56,36 +61,61 @@ pub(super) fn answer(
     let model = models::model(model_id)
         .ok_or_else(|| GoogleError::new(404, "NOT_FOUND", format!("emulator: no limits known for {model_id}")))?;
     let v = parse_json(body)?;
-    let req = validate(model_id, &model, &v)?;
-    let mut reply = respond(&model, &req, fault)?;
+    let req = validate(d, model_id, &model, &v)?;
+    let mut reply = respond(d, &model, &req, fault)?;
     reply["modelVersion"] = json!(model_id);
-    reply["createTime"] = json!(humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string());
+    if d.create_time {
+        reply["createTime"] = json!(humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string());
+    }
+    if let Some(c) = reply.get_mut("candidates").and_then(|c| c.get_mut(0)).filter(|_| d.candidate_index) {
+        c["index"] = json!(0);
+    }
     reply["responseId"] = json!(response_id);
     Ok(reply)
 }
 
-fn validate(model_id: &str, model: &Model, v: &Value) -> Result<Request, GoogleError> {
+/// `node.only(allowed)`, saying so when the refused field belongs to the other API.
+fn only(d: &Dialect, node: &Node, allowed: &[&str]) -> Result<(), GoogleError> {
+    node.only(allowed).map_err(|mut e| {
+        let foreign = node.obj.keys().find(|k| !allowed.contains(&k.as_str()) && d.foreign.contains(&k.as_str()));
+        if foreign.is_some() {
+            e.message = format!("{} {}", e.message, d.foreign_note);
+        }
+        e
+    })
+}
+
+fn validate(d: &Dialect, model_id: &str, model: &Model, v: &Value) -> Result<Request, GoogleError> {
     let root = Node::root(v, Naming::Proto)?;
-    root.only(&["contents", "systemInstruction", "generationConfig", "safetySettings", "labels"])?;
+    only(d, &root, d.root)?;
     labels(&root)?;
-    let (images, mut text_chars) = contents(&root)?;
+    root.one_of("serviceTier", &["flex", "standard", "priority", "FLEX", "STANDARD", "PRIORITY"])?;
+    root.boolean("store")?;
+    let (images, mut text_chars) = contents(d, &root)?;
     if let Some(si) = root.child("systemInstruction")? {
         text_chars += system_instruction(&si)?;
     }
-    safety_settings(&root)?;
+    safety_settings(d, &root)?;
     // The Vertex default for responseModalities is not documented (only the Gemini API's
-    // is), so a client must ask for the image explicitly.
-    let config = root.child("generationConfig")?.ok_or_else(|| {
-        root.invalid("generationConfig", "generationConfig.responseModalities must be set and include IMAGE.")
-    })?;
-    let (want_text, seed, max_tokens) = generation(model, &config)?;
-    let (size, ratio, encoding) = image_config(model_id, model, config.child("imageConfig")?)?;
-    Ok(Request { images, text_chars, want_text, size, ratio, seed, max_tokens, encoding })
+    // is), so there a client must ask for the image explicitly.
+    let config = root.child("generationConfig")?;
+    let (want_text, seed, max_tokens) = match &config {
+        Some(c) => generation(d, model, c)?,
+        None if d.default_modalities => (true, 0, None),
+        None => {
+            let why = "generationConfig.responseModalities must be set and include IMAGE.";
+            return Err(root.invalid("generationConfig", why));
+        }
+    };
+    let image = config.as_ref().map(|c| c.child("imageConfig")).transpose()?.flatten();
+    let (size, ratio, encoding) = image_config(d, model_id, model, image)?;
+    let image_tokens = d.image_tokens_for(model_id, &size).unwrap_or_else(|| model.tokens_for(&size));
+    Ok(Request { images, text_chars, want_text, size, ratio, seed, max_tokens, encoding, image_tokens })
 }
 
 /// One `user` turn: ≥1 inline image (≤14) and a text instruction. Returns the images and
 /// the text's length.
-fn contents(root: &Node) -> Result<(Vec<DynamicImage>, usize), GoogleError> {
+fn contents(d: &Dialect, root: &Node) -> Result<(Vec<DynamicImage>, usize), GoogleError> {
     let turns = root.objects("contents")?.ok_or_else(|| root.missing("contents"))?;
     if turns.len() != 1 {
         let n = turns.len();
@@ -106,7 +136,7 @@ fn contents(root: &Node) -> Result<(Vec<DynamicImage>, usize), GoogleError> {
     }
     let (mut images, mut text_chars, mut texts) = (Vec::new(), 0, 0);
     for p in &parts {
-        match part(p)? {
+        match part(d, p)? {
             Part::Text(n) => (text_chars, texts) = (text_chars + n, texts + 1),
             Part::Image(img) => images.push(img),
         }
@@ -126,7 +156,7 @@ enum Part {
 }
 
 /// A part holds exactly one of `text`, `inlineData` (png/jpeg/webp) or `fileData`.
-fn part(p: &Node) -> Result<Part, GoogleError> {
+fn part(d: &Dialect, p: &Node) -> Result<Part, GoogleError> {
     const KINDS: &[&str] = &["text", "inlineData", "fileData"];
     p.only(KINDS)?;
     let set: Vec<&str> = KINDS.iter().copied().filter(|k| p.obj.contains_key(*k)).collect();
@@ -138,10 +168,8 @@ fn part(p: &Node) -> Result<Part, GoogleError> {
             }
             Ok(Part::Text(t.chars().count()))
         }
-        ["inlineData"] => inline_image(&p.need_child("inlineData")?).map(Part::Image),
-        ["fileData"] => {
-            Err(p.invalid("fileData", "the emulator cannot read Cloud Storage; send the image as inlineData."))
-        }
+        ["inlineData"] => inline_image(d, &p.need_child("inlineData")?).map(Part::Image),
+        ["fileData"] => Err(p.invalid("fileData", d.file_data)),
         _ => Err(GoogleError::invalid(
             p.here(),
             format!("Invalid value at '{}': a part holds exactly one of text, inline_data, file_data.", p.here()),
@@ -151,8 +179,8 @@ fn part(p: &Node) -> Result<Part, GoogleError> {
 
 /// `inlineData{mimeType,data}`: 3.x models take png, jpeg, webp, heic, heif (§4); the
 /// emulator decodes the first three and says so for the others.
-fn inline_image(d: &Node) -> Result<DynamicImage, GoogleError> {
-    d.only(&["mimeType", "data"])?;
+fn inline_image(dialect: &Dialect, d: &Node) -> Result<DynamicImage, GoogleError> {
+    only(dialect, d, &["mimeType", "data"])?;
     let mime = d.string("mimeType")?.ok_or_else(|| d.missing("mimeType"))?;
     match mime {
         "image/png" | "image/jpeg" | "image/webp" => {}
@@ -169,7 +197,8 @@ fn inline_image(d: &Node) -> Result<DynamicImage, GoogleError> {
         }
     }
     let data = d.string("data")?.ok_or_else(|| d.missing("data"))?;
-    inline::decode(data, Some(mime), &[ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::WebP], &d.field("data"))
+    let formats = [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::WebP];
+    inline::decode_within(data, Some(mime), &formats, &d.field("data"), dialect.inline_cap)
 }
 
 /// `systemInstruction`: text parts only (§2). Returns the text's length.
@@ -185,9 +214,9 @@ fn system_instruction(si: &Node) -> Result<usize, GoogleError> {
 }
 
 /// `safetySettings[]`: category and threshold required, method optional (§2).
-fn safety_settings(root: &Node) -> Result<(), GoogleError> {
+fn safety_settings(d: &Dialect, root: &Node) -> Result<(), GoogleError> {
     for s in root.objects("safetySettings")?.unwrap_or_default() {
-        s.only(&["category", "threshold", "method"])?;
+        only(d, &s, d.safety)?;
         s.one_of("category", CATEGORIES)?.ok_or_else(|| s.missing("category"))?;
         s.one_of("threshold", THRESHOLDS)?.ok_or_else(|| s.missing("threshold"))?;
         s.one_of("method", &["SEVERITY", "PROBABILITY"])?;
@@ -197,21 +226,13 @@ fn safety_settings(root: &Node) -> Result<(), GoogleError> {
 
 /// `generationConfig` (§2): modalities with IMAGE, one candidate, sampling ranges, the
 /// model's thinking levels. Returns (TEXT asked, seed, maxOutputTokens).
-fn generation(model: &Model, c: &Node) -> Result<(bool, i64, Option<i64>), GoogleError> {
-    c.only(&[
-        "responseModalities",
-        "candidateCount",
-        "imageConfig",
-        "temperature",
-        "topP",
-        "topK",
-        "seed",
-        "maxOutputTokens",
-        "thinkingConfig",
-    ])?;
-    let modalities = c
-        .strings("responseModalities")?
-        .ok_or_else(|| c.invalid("responseModalities", "responseModalities must be set and include IMAGE."))?;
+fn generation(d: &Dialect, model: &Model, c: &Node) -> Result<(bool, i64, Option<i64>), GoogleError> {
+    only(d, c, d.generation)?;
+    let modalities = match c.strings("responseModalities")? {
+        Some(m) => m,
+        None if d.default_modalities => vec!["TEXT", "IMAGE"],
+        None => return Err(c.invalid("responseModalities", "responseModalities must be set and include IMAGE.")),
+    };
     if let Some(m) = modalities.iter().find(|m| !["TEXT", "IMAGE"].contains(m)) {
         let why = if *m == "AUDIO" { "image models do not produce AUDIO" } else { "not one of TEXT, IMAGE, AUDIO" };
         return Err(c.invalid("responseModalities", format!("\"{m}\": {why}.")));
@@ -238,15 +259,17 @@ fn generation(model: &Model, c: &Node) -> Result<(bool, i64, Option<i64>), Googl
 
 /// `imageConfig` (§2): the model's sizes and ratios, the person and output options.
 fn image_config(
+    d: &Dialect,
     model_id: &str,
     model: &Model,
     c: Option<Node>,
 ) -> Result<(String, Option<String>, Encoding), GoogleError> {
-    let Some(c) = c else { return Ok(("1K".into(), None, Encoding::Png)) };
-    c.only(&["aspectRatio", "imageSize", "personGeneration", "prominentPeople", "imageOutputOptions"])?;
+    let Some(c) = c else { return Ok(("1K".into(), None, d.output.unwrap_or(Encoding::Png))) };
+    only(d, &c, d.image_config)?;
     let ratio = c.string("aspectRatio")?;
-    if let Some(r) = ratio.filter(|r| !model.ratios.contains(r)) {
-        let list = model.ratios.join(", ");
+    if let Some(r) = ratio.filter(|r| !model.ratios.contains(r) || d.refuses_ratio(model_id, r)) {
+        let list =
+            model.ratios.iter().filter(|x| !d.refuses_ratio(model_id, x)).copied().collect::<Vec<_>>().join(", ");
         return Err(c.invalid("aspectRatio", format!("\"{r}\" is not supported by {model_id}; it takes {list}.")));
     }
     let size = c.string("imageSize")?.unwrap_or("1K");
@@ -256,7 +279,10 @@ fn image_config(
     }
     c.one_of("personGeneration", &["ALLOW_ALL", "ALLOW_ADULT", "ALLOW_NONE"])?;
     c.one_of("prominentPeople", &["ALLOW_PROMINENT_PEOPLE", "BLOCK_PROMINENT_PEOPLE"])?;
-    let encoding = paint::encoding(c.child("imageOutputOptions")?)?;
+    let encoding = match d.output {
+        Some(fixed) => fixed,
+        None => paint::encoding(c.child("imageOutputOptions")?)?,
+    };
     Ok((size.to_owned(), ratio.map(str::to_owned), encoding))
 }
 
@@ -265,15 +291,16 @@ fn text_tokens(chars: usize) -> u32 {
 }
 
 /// The answer without its envelope ids: candidates (or prompt feedback) and usage.
-fn respond(model: &Model, req: &Request, fault: Option<&Fault>) -> Result<Value, GoogleError> {
+fn respond(d: &Dialect, model: &Model, req: &Request, fault: Option<&Fault>) -> Result<Value, GoogleError> {
     let image_in = req.images.len() as u32 * model.input_image_tokens;
     let prompt = (image_in, text_tokens(req.text_chars));
-    let image_tokens = model.tokens_for(&req.size);
+    let image_tokens = req.image_tokens;
     let (candidate, out_image, out_text) = match fault {
-        Some(Fault::PromptBlocked) => {
-            let feedback =
-                json!({ "blockReason": "SAFETY", "blockReasonMessage": "The prompt was blocked due to safety." });
-            return Ok(json!({ "promptFeedback": feedback, "usageMetadata": usage(prompt, 0, 0) }));
+        Some(Fault::PromptBlocked { reason }) => {
+            let reason = reason.as_deref().unwrap_or("SAFETY");
+            let message = format!("The prompt was blocked ({reason}).");
+            let feedback = json!({ "blockReason": reason, "blockReasonMessage": message });
+            return Ok(json!({ "promptFeedback": feedback, "usageMetadata": usage(d, prompt, 0, 0) }));
         }
         Some(Fault::TextOnly { text }) => {
             let text = text.as_deref().unwrap_or("I can't help with that.");
@@ -298,7 +325,7 @@ fn respond(model: &Model, req: &Request, fault: Option<&Fault>) -> Result<Value,
             (json!({ "content": { "role": "model", "parts": parts }, "finishReason": "STOP" }), image_tokens, text)
         }
     };
-    Ok(json!({ "candidates": [candidate], "usageMetadata": usage(prompt, out_image, out_text) }))
+    Ok(json!({ "candidates": [candidate], "usageMetadata": usage(d, prompt, out_image, out_text) }))
 }
 
 /// A candidate that stopped without content.
@@ -308,7 +335,7 @@ fn stopped(reason: &str, message: &str) -> Value {
 
 /// `usageMetadata` (§3): prompt = images × the model's per-image tokens + text; candidates =
 /// the tier's image tokens + the reply's text.
-fn usage((image_in, text_in): (u32, u32), image_out: u32, text_out: u32) -> Value {
+fn usage(d: &Dialect, (image_in, text_in): (u32, u32), image_out: u32, text_out: u32) -> Value {
     let mut out_details = Vec::new();
     if image_out > 0 {
         out_details.push(json!({ "modality": "IMAGE", "tokenCount": image_out }));
@@ -317,7 +344,7 @@ fn usage((image_in, text_in): (u32, u32), image_out: u32, text_out: u32) -> Valu
         out_details.push(json!({ "modality": "TEXT", "tokenCount": text_out }));
     }
     let (prompt, candidates) = (image_in + text_in, image_out + text_out);
-    json!({
+    let mut usage = json!({
         "promptTokenCount": prompt,
         "candidatesTokenCount": candidates,
         "totalTokenCount": prompt + candidates,
@@ -326,8 +353,15 @@ fn usage((image_in, text_in): (u32, u32), image_out: u32, text_out: u32) -> Valu
             { "modality": "IMAGE", "tokenCount": image_in },
         ],
         "candidatesTokensDetails": out_details,
-        "trafficType": "ON_DEMAND",
-    })
+    });
+    if d.traffic_type {
+        usage["trafficType"] = json!("ON_DEMAND");
+    }
+    // The emulated model does not think aloud: no thought tokens, as §3's example shows.
+    if d.thoughts_count {
+        usage["thoughtsTokenCount"] = json!(0);
+    }
+    usage
 }
 
 /// The reply's parts: the text (if asked), an interim thought picture (under the fault),

@@ -38,13 +38,25 @@ pub(super) fn decode(
     allowed: &[ImageFormat],
     field: &str,
 ) -> Result<DynamicImage, GoogleError> {
+    decode_within(b64, declared, allowed, field, Some(MAX_INLINE_BYTES))
+}
+
+/// [`decode`] with the decoded-size cap `cap` (none on the Gemini API, whose per-image
+/// limit is NOT FOUND: only its 100 MB request cap holds).
+pub(super) fn decode_within(
+    b64: &str,
+    declared: Option<&str>,
+    allowed: &[ImageFormat],
+    field: &str,
+    cap: Option<usize>,
+) -> Result<DynamicImage, GoogleError> {
     let bad = |what: String| GoogleError::invalid(field, format!("Invalid value at '{field}': {what}"));
     let bytes = B64
         .decode(b64.as_bytes())
         .map_err(|e| bad(format!("Base64 decoding failed ({e}); send standard base64 with padding.")))?;
-    if bytes.len() > MAX_INLINE_BYTES {
+    if let Some(cap) = cap.filter(|c| bytes.len() > *c) {
         return Err(bad(format!(
-            "the image is {} bytes; inline images are limited to 7 MB ({MAX_INLINE_BYTES} bytes).",
+            "the image is {} bytes; inline images are limited to 7 MB ({cap} bytes).",
             bytes.len()
         )));
     }

@@ -1,6 +1,8 @@
 //! Faithful offline Vertex AI model APIs: Virtual Try-On `:predict` and Gemini image
 //! `:generateContent`, on Google's real paths
 //! (`POST /v1/projects/{project}/locations/{location}/publishers/google/models/{model}:{method}`),
+//! and the Gemini Developer API's `POST /v1beta/models/{model}:generateContent` with an API
+//! key (`gemini_api`, its own checks and errors, the same validation and pictures),
 //! written from the references (`vertex-virtual-try-on.md`, `vertex-gemini-image-editing.md`)
 //! apart from the client, so the two cannot share a mistake. A client reaches them through
 //! `VERTEX_ENDPOINT_URL`.
@@ -21,14 +23,20 @@
 //! - `paint`: the deterministic pictures and their encoding -> `fields`, `wire`;
 //! - `faults`: the fault JSON and the canned errors -> `wire`;
 //! - `models`: each Gemini model's sizes, ratios, tokens and output pixels;
-//! - `vto`, `gemini`: validate and answer each API -> all the above.
+//! - `dialect`: what differs between Vertex AI's and the Gemini API's `generateContent`
+//!   -> `paint`, `inline`;
+//! - `vto`, `gemini`: validate and answer each API -> all the above;
+//! - `gemini_api/`: the Gemini API route (keys, model table, errors) -> `gemini`, `dialect`,
+//!   `faults`, `wire`, `keys`, `state`.
 
+mod dialect;
 mod faults;
 mod fields;
 mod gemini;
+pub(crate) mod gemini_api;
 mod inline;
 mod models;
-mod paint;
+pub(crate) mod paint;
 mod vto;
 mod wire;
 
@@ -52,6 +60,8 @@ const MAX_BODY_BYTES: usize = 160 * 1024 * 1024;
 pub(super) fn routes() -> Router<Emulator> {
     Router::new()
         .route("/v1/projects/{project}/locations/{location}/publishers/google/models/{model_action}", post(call))
+        // The Gemini Developer API (API key) shares the validation and the pictures.
+        .merge(gemini_api::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
@@ -139,7 +149,9 @@ async fn answer(
     // Decoding and encoding pictures is CPU work; keep it off the async workers.
     tokio::task::spawn_blocking(move || match target.backend {
         Backend::Vto => vto::answer(&body, fault.as_ref()),
-        Backend::Gemini => gemini::answer(&target.model, &body, fault.as_ref(), &response_id),
+        Backend::Gemini | Backend::GeminiApi => {
+            gemini::answer(&dialect::VERTEX, &target.model, &body, fault.as_ref(), &response_id)
+        }
     })
     .await
     .unwrap_or_else(|e| Err(GoogleError::new(500, "INTERNAL", format!("emulator: the call panicked: {e}"))))

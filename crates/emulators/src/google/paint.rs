@@ -1,6 +1,7 @@
 //! Deterministic output pictures: the person with the garment pasted over the torso and a
 //! tint that differs per sample and per seed, encoded as the request asked. Also the
-//! malformed PNG a fault sends to test a client's guards.
+//! malformed PNG a fault sends to test a client's guards. The FASHN emulator paints with
+//! `cover`, `dress` and `tint` too.
 
 use std::io::Cursor;
 
@@ -45,7 +46,7 @@ pub(super) fn encoding(o: Option<Node>) -> Result<Encoding, GoogleError> {
 }
 
 /// A tint colour from (seed, sample): stable across runs, different between samples.
-pub(super) fn tint(seed: u64, sample: u32) -> [u8; 3] {
+pub(crate) fn tint(seed: u64, sample: u32) -> [u8; 3] {
     // splitmix64: cheap, well mixed, no dependency.
     let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15u64.wrapping_mul(sample as u64 + 1));
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -55,7 +56,7 @@ pub(super) fn tint(seed: u64, sample: u32) -> [u8; 3] {
 }
 
 /// The person with `garment` (if any) scaled into the torso box, the box tinted 25% toward `tint`.
-pub(super) fn dress(person: &RgbImage, garment: Option<&DynamicImage>, tint: [u8; 3]) -> RgbImage {
+pub(crate) fn dress(person: &RgbImage, garment: Option<&DynamicImage>, tint: [u8; 3]) -> RgbImage {
     let (w, h) = person.dimensions();
     let x0 = (TORSO.0 * w as f64) as u32;
     let y0 = (TORSO.1 * h as f64) as u32;
@@ -80,7 +81,7 @@ pub(super) fn dress(person: &RgbImage, garment: Option<&DynamicImage>, tint: [u8
 
 /// `img` scaled to cover `w`×`h` and cropped to it around the centre, as a model framing
 /// the person in another aspect ratio would.
-pub(super) fn cover(img: &RgbImage, w: u32, h: u32) -> RgbImage {
+pub(crate) fn cover(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     let (iw, ih) = img.dimensions();
     let scale = (w as f64 / iw as f64).max(h as f64 / ih as f64);
     let sw = ((iw as f64 * scale).ceil() as u32).max(w);

@@ -9,13 +9,15 @@ use serde_json::{json, Value};
 use super::super::google_auth::check_bearer;
 use super::super::state::Emulator;
 
-/// The two Google model APIs the emulator serves, named as in the fault and call logs.
+/// The Google model APIs the emulator serves, named as in the fault and call logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Backend {
-    /// `:predict` on the Virtual Try-On models.
+    /// Vertex AI `:predict` on the Virtual Try-On models.
     Vto,
-    /// `:generateContent` on the Gemini image models.
+    /// Vertex AI `:generateContent` on the Gemini image models.
     Gemini,
+    /// The Gemini Developer API's `:generateContent` (API key), `gemini_api`.
+    GeminiApi,
 }
 
 impl Backend {
@@ -23,6 +25,7 @@ impl Backend {
         match self {
             Backend::Vto => "vertex-vto",
             Backend::Gemini => "gemini-image",
+            Backend::GeminiApi => "gemini-api",
         }
     }
 }
@@ -137,18 +140,26 @@ pub(super) fn resolve(project: &str, location: &str, model_action: &str) -> Resu
 }
 
 /// A Google API error: `{"error":{"code","message","status","details"}}` with the HTTP
-/// status `code`. Validation errors name their field in a `google.rpc.BadRequest` detail.
+/// status `code`. Validation errors name their field in a `google.rpc.BadRequest` detail;
+/// other details (`ErrorInfo`, `RetryInfo`, …) follow it.
 #[derive(Debug, Clone)]
 pub(super) struct GoogleError {
     pub(super) code: u16,
     pub(super) status: &'static str,
     pub(super) message: String,
     pub(super) field: Option<String>,
+    pub(super) details: Vec<Value>,
 }
 
 impl GoogleError {
     pub(super) fn new(code: u16, status: &'static str, message: impl Into<String>) -> Self {
-        GoogleError { code, status, message: message.into(), field: None }
+        GoogleError { code, status, message: message.into(), field: None, details: Vec::new() }
+    }
+
+    /// This error with `details` (each a `{"@type": …}` object) added.
+    pub(super) fn with_details(mut self, details: Vec<Value>) -> Self {
+        self.details.extend(details);
+        self
     }
 
     /// 400 INVALID_ARGUMENT about `field`.
@@ -162,11 +173,16 @@ impl GoogleError {
 
     pub(super) fn body(&self) -> Value {
         let mut error = json!({ "code": self.code, "message": self.message, "status": self.status });
+        let mut details = Vec::new();
         if let Some(field) = &self.field {
-            error["details"] = json!([{
+            details.push(json!({
                 "@type": "type.googleapis.com/google.rpc.BadRequest",
                 "fieldViolations": [{ "field": field, "description": self.message }],
-            }]);
+            }));
+        }
+        details.extend(self.details.iter().cloned());
+        if !details.is_empty() {
+            error["details"] = Value::Array(details);
         }
         json!({ "error": error })
     }

@@ -7,7 +7,13 @@
 //!   documentation for more details.";
 //! - Vertex `:predict` and `:generateContent`: 404, status NOT_FOUND, message "Publisher Model
 //!   \`projects/{project}/locations/{location}/publishers/google/models/{model}\` was not found
-//!   or your project does not have access to it. …" (Google's text, nothing added).
+//!   or your project does not have access to it. …" (Google's text, nothing added);
+//! - the Gemini API: 404 NOT_FOUND "models/{model} is not found for API version v1beta, or
+//!   is not supported for generateContent. Call ListModels …";
+//! - FASHN (no gone-model answer documented): 400 `BadRequest` naming the retired
+//!   `model_name`.
+//!
+//! An id written `{platform}/{model}` (`gemini-api/…`, `fashn/…`) retires it there only.
 //!
 //! Set at start with [`RETIRED_MODELS_ENV`](crate::RETIRED_MODELS_ENV) (comma-separated ids,
 //! read by [`Emulator::new`]), in code with [`Emulator::retire_model`] and
