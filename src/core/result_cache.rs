@@ -62,11 +62,22 @@ impl CacheKey {
         crate::core::digest::hex(&self.digest)
     }
 
+    /// A job's own copy of the reply, for a call the cache does not keep (no reproducible
+    /// seed, or the cache off): `<call folder>_replies/<backend>/<sha256>`. Written before
+    /// any output is derived from the reply and deleted once the job is final, so a retry
+    /// after a paid call replays the reply instead of paying again.
+    pub fn private_key(&self, call_folder: &str) -> String {
+        format!("{call_folder}{REPLIES}/{}/{}", self.backend.name(), self.hex())
+    }
+
     /// The entry's key: `<outputs>_cache/v1/<backend>/<sha256>`.
     pub fn object_key(&self, outputs_prefix: &str) -> String {
         format!("{outputs_prefix}{FOLDER}/{VERSION}/{}/{}", self.backend.name(), self.hex())
     }
 }
+
+/// The folder of a call's private reply copies ([`CacheKey::private_key`]).
+pub const REPLIES: &str = "_replies";
 
 /// Whether a job id would put the job's outputs in the cache's folder.
 pub fn reserved_job_id(job_id: &str) -> bool {

@@ -196,6 +196,10 @@ pub struct CacheRecord {
     /// The entry's key in the bucket (`<outputs>_cache/v1/<backend>/<sha256>`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_key: Option<String>,
+    /// The job's own copy of the paid reply (a call the cache does not keep), until the job
+    /// is final: a retry replays it instead of paying again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_key: Option<String>,
 }
 
 /// One call of a job with `variants` or `garments`.

@@ -19,53 +19,59 @@ use crate::core::result_cache::{self, CacheKey};
 use super::measure::ms;
 use super::service::Service;
 
-/// What the cache holds for a request.
+/// What the cache (or, for a call it does not keep, the job's own copy) holds for a request.
+/// `private`: the key is the job's copy ([`CacheKey::private_key`]), not a shared entry.
 pub(crate) enum Lookup {
-    /// The call is not cached (turned off, or no reproducible seed).
-    Off,
     /// A verified entry: the model's reply, and the entry's ETag.
-    Hit { key: String, etag: String, reply: Vec<u8> },
+    Hit { key: String, etag: String, reply: Vec<u8>, private: bool },
     /// No usable entry: the answer is stored under `key`, replacing the damaged entry whose
     /// ETag is `damaged`, if any.
-    Miss { key: String, damaged: Option<String> },
+    Miss { key: String, damaged: Option<String>, private: bool },
 }
 
 impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
-    /// The cache's answer for `body`, the request of `spec` laid out as `layout`. An entry is
-    /// read under the bound the memory budget keeps for the model's reply to this request.
-    pub(crate) async fn look_up(&self, bucket: &str, spec: &JobSpec, layout: &Layout, body: &[u8]) -> Lookup {
-        if !result_cache::applies(self.config.result_cache, spec) {
-            return Lookup::Off;
-        }
+    /// The stored answer for `body`, the request of `spec` laid out as `layout`: the shared
+    /// cache's entry for a reproducible call, else the job's own copy in `folder` (the call's
+    /// outputs folder). An entry is read under the bound the memory budget keeps for the
+    /// model's reply to this request.
+    pub(crate) async fn look_up(
+        &self,
+        bucket: &str,
+        spec: &JobSpec,
+        layout: &Layout,
+        body: &[u8],
+        folder: &str,
+    ) -> Lookup {
+        let private = !result_cache::applies(self.config.result_cache, spec);
         let b = spec.backend;
         let t = Instant::now();
         let digest = CacheKey::of(b, self.model.model_id(b), body);
-        let key = digest.object_key(&self.config.outputs_prefix);
+        let key = if private { digest.private_key(folder) } else { digest.object_key(&self.config.outputs_prefix) };
         let pixels = crate::backends::of(b).reply_pixels(spec, layout.canvas_width, layout.canvas_height);
         let max = crate::core::budget::reply_cost(spec.number_of_images(), pixels) + result_cache::TRAILER_BYTES as u64;
         let found = match self.storage.get(bucket, &key, max).await {
             Ok(found) => found,
             Err(StorageError::NotFound) => {
-                info!(cache = "miss", key = %key, "result cache: no entry");
-                return Lookup::Miss { key, damaged: None };
+                info!(cache = "miss", key = %key, private, "result cache: no entry");
+                return Lookup::Miss { key, damaged: None, private };
             }
             Err(e) => {
                 // Too large for the reply's budget, or S3 failing: the model answers instead.
                 // The write-once store after the call leaves an existing entry alone (it may
                 // be fine for a deployment with more memory).
                 warn!(cache = "miss", key = %key, error = %e, "result cache: entry unreadable; calling the model");
-                return Lookup::Miss { key, damaged: None };
+                return Lookup::Miss { key, damaged: None, private };
             }
         };
         let entry_bytes = found.bytes.len();
         match result_cache::open(found.bytes) {
             Ok(reply) => {
-                info!(cache = "hit", key = %key, bytes = reply.len(), read_ms = ms(t), "result cache: hit");
-                Lookup::Hit { key, etag: found.etag, reply }
+                info!(cache = "hit", key = %key, private, bytes = reply.len(), read_ms = ms(t), "result cache: hit");
+                Lookup::Hit { key, etag: found.etag, reply, private }
             }
             Err(damage) => {
                 warn!(cache = "damaged", key = %key, bytes = entry_bytes, %damage, "result cache: entry ignored; calling the model");
-                Lookup::Miss { key, damaged: Some(found.etag) }
+                Lookup::Miss { key, damaged: Some(found.etag), private }
             }
         }
     }

@@ -56,6 +56,8 @@ pub(crate) struct CallResult {
     pub(crate) first_png: Option<Vec<u8>>,
     /// Whether the result cache answered (`hit`: no model call, cost 0).
     pub(crate) cache: CacheRecord,
+    /// Whether this delivery called the model (not for a cache hit or a replayed reply).
+    pub(crate) called: bool,
 }
 
 /// A failed call, with the model's request id when it answered.
@@ -116,11 +118,12 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
         };
         let t = Instant::now();
         let request_id = answer.request_id;
+        let called = answer.called;
         let written = self.write_outputs(parsed, layout, site).await.map_err(|error| CallFailure {
             error,
             request_id: request_id.clone(),
             instruction: instruction.clone(),
-            called: answer.cache.cache != Some(CacheUse::Hit),
+            called,
         })?;
         Ok(CallResult {
             outputs: written.outputs,
@@ -135,11 +138,14 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
             result_tiles: written.result_tiles,
             first_png: written.first_png,
             cache: answer.cache,
+            called,
         })
     }
 
-    /// The parsed reply to `body`: a verified cache entry that parses, else the model's
-    /// answer, stored in the cache when the call is cached.
+    /// The parsed reply to `body`: a verified entry that parses (the shared cache's, or this
+    /// job's own copy of a reply it already paid for), else the model's answer, stored before
+    /// anything is derived from it: in the cache when the call is cached, else as the job's
+    /// own copy, so a retry after this point never pays again.
     async fn answer(
         &self,
         spec: &JobSpec,
@@ -149,15 +155,14 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
         instruction: &Option<String>,
     ) -> Result<(Answer, Reply), CallFailure> {
         let b = spec.backend;
-        // Where the model's answer goes: nowhere, or a cache entry (replacing a damaged one).
-        let store = match self.look_up(site.bucket, spec, layout, &body).await {
-            Lookup::Off => None,
-            Lookup::Miss { key, damaged } => Some((key, damaged)),
-            Lookup::Hit { key, etag, reply } => {
+        // Where the model's answer goes: a cache entry or the job's copy (replacing a damaged one).
+        let (key, damaged, private) = match self.look_up(site.bucket, spec, layout, &body, &site.folder).await {
+            Lookup::Miss { key, damaged, private } => (key, damaged, private),
+            Lookup::Hit { key, etag, reply, private } => {
                 // The request is not sent: free it before the reply is decoded, as a model
                 // call would have.
                 drop(body);
-                return self.cached_answer(site.bucket, b, key, &etag, reply).await;
+                return self.cached_answer(site.bucket, b, (key, private), &etag, reply).await;
             }
         };
         let reply = self.invoke(b, body, site, instruction).await?;
@@ -168,31 +173,37 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
             instruction: instruction.clone(),
             called: true,
         })?;
-        let cache = match store {
-            None => CacheRecord { cache: Some(CacheUse::Off), cache_key: None },
-            Some((key, damaged)) => {
-                self.store(site.bucket, &key, damaged.as_deref(), reply.body).await;
-                CacheRecord { cache: Some(CacheUse::Miss), cache_key: Some(key) }
-            }
+        self.store(site.bucket, &key, damaged.as_deref(), reply.body).await;
+        let cache = match private {
+            true => CacheRecord { cache: Some(CacheUse::Off), cache_key: None, reply_key: Some(key) },
+            false => CacheRecord { cache: Some(CacheUse::Miss), cache_key: Some(key), reply_key: None },
         };
-        Ok((Answer { request_id, model_ms: reply.model_ms, cache }, parsed))
+        Ok((Answer { request_id, model_ms: reply.model_ms, cache, called: true }, parsed))
     }
 
-    /// The answer a verified entry holds. Entries are stored only after their reply parsed,
-    /// so one that no longer does means the parser changed without a new key version: the
-    /// entry is discarded and the retry calls the model.
+    /// The answer a verified entry holds: a cache hit (no call, no cost), or the job's own
+    /// copy of a reply it paid for in an earlier attempt (no call now; its cost stands).
+    /// Entries are stored only after their reply parsed, so one that no longer does means the
+    /// parser changed without a new key version: the entry is discarded and the retry calls
+    /// the model.
     async fn cached_answer(
         &self,
         bucket: &str,
         b: Backend,
-        key: String,
+        (key, private): (String, bool),
         etag: &str,
         reply: Vec<u8>,
     ) -> Result<(Answer, Reply), CallFailure> {
         match backends::of(b).parse_reply(&reply) {
             Ok(parsed) => {
-                let cache = CacheRecord { cache: Some(CacheUse::Hit), cache_key: Some(key) };
-                Ok((Answer { request_id: None, model_ms: 0, cache }, parsed))
+                let cache = match private {
+                    true => {
+                        info!(key = %key, "replaying the reply this job already paid for: no second call");
+                        CacheRecord { cache: Some(CacheUse::Off), cache_key: None, reply_key: Some(key) }
+                    }
+                    false => CacheRecord { cache: Some(CacheUse::Hit), cache_key: Some(key), reply_key: None },
+                };
+                Ok((Answer { request_id: None, model_ms: 0, cache, called: false }, parsed))
             }
             Err(e) => {
                 self.discard(bucket, &key, etag).await;
@@ -349,6 +360,8 @@ struct Answer {
     request_id: Option<String>,
     model_ms: u64,
     cache: CacheRecord,
+    /// Whether this delivery called the model for it.
+    called: bool,
 }
 
 struct ModelReply {

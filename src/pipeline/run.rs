@@ -163,6 +163,8 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
             crate::core::metrics::emit(&status);
         }
         self.note_completion(&mut status);
+        // A final record names no reply copy: they are deleted once it is written.
+        let copies = if status.state == State::Processing { Vec::new() } else { take_reply_keys(&mut status) };
         let body = to_json(&status)?;
         let etag =
             match self.storage.put(cp.bucket, &cp.key, body, "application/json", PutCondition::IfMatch(&cp.etag)).await
@@ -171,6 +173,8 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
                 Err(StorageError::PreconditionFailed) => return Ok(lost_lease(&job_id)),
                 Err(e) => return Err(storage_error("recording status.json", &e)),
             };
+        // The outcome is durable: the job's own reply copies have served their purpose.
+        self.delete_reply_copies(cp.bucket, copies).await;
         let outcome = match failure {
             Some(e) if e.retryable() => {
                 warn!(code = %e.code, message = %e.message, "transient failure; the invocation fails so Lambda retries");
@@ -189,6 +193,18 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
         outcome
     }
 
+    /// Deletes the job's own copies of paid replies, once its final status is written (a
+    /// retry before that point replays them). One left behind is only storage: the outputs'
+    /// lifecycle rule removes it.
+    async fn delete_reply_copies(&self, bucket: &str, keys: Vec<String>) {
+        for key in &keys {
+            match self.storage.delete(bucket, key).await {
+                Ok(()) => info!(key, "deleted the job's copy of a paid reply"),
+                Err(e) => warn!(key, error = %e, "the job's copy of a paid reply was not deleted"),
+            }
+        }
+    }
+
     /// Every backend the plan calls can be called by this deployment: a manifest naming one
     /// that is enabled but has no transport (no credentials where it runs) is refused before
     /// anything is paid.
@@ -203,6 +219,14 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
             None => Ok(()),
         }
     }
+}
+
+/// The job's reply copies, taken out of its record.
+fn take_reply_keys(status: &mut Status) -> Vec<String> {
+    std::iter::once(&mut status.diagnostics.cache)
+        .chain(status.items.iter_mut().map(|i| &mut i.cache))
+        .filter_map(|c| c.reply_key.take())
+        .collect()
 }
 
 /// The manifest version: the object's ETag, else the event's. `None` when neither has one:

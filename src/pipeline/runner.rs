@@ -516,6 +516,8 @@ fn record(status: &mut Status, i: usize, spec: &JobSpec, run: &Result<CallResult
 fn count_call(d: &mut Diagnostics, run: &Result<CallResult, CallFailure>) {
     match run {
         Ok(r) if r.cache.cache == Some(CacheUse::Hit) => *d.cache_hits.get_or_insert(0) += 1,
+        // A replayed reply: paid for (and counted) by the attempt that called.
+        Ok(r) if !r.called => {}
         Ok(_) => *d.model_calls.get_or_insert(0) += 1,
         Err(f) if f.called => *d.model_calls.get_or_insert(0) += 1,
         Err(_) => {}

@@ -116,6 +116,12 @@ impl MemoryStore {
 }
 
 impl Storage for MemoryStore {
+    async fn delete(&self, _bucket: &str, key: &str) -> Result<(), StorageError> {
+        self.kill.hang_if_dead().await;
+        self.objects.lock().unwrap().remove(key);
+        Ok(())
+    }
+
     async fn get(&self, _bucket: &str, key: &str, max_bytes: u64) -> Result<StoredObject, StorageError> {
         self.kill.hang_if_dead().await;
         let found = self.objects.lock().unwrap().get(key).cloned();
@@ -316,6 +322,10 @@ impl LockingStore {
 }
 
 impl Storage for LockingStore {
+    async fn delete(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
+        self.inner.delete(bucket, key).await
+    }
+
     async fn get(&self, bucket: &str, key: &str, max_bytes: u64) -> Result<StoredObject, StorageError> {
         self.inner.get(bucket, key, max_bytes).await
     }

@@ -16,3 +16,4 @@ mod fixtures;
 mod fuzz;
 mod pipeline;
 mod recovery;
+mod replies;

@@ -531,6 +531,9 @@ struct FlakyStorage {
 }
 
 impl tryon::adapters::storage::Storage for FlakyStorage {
+    async fn delete(&self, bucket: &str, key: &str) -> Result<(), tryon::adapters::storage::StorageError> {
+        self.inner.delete(bucket, key).await
+    }
     async fn get(
         &self,
         bucket: &str,
@@ -670,8 +673,11 @@ async fn an_archived_input_fails_for_good_naming_its_storage_class_and_the_remed
         .send()
         .await
         .expect("put");
-    w.put("uploads/cold/job.json", serde_json::to_vec(&json!({"source": "person.jpg", "garment": "garment.png"})).unwrap())
-        .await;
+    w.put(
+        "uploads/cold/job.json",
+        serde_json::to_vec(&json!({"source": "person.jpg", "garment": "garment.png"})).unwrap(),
+    )
+    .await;
     w.deliver("uploads/cold/job.json").await.expect("a permanent failure is recorded, not retried");
     let s = w.status("cold").await;
     assert_eq!((s["state"].as_str(), s["error"]["code"].as_str()), (Some("failed"), Some("input_archived")), "{s}");

@@ -143,6 +143,10 @@ fn template_grants_least_privilege() {
                     resources.contains("${UploadsPrefix}*") || resources.contains("${OutputsPrefix}*"),
                     "{a} must be limited to the two prefixes: {resources}"
                 ),
+                // Only the job's own copies of paid replies, never an input or an output.
+                "s3:DeleteObject" => {
+                    assert!(resources.contains("${OutputsPrefix}*/_replies/*"), "DeleteObject on reply copies only: {resources}")
+                }
                 "s3:ListBucket" => {
                     assert!(text(&s["Condition"]).contains("s3:prefix"), "ListBucket must be limited by prefix")
                 }

@@ -43,6 +43,16 @@ async fn read(path: &Path) -> Result<Vec<u8>, StorageError> {
 }
 
 impl Storage for FsStorage {
+    async fn delete(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
+        let path = self.path(bucket, key)?;
+        let _guard = self.lock.lock().await;
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StorageError::other(format!("{}: cannot delete: {e}", path.display()))),
+        }
+    }
+
     async fn get(&self, bucket: &str, key: &str, max_bytes: u64) -> Result<StoredObject, StorageError> {
         let path = self.path(bucket, key)?;
         match tokio::fs::metadata(&path).await {

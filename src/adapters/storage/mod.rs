@@ -74,4 +74,7 @@ pub trait Storage: Send + Sync {
         content_type: &str,
         condition: PutCondition<'_>,
     ) -> impl Future<Output = Result<String, StorageError>> + Send;
+
+    /// Deletes an object; one that does not exist is already deleted.
+    fn delete(&self, bucket: &str, key: &str) -> impl Future<Output = Result<(), StorageError>> + Send;
 }

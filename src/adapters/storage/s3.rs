@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::timeout::TimeoutConfig;
 
@@ -82,6 +82,13 @@ fn get_error(e: SdkError<GetObjectError, HttpResponse>) -> StorageError {
 }
 
 impl Storage for S3Storage {
+    async fn delete(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
+        match self.client.delete_object().bucket(bucket).key(key).send().await.map_err(|e| s3_error(e, false)) {
+            Ok(_) | Err(StorageError::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn get(&self, bucket: &str, key: &str, max_bytes: u64) -> Result<StoredObject, StorageError> {
         let out = self.client.get_object().bucket(bucket).key(key).send().await.map_err(get_error)?;
         let size = out.content_length().unwrap_or(0).max(0) as u64;
