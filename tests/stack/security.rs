@@ -145,7 +145,10 @@ fn template_grants_least_privilege() {
                 ),
                 // Only the job's own copies of paid replies, never an input or an output.
                 "s3:DeleteObject" => {
-                    assert!(resources.contains("${OutputsPrefix}*/_replies/*"), "DeleteObject on reply copies only: {resources}")
+                    assert!(
+                        resources.contains("${OutputsPrefix}*/_replies/*"),
+                        "DeleteObject on reply copies only: {resources}"
+                    )
                 }
                 "s3:ListBucket" => {
                     assert!(text(&s["Condition"]).contains("s3:prefix"), "ListBucket must be limited by prefix")
