@@ -12,7 +12,8 @@
 //! - [`conclude`]: what the calls add up to, and the comparison sheet;
 //! - [`encoding`]: the request-encoding policy; [`keys`]: the bucket layout;
 //! - [`share`]: sharing the memory budget; [`objects`]: reading inputs, writing outputs;
-//!   [`measure`]: figures for `status.json`; [`plan`]: a manifest into its calls (one, variants,
+//!   [`measure`]: figures for `status.json`; [`preflight`]: every input of a job of several
+//!   calls checked before the first is paid; [`plan`]: a manifest into its calls (one, variants,
 //!   outfit steps), every check before anything is paid.
 
 mod announce;
@@ -26,6 +27,7 @@ pub mod keys;
 mod measure;
 mod objects;
 pub mod plan;
+mod preflight;
 mod run;
 mod runner;
 mod service;

@@ -93,6 +93,9 @@ impl<S: Storage, M: Model, E: Events> Service<S, M, E> {
         let job = Job { paths, bucket: cp.bucket, deadline, shape, items, canvas, today };
         let src = Arc::new(self.prepare_source(&job, status).await?);
         self.estimate(&job, &src, status)?;
+        if job.items.len() > 1 {
+            self.check_inputs(job.bucket, &job.items, status).await?;
+        }
         let preview = Arc::clone(&src);
         let mut tiles =
             vec![blocking(move || sheet::tile_of(&preview.canvas, preview.layout.content, "Source")).await?];

@@ -1,7 +1,8 @@
 //! No retry pays twice (fast tier): every paid reply is durable before anything is derived
 //! from it, in the result cache when the call is cached, else as the job's own copy; a
 //! retry after S3 failed on an output replays it instead of calling again, for every
-//! backend, with the cache on and off. The copies go once the job is final.
+//! backend, with the cache on and off. The copies go once the job is final. And no call is
+//! made before every input of the job is known good.
 
 use crate::fakes;
 
@@ -75,4 +76,28 @@ async fn s3_failing_on_an_output_never_costs_a_second_call_with_the_cache_on_or_
             assert!(st["diagnostics"].get("replyKey").is_none(), "{case}: a final record names no copy: {st}");
         }
     }
+}
+
+#[tokio::test]
+async fn an_outfit_or_variants_with_a_bad_input_pay_for_nothing_and_name_every_problem() {
+    // An outfit whose third garment was never uploaded: nothing is paid for.
+    let outfit = json!({"source": "person.jpg", "garments": [{"image": "top.png"}, {"image": "top.png"}, {"image": "boots.png"}]});
+    let svc = service(outfit, CacheMode::Off);
+    assert!(matches!(deliver(&svc).await, Ok(Outcome::Failed { .. })));
+    assert_eq!(svc.model.calls(), 0, "steps one and two were not paid for");
+    let st = svc.storage.json(STATUS);
+    assert_eq!(st["error"]["code"], "missing_object");
+    assert!(st["error"]["message"].as_str().unwrap().contains("uploads/r/boots.png"), "{st}");
+
+    // Variants: one garment missing, another not an image: both named in one message.
+    let variants = json!({"source": "person.jpg", "garment": "top.png", "variants": [
+        {"name": "a"}, {"name": "b", "garment": "gone.png"}, {"name": "c", "garment": "notes.png"}]});
+    let svc = service(variants, CacheMode::Off);
+    svc.storage.insert("uploads/r/notes.png", b"these are not pixels".to_vec());
+    assert!(matches!(deliver(&svc).await, Ok(Outcome::Failed { .. })));
+    assert_eq!(svc.model.calls(), 0);
+    let st = svc.storage.json(STATUS);
+    let message = st["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("2 inputs cannot be used, nothing was paid for"), "{message}");
+    assert!(message.contains("gone.png") && message.contains("notes.png"), "{message}");
 }
