@@ -54,9 +54,10 @@ impl TryOn for VertexVto {
         classify(e, model)
     }
 
-    /// Per generated image (Google's rate is not in the references: `PRICE_TABLE` sets
-    /// it): the images asked for before the call, the images returned after it, taking
-    /// filtered samples as unbilled, which Google does not document either.
+    /// Per generated image (Google's rate is not in the references: the catalog's `price`,
+    /// set with `MODEL_CATALOG_JSON`): the images asked for before the call, the images
+    /// returned after it, taking filtered samples as unbilled, which Google does not document
+    /// either.
     fn price(&self, spec: &JobSpec, _width: u32, _height: u32, reply: Option<&Reply>, price: &Price) -> f64 {
         let images = reply.map_or(spec.number_of_images() as usize, |r| r.images.len());
         price.per_image * images as f64
