@@ -105,7 +105,7 @@ impl Default for Config {
             google: GoogleConfig::default(),
             event_bus_name: None,
             result_cache: CacheMode::Auto,
-            catalog: Catalog::compiled(),
+            catalog: Catalog::compiled().clone(),
             retirement_warning_days: 30,
         }
     }
@@ -272,8 +272,8 @@ fn check_models(cfg: &Config) -> Result<(), ConfigError> {
 /// `MODEL_CATALOG_JSON` merged over `models.toml`; a bad override stops the function,
 /// naming the field.
 fn catalog(v: &Vars<'_>) -> Result<Catalog, ConfigError> {
-    let raw = v.set("MODEL_CATALOG_JSON");
-    Catalog::with_overrides(raw).map_err(|e| invalid("MODEL_CATALOG_JSON", raw.unwrap_or_default(), &e.to_string()))
+    let Some(raw) = v.set("MODEL_CATALOG_JSON") else { return Ok(Catalog::compiled().clone()) };
+    Catalog::with_overrides(Some(raw)).map_err(|e| invalid("MODEL_CATALOG_JSON", raw, &e.to_string()))
 }
 
 /// The model a backend calls: the variable, else the catalog's default on its platform

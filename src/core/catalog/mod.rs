@@ -45,9 +45,10 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// `models.toml` as compiled in (a test holds it valid).
-    pub fn compiled() -> Catalog {
-        Catalog::with_overrides(None).expect("models.toml is valid (a test checks it)")
+    /// `models.toml` as compiled in (a test holds it valid), read once per process.
+    pub fn compiled() -> &'static Catalog {
+        static COMPILED: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+        COMPILED.get_or_init(|| Catalog::with_overrides(None).expect("models.toml is valid (a test checks it)"))
     }
 
     /// `models.toml` with `MODEL_CATALOG_JSON` merged over it.
